@@ -1,0 +1,191 @@
+//! softmax with temperature, top-k, ranks, entropy, cos–norm breakdown, loss and gradient.
+//!
+//! conventions: logits z are f32 (what the kernels give); everything derived is f64.
+//! x_i = (z_i − max z)/T ≤ 0, S = Σ exp(x_i), p_i = exp(x_i)/S, ln Z = ln S,
+//! H = ln S − Σ p_i x_i (nats), L = −log p_t = ln S − x_t.
+//! T = 0 is the limit T → 0⁺: all mass on the arg-max (split evenly between ties).
+
+use super::error::{Error, Result};
+
+/// softmax of z at temperature t, with what is needed for loss and entropy.
+#[derive(Debug, Clone)]
+pub struct Softmax {
+    pub p: Vec<f64>,
+    pub temperature: f64,
+    pub z_max: f64,
+    /// ln Σ exp((z_i − z_max)/T); at T = 0, ln(number of ties at the max).
+    pub log_sum: f64,
+    pub entropy: f64,
+}
+
+impl Softmax {
+    /// `t` ≥ 0; `z` finite and non-empty.
+    pub fn new(z: &[f32], t: f64) -> Result<Self> {
+        if !(t >= 0.0 && t.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "temperature must be a finite number ≥ 0, got {t}"
+            )));
+        }
+        if z.is_empty() {
+            return Err(Error::Shape("no logits".into()));
+        }
+        if let Some(i) = z.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "logit {i} is {} (‖h‖ too large for f32?)",
+                z[i]
+            )));
+        }
+        let z_max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+        if t == 0.0 {
+            let ties = z.iter().filter(|&&v| v as f64 == z_max).count() as f64;
+            let p = z
+                .iter()
+                .map(|&v| if v as f64 == z_max { 1.0 / ties } else { 0.0 })
+                .collect();
+            return Ok(Softmax {
+                p,
+                temperature: t,
+                z_max,
+                log_sum: ties.ln(),
+                entropy: ties.ln(),
+            });
+        }
+        let mut p: Vec<f64> = z.iter().map(|&v| ((v as f64 - z_max) / t).exp()).collect();
+        let s: f64 = p.iter().sum();
+        let mut px = 0.0;
+        for (pi, &v) in p.iter_mut().zip(z) {
+            *pi /= s;
+            if *pi > 0.0 {
+                px += *pi * ((v as f64 - z_max) / t);
+            }
+        }
+        let log_sum = s.ln();
+        Ok(Softmax {
+            p,
+            temperature: t,
+            z_max,
+            log_sum,
+            entropy: (log_sum - px).max(0.0),
+        })
+    }
+
+    /// L = −log p_t, exact even where p_t underflows; +∞ at T = 0 when t is not an arg-max.
+    pub fn loss(&self, z: &[f32], target: usize) -> f64 {
+        let zt = z[target] as f64;
+        if self.temperature == 0.0 {
+            return if zt == self.z_max {
+                self.log_sum
+            } else {
+                f64::INFINITY
+            };
+        }
+        self.log_sum - (zt - self.z_max) / self.temperature
+    }
+}
+
+/// indices of the k largest `score(i)` for i < n, best first; ties go to the lower index.
+/// one pass with a sorted buffer of k: no sort of the whole vocabulary.
+pub fn top_k(n: usize, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
+    let k = k.min(n);
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
+    for i in 0..n {
+        let s = score(i);
+        if best.len() == k && !(s > best[k - 1].0) {
+            continue;
+        }
+        // first position whose score is lower than s (equal scores keep earlier indices first).
+        let pos = best.partition_point(|&(b, _)| b >= s);
+        best.insert(pos, (s, i));
+        best.truncate(k);
+    }
+    best.into_iter().map(|(_, i)| i).collect()
+}
+
+/// 1-based rank of `i` under `score` (ties: lower index ranks first).
+pub fn rank(n: usize, i: usize, score: impl Fn(usize) -> f64) -> usize {
+    let si = score(i);
+    1 + (0..n)
+        .filter(|&j| {
+            let sj = score(j);
+            sj > si || (sj == si && j < i)
+        })
+        .count()
+}
+
+/// ‖x‖ in f64.
+pub fn norm(x: &[f32]) -> f64 {
+    x.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt()
+}
+
+/// cos θ_i = z_i/(‖v_i‖‖h‖), defined as 0 where either norm is 0.
+pub fn cosine(z: f32, row_norm: f32, h_norm: f64) -> f64 {
+    let den = row_norm as f64 * h_norm;
+    if den > 0.0 {
+        (z as f64 / den).clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_sums_to_one_and_is_shift_invariant() {
+        let z = [1.0f32, -2.0, 3.5, 3.5, 0.0];
+        for t in [1e-6, 0.3, 1.0, 7.0, 1e6] {
+            let a = Softmax::new(&z, t).unwrap();
+            assert!((a.p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            let shifted: Vec<f32> = z.iter().map(|v| v + 1000.0).collect();
+            let b = Softmax::new(&shifted, t).unwrap();
+            for (x, y) in a.p.iter().zip(&b.p) {
+                assert!((x - y).abs() < 1e-4, "t={t}");
+            }
+        }
+    }
+
+    #[test]
+    fn temperature_limits() {
+        let z = [1.0f32, 5.0, 5.0, 2.0];
+        let s = Softmax::new(&z, 0.0).unwrap();
+        assert_eq!(s.p, vec![0.0, 0.5, 0.5, 0.0]);
+        assert!((s.entropy - 2f64.ln()).abs() < 1e-15);
+        assert_eq!(s.loss(&z, 0), f64::INFINITY);
+        let tiny = Softmax::new(&z, 1e-300).unwrap();
+        assert_eq!(tiny.p, vec![0.0, 0.5, 0.5, 0.0]);
+        let hot = Softmax::new(&z, 1e12).unwrap();
+        assert!((hot.entropy - 4f64.ln()).abs() < 1e-9);
+        // huge logits stay finite.
+        let big = Softmax::new(&[1e30, -1e30, 3e38], 1.0).unwrap();
+        assert_eq!(big.p, vec![0.0, 0.0, 1.0]);
+        assert!(Softmax::new(&z, -1.0).is_err());
+        assert!(Softmax::new(&z, f64::NAN).is_err());
+        assert!(Softmax::new(&[f32::INFINITY], 1.0).is_err());
+    }
+
+    #[test]
+    fn entropy_and_loss_match_definitions() {
+        let z = [0.3f32, -1.2, 2.0, 0.7];
+        let s = Softmax::new(&z, 0.8).unwrap();
+        let h: f64 = -s.p.iter().map(|p| p * p.ln()).sum::<f64>();
+        assert!((s.entropy - h).abs() < 1e-12);
+        assert!((s.loss(&z, 1) + s.p[1].ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn top_k_and_rank_agree_with_a_sort() {
+        let v = [3.0, 1.0, 3.0, 9.0, -2.0, 3.0, 8.0];
+        let top = top_k(v.len(), 4, |i| v[i]);
+        assert_eq!(top, vec![3, 6, 0, 2]);
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+        for (r, &i) in order.iter().enumerate() {
+            assert_eq!(rank(v.len(), i, |j| v[j]), r + 1);
+        }
+        assert_eq!(top_k(3, 10, |i| i as f64), vec![2, 1, 0]);
+    }
+}

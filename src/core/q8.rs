@@ -1,0 +1,320 @@
+//! the Q8_0 matrix: rows of blocks of 32 int8 with one scale each, and its products.
+//!
+//! storage is split (scales apart from quants) so the kernels stream contiguous int8.
+//! a row's value j is `scales[row·nb + j/32] · quants[row·d + j]`, exactly as ggml dequantizes.
+
+use half::{bf16, f16};
+
+use super::error::{Error, Result};
+use super::kernels::{self, QuantH};
+use super::tensor::DType;
+
+pub const QK: usize = 32;
+/// bytes in one ggml Q8_0 block: f16 scale + 32 int8.
+pub const BLOCK_BYTES: usize = 34;
+
+#[derive(Debug, Clone)]
+pub struct Q8Matrix {
+    rows: usize,
+    cols: usize,
+    scales: Vec<f32>,
+    quants: Vec<i8>,
+}
+
+impl Q8Matrix {
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// blocks per row.
+    pub fn nb(&self) -> usize {
+        self.cols / QK
+    }
+    pub fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+    pub fn quants(&self) -> &[i8] {
+        &self.quants
+    }
+
+    /// reads ggml Q8_0 blocks. scales that are NaN or infinite are rejected, since every logit
+    /// of that row would be undefined.
+    pub fn from_ggml_bytes(raw: &[u8], rows: usize, cols: usize) -> Result<Self> {
+        if cols == 0 || cols % QK != 0 {
+            return Err(Error::Shape(format!(
+                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
+            )));
+        }
+        let nb = cols / QK;
+        let need = rows
+            .checked_mul(nb)
+            .and_then(|n| n.checked_mul(BLOCK_BYTES))
+            .ok_or_else(|| Error::Shape(format!("{rows} × {cols} overflows")))?;
+        if raw.len() != need {
+            return Err(Error::Shape(format!(
+                "Q8_0 {rows} × {cols} needs {need} bytes, got {}",
+                raw.len()
+            )));
+        }
+        let mut scales = Vec::with_capacity(rows * nb);
+        let mut quants = Vec::with_capacity(rows * cols);
+        for (k, blk) in raw.chunks_exact(BLOCK_BYTES).enumerate() {
+            let d = f16::from_bits(u16::from_le_bytes([blk[0], blk[1]])).to_f32();
+            if !d.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "row {} block {} has a non-finite scale ({d})",
+                    k / nb,
+                    k % nb
+                )));
+            }
+            scales.push(d);
+            quants.extend(blk[2..].iter().map(|&b| b as i8));
+        }
+        Ok(Q8Matrix {
+            rows,
+            cols,
+            scales,
+            quants,
+        })
+    }
+
+    /// ggml Q8_0 bytes of this matrix (f16 scales; exact for scales read from Q8_0).
+    pub fn to_ggml_bytes(&self) -> Vec<u8> {
+        let nb = self.nb();
+        let mut out = Vec::with_capacity(self.rows * nb * BLOCK_BYTES);
+        for (k, &d) in self.scales.iter().enumerate() {
+            out.extend_from_slice(&f16::from_f32(d).to_bits().to_le_bytes());
+            out.extend(self.quants[k * QK..(k + 1) * QK].iter().map(|&q| q as u8));
+        }
+        out
+    }
+
+    /// quantizes f32 rows the way ggml's reference `quantize_row_q8_0` does:
+    /// d = max|x|/127 stored as f16, q = round(x/d) with ties away from zero.
+    pub fn quantize(data: &[f32], rows: usize, cols: usize) -> Result<Self> {
+        if cols == 0 || cols % QK != 0 {
+            return Err(Error::Shape(format!(
+                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
+            )));
+        }
+        if Some(data.len()) != rows.checked_mul(cols) {
+            return Err(Error::Shape(format!(
+                "{} values cannot be a {rows} × {cols} matrix",
+                data.len()
+            )));
+        }
+        let mut scales = Vec::with_capacity(data.len() / QK);
+        let mut quants = Vec::with_capacity(data.len());
+        for (k, blk) in data.chunks_exact(QK).enumerate() {
+            let amax = blk.iter().fold(0f32, |m, x| m.max(x.abs()));
+            if !amax.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "row {} has a NaN or infinite value",
+                    k / (cols / QK)
+                )));
+            }
+            let d = amax / 127.0;
+            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+            scales.push(f16::from_f32(d).to_f32());
+            quants.extend(blk.iter().map(|&x| (x * id).round() as i8));
+        }
+        Ok(Q8Matrix {
+            rows,
+            cols,
+            scales,
+            quants,
+        })
+    }
+
+    /// reads a matrix stored as `dtype` (Q8_0 as is; float types quantized to Q8_0).
+    pub fn from_raw(raw: &[u8], dtype: DType, rows: usize, cols: usize) -> Result<Self> {
+        if dtype == DType::Q8_0 {
+            return Self::from_ggml_bytes(raw, rows, cols);
+        }
+        let f = to_f32(raw, dtype)?;
+        Self::quantize(&f, rows, cols)
+    }
+
+    /// row `i` as f32 (exact: an f16 scale times an int8 fits f32).
+    pub fn row(&self, i: usize) -> Vec<f32> {
+        let nb = self.nb();
+        let q = &self.quants[i * self.cols..(i + 1) * self.cols];
+        let s = &self.scales[i * nb..(i + 1) * nb];
+        q.iter()
+            .enumerate()
+            .map(|(j, &x)| s[j / QK] * x as f32)
+            .collect()
+    }
+
+    /// ‖v_i‖ for every row, summed in f64.
+    pub fn row_norms(&self) -> Vec<f32> {
+        let nb = self.nb();
+        (0..self.rows)
+            .map(|i| {
+                let mut acc = 0f64;
+                for b in 0..nb {
+                    let d = self.scales[i * nb + b] as f64;
+                    let q = &self.quants[i * self.cols + b * QK..i * self.cols + (b + 1) * QK];
+                    let s: i32 = q.iter().map(|&x| x as i32 * x as i32).sum();
+                    acc += d * d * s as f64;
+                }
+                acc.sqrt() as f32
+            })
+            .collect()
+    }
+
+    /// z = E·h over all rows with the fastest kernel this machine has.
+    pub fn matvec(&self, h: &[f32]) -> Result<Vec<f32>> {
+        self.check_h(h)?;
+        let qh = QuantH::new(h);
+        let mut out = vec![0f32; self.rows];
+        kernels::best(self, &qh, &mut out);
+        Ok(out)
+    }
+
+    /// z = E·h with a chosen kernel (for tests and benchmarks).
+    pub fn matvec_with(&self, h: &[f32], kernel: kernels::Kernel) -> Result<Vec<f32>> {
+        self.check_h(h)?;
+        let qh = QuantH::new(h);
+        let mut out = vec![0f32; self.rows];
+        kernels::run(kernel, self, &qh, &mut out)?;
+        Ok(out)
+    }
+
+    /// Eᵀ·p: Σ_i p_i v_i, accumulated in f64. rows with p_i = 0 are skipped (exactly).
+    pub fn t_matvec(&self, p: &[f64]) -> Result<Vec<f64>> {
+        if p.len() != self.rows {
+            return Err(Error::Shape(format!(
+                "weights have length {}, matrix has {} rows",
+                p.len(),
+                self.rows
+            )));
+        }
+        let nb = self.nb();
+        let mut acc = vec![0f64; self.cols];
+        for (i, &pi) in p.iter().enumerate() {
+            if pi == 0.0 {
+                continue;
+            }
+            for b in 0..nb {
+                let w = pi * self.scales[i * nb + b] as f64;
+                let q = &self.quants[i * self.cols + b * QK..i * self.cols + (b + 1) * QK];
+                let a = &mut acc[b * QK..(b + 1) * QK];
+                for (a, &x) in a.iter_mut().zip(q) {
+                    *a += w * x as f64;
+                }
+            }
+        }
+        Ok(acc)
+    }
+
+    fn check_h(&self, h: &[f32]) -> Result<()> {
+        if h.len() != self.cols {
+            return Err(Error::Shape(format!(
+                "h has {} components, the model has d = {}",
+                h.len(),
+                self.cols
+            )));
+        }
+        if let Some(j) = h.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Invalid(format!("h[{j}] is {}", h[j])));
+        }
+        Ok(())
+    }
+}
+
+/// little-endian F32/F16/BF16 bytes to f32.
+pub fn to_f32(raw: &[u8], dtype: DType) -> Result<Vec<f32>> {
+    Ok(match dtype {
+        DType::F32 => raw
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        DType::F16 => raw
+            .chunks_exact(2)
+            .map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+            .collect(),
+        DType::BF16 => raw
+            .chunks_exact(2)
+            .map(|b| bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+            .collect(),
+        DType::Q8_0 => {
+            return Err(Error::Unsupported(
+                "Q8_0 is not a plain float type".to_string(),
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::core::rng::Rng;
+
+    /// a random quantized matrix with row scales spread over two orders of magnitude.
+    pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Q8Matrix {
+        let mut rng = Rng::new(seed);
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|k| {
+                let row_scale = 0.05 + 2.0 * ((k / cols) % 7) as f32 / 7.0;
+                rng.gauss() as f32 * row_scale
+            })
+            .collect();
+        Q8Matrix::quantize(&data, rows, cols).unwrap()
+    }
+
+    #[test]
+    fn ggml_round_trip_is_bit_exact() {
+        let m = random_matrix(13, 64, 1);
+        let bytes = m.to_ggml_bytes();
+        let m2 = Q8Matrix::from_ggml_bytes(&bytes, 13, 64).unwrap();
+        assert_eq!(bytes, m2.to_ggml_bytes());
+        assert_eq!(m.quants, m2.quants);
+    }
+
+    #[test]
+    fn quantize_error_is_within_half_a_step() {
+        let mut rng = Rng::new(7);
+        let data: Vec<f32> = (0..4 * 96).map(|_| rng.gauss() as f32).collect();
+        let m = Q8Matrix::quantize(&data, 4, 96).unwrap();
+        for i in 0..4 {
+            let r = m.row(i);
+            for (j, &x) in r.iter().enumerate() {
+                let d = m.scales[i * 3 + j / 32];
+                // half a step of the f32 scale, plus the f16 rounding of the scale itself.
+                let tol = 0.5 * d * (1.0 + 1e-3) + 127.0 * d * 1e-3;
+                assert!((x - data[i * 96 + j]).abs() <= tol, "{i} {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_bad_shapes_and_scales() {
+        assert!(Q8Matrix::from_ggml_bytes(&[0; 33], 1, 32).is_err());
+        assert!(Q8Matrix::from_ggml_bytes(&[0; 34], 1, 31).is_err());
+        let mut b = vec![0u8; 34];
+        b[0..2].copy_from_slice(&f16::NAN.to_bits().to_le_bytes());
+        assert!(matches!(
+            Q8Matrix::from_ggml_bytes(&b, 1, 32),
+            Err(Error::Invalid(_))
+        ));
+        let m = random_matrix(2, 32, 3);
+        assert!(m.matvec(&[0.0; 31]).is_err());
+        let mut h = vec![0.0; 32];
+        h[3] = f32::NAN;
+        assert!(m.matvec(&h).is_err());
+    }
+
+    #[test]
+    fn transposed_product_matches_rows() {
+        let m = random_matrix(5, 64, 11);
+        let p = [0.1, 0.0, 0.5, 0.25, 0.15];
+        let g = m.t_matvec(&p).unwrap();
+        for j in 0..64 {
+            let want: f64 = (0..5).map(|i| p[i] * m.row(i)[j] as f64).sum();
+            assert!((g[j] - want).abs() < 1e-12);
+        }
+    }
+}
