@@ -361,12 +361,12 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<Header> {
             );
         }
         if let Some(n) = tensor_nbytes(t)? {
-            let start = data_start.checked_add(t.offset).ok_or_else(|| {
-                Error::Format(format!("tensor {} offset overflows", t.name))
-            })?;
-            let end = start.checked_add(n).ok_or_else(|| {
-                Error::Format(format!("tensor {} end overflows", t.name))
-            })?;
+            let start = data_start
+                .checked_add(t.offset)
+                .ok_or_else(|| Error::Format(format!("tensor {} offset overflows", t.name)))?;
+            let end = start
+                .checked_add(n)
+                .ok_or_else(|| Error::Format(format!("tensor {} end overflows", t.name)))?;
             if end > file_len {
                 return Err(Error::Truncated {
                     what: format!("tensor {} ({} bytes at offset {start})", t.name, n),

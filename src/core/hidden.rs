@@ -225,7 +225,9 @@ impl Parser {
 
 /// `\n`, `\t`, `\\` in quoted atoms.
 fn unescape(s: &str) -> String {
-    s.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
+    s.replace("\\n", "\n")
+        .replace("\\t", "\t")
+        .replace("\\\\", "\\")
 }
 
 #[cfg(test)]
@@ -246,10 +248,21 @@ mod tests {
             ]
         );
         let t = parse_expr(&m, "0.5*\"king\" + #7*2").unwrap();
-        assert_eq!(t, vec![Term { coef: 0.5, id: 3 }, Term { coef: 2.0, id: 7 }]);
+        assert_eq!(
+            t,
+            vec![Term { coef: 0.5, id: 3 }, Term { coef: 2.0, id: 7 }]
+        );
         let h = eval_expr(&m, "king - king").unwrap();
         assert!(h.iter().all(|&x| x == 0.0));
-        for bad in ["", "king +", "2 +", "\"king", "#99999", "nosuchword", "king / man"] {
+        for bad in [
+            "",
+            "king +",
+            "2 +",
+            "\"king",
+            "#99999",
+            "nosuchword",
+            "king / man",
+        ] {
             assert!(parse_expr(&m, bad).is_err(), "{bad:?}");
         }
     }

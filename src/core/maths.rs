@@ -93,7 +93,7 @@ pub fn top_k(n: usize, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
     let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
     for i in 0..n {
         let s = score(i);
-        if best.len() == k && !(s > best[k - 1].0) {
+        if best.len() == k && s <= best[k - 1].0 {
             continue;
         }
         // first position whose score is lower than s (equal scores keep earlier indices first).

@@ -67,8 +67,7 @@ pub fn sniff(first: &[u8]) -> Result<Format> {
         return Ok(Format::Safetensors);
     }
     Err(Error::Format(
-        "neither a GGUF file (magic \"GGUF\") nor a safetensors file (length + JSON header)"
-            .into(),
+        "neither a GGUF file (magic \"GGUF\") nor a safetensors file (length + JSON header)".into(),
     ))
 }
 
@@ -104,9 +103,9 @@ pub fn plan(src: &dyn ByteSource) -> Result<Plan> {
 
 fn plan_gguf(src: &dyn ByteSource) -> Result<Plan> {
     let h = gguf::parse_header(src)?;
-    let embed = h.matrix("token_embd.weight")?.ok_or_else(|| {
-        Error::NotFound("the GGUF file has no token_embd.weight tensor".into())
-    })?;
+    let embed = h
+        .matrix("token_embd.weight")?
+        .ok_or_else(|| Error::NotFound("the GGUF file has no token_embd.weight tensor".into()))?;
     let output = h.matrix("output.weight")?;
     if let Some(o) = &output {
         if o.cols != embed.cols {
@@ -120,7 +119,11 @@ fn plan_gguf(src: &dyn ByteSource) -> Result<Plan> {
     let vt = h.matrix(VT_TENSOR)?;
     let d = embed.cols;
     if let (Some(s), Some(v)) = (&sigma, &vt) {
-        if s.dtype != DType::F32 || v.dtype != DType::F32 || s.cols != d || v.rows != d || v.cols != d
+        if s.dtype != DType::F32
+            || v.dtype != DType::F32
+            || s.cols != d
+            || v.rows != d
+            || v.cols != d
         {
             return Err(Error::Shape(format!(
                 "spectrum tensors should be F32 [{d}] and [{d}, {d}]"
@@ -176,8 +179,8 @@ impl Model {
         read: &mut dyn FnMut(&TensorRef) -> Result<Vec<u8>>,
         tokens: Option<(Vec<String>, VocabKind)>,
     ) -> Result<Self> {
-        let rows = usize::try_from(plan.embed.rows)
-            .map_err(|_| Error::Shape("too many rows".into()))?;
+        let rows =
+            usize::try_from(plan.embed.rows).map_err(|_| Error::Shape("too many rows".into()))?;
         let cols = plan.embed.cols as usize;
         let raw = read(&plan.embed)?;
         let embed = Q8Matrix::from_raw(&raw, plan.embed.dtype, rows, cols)
@@ -204,7 +207,10 @@ impl Model {
             .to_string();
         let (tok, kind) = match tokens.or(plan.tokens) {
             Some(t) => t,
-            None => ((0..rows).map(|i| format!("<{i}>")).collect(), VocabKind::Plain),
+            None => (
+                (0..rows).map(|i| format!("<{i}>")).collect(),
+                VocabKind::Plain,
+            ),
         };
         let unembed_rows = output.as_ref().map_or(rows, |o| o.rows());
         let vocab = fit_vocab(tok, kind, unembed_rows, plan.format)?;
@@ -231,7 +237,11 @@ impl Model {
         tokens: Option<(Vec<String>, VocabKind)>,
     ) -> Result<Self> {
         let p = plan(src)?;
-        Model::load(p, &mut |t| src.read_range(t.offset, t.nbytes, &t.name), tokens)
+        Model::load(
+            p,
+            &mut |t| src.read_range(t.offset, t.nbytes, &t.name),
+            tokens,
+        )
     }
 
     /// the matrix whose rows score tokens: W_U when the model has one, else E (tied).
@@ -363,7 +373,11 @@ impl Model {
             return Err(Error::Shape("h has the wrong length".into()));
         }
         let w = self.unembed();
-        let expected: Vec<f32> = w.t_matvec(&a.softmax.p)?.iter().map(|&x| x as f32).collect();
+        let expected: Vec<f32> = w
+            .t_matvec(&a.softmax.p)?
+            .iter()
+            .map(|&x| x as f32)
+            .collect();
         let wt = w.row(t);
         let grad = expected
             .iter()
@@ -387,12 +401,7 @@ fn context(e: Error, tensor: &str) -> Error {
     }
 }
 
-fn fit_vocab(
-    mut tok: Vec<String>,
-    kind: VocabKind,
-    rows: usize,
-    format: Format,
-) -> Result<Vocab> {
+fn fit_vocab(mut tok: Vec<String>, kind: VocabKind, rows: usize, format: Format) -> Result<Vocab> {
     if tok.len() == rows {
         return Ok(Vocab::new(tok, kind));
     }
@@ -510,7 +519,10 @@ pub(crate) mod tests {
         toks[3] = Value::Str("king".into());
         let md = vec![
             ("general.name".to_string(), Value::Str("tiny".into())),
-            ("tokenizer.ggml.model".to_string(), Value::Str("gpt2".into())),
+            (
+                "tokenizer.ggml.model".to_string(),
+                Value::Str("gpt2".into()),
+            ),
             ("tokenizer.ggml.tokens".to_string(), Value::Array(8, toks)),
         ];
         let t = TensorOut {
@@ -533,7 +545,13 @@ pub(crate) mod tests {
         assert_eq!(r.top.len(), 10);
         // by cosine, a token's own vector is its own best match.
         let c = m
-            .query(&h, &QueryOptions { by_cosine: true, ..Default::default() })
+            .query(
+                &h,
+                &QueryOptions {
+                    by_cosine: true,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         assert_eq!(c.top[0].id, 5);
         assert!((c.top[0].cos - 1.0).abs() < 1e-6);
@@ -565,13 +583,35 @@ pub(crate) mod tests {
                 hp[j] += eps;
                 let mut hm = h.clone();
                 hm[j] -= eps;
-                let lp = m.analyse(&hp, temp).unwrap().softmax.loss(&m.analyse(&hp, temp).unwrap().z, target as usize);
-                let lm = m.analyse(&hm, temp).unwrap().softmax.loss(&m.analyse(&hm, temp).unwrap().z, target as usize);
+                let lp = m
+                    .analyse(&hp, temp)
+                    .unwrap()
+                    .softmax
+                    .loss(&m.analyse(&hp, temp).unwrap().z, target as usize);
+                let lm = m
+                    .analyse(&hm, temp)
+                    .unwrap()
+                    .softmax
+                    .loss(&m.analyse(&hm, temp).unwrap().z, target as usize);
                 fd[j] = (lp - lm) / (2.0 * eps as f64);
             }
-            let diff: f64 = fd.iter().zip(&g.grad).map(|(a, &b)| (a - b as f64).powi(2)).sum::<f64>().sqrt();
-            let gn: f64 = g.grad.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
-            assert!(diff / gn < 1e-3, "target {target} T {temp}: rel err {}", diff / gn);
+            let diff: f64 = fd
+                .iter()
+                .zip(&g.grad)
+                .map(|(a, &b)| (a - b as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let gn: f64 = g
+                .grad
+                .iter()
+                .map(|&x| (x as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(
+                diff / gn < 1e-3,
+                "target {target} T {temp}: rel err {}",
+                diff / gn
+            );
         }
     }
 }

@@ -21,9 +21,9 @@ pub trait ByteSource {
 
 /// checks that `[offset, offset+len)` lies inside a source of `total` bytes.
 pub fn check_range(offset: u64, len: u64, total: u64, what: &str) -> Result<()> {
-    let end = offset
-        .checked_add(len)
-        .ok_or_else(|| Error::Format(format!("{what}: offset {offset} + length {len} overflows")))?;
+    let end = offset.checked_add(len).ok_or_else(|| {
+        Error::Format(format!("{what}: offset {offset} + length {len} overflows"))
+    })?;
     if end > total {
         return Err(Error::Truncated {
             what: what.to_string(),

@@ -124,7 +124,10 @@ impl Spectrum {
     pub fn coords(&self, h: &[f32]) -> Result<Vec<f64>> {
         let d = self.v.nrows();
         if h.len() != d {
-            return Err(Error::Shape(format!("h has {} components, V is {d} × {d}", h.len())));
+            return Err(Error::Shape(format!(
+                "h has {} components, V is {d} × {d}",
+                h.len()
+            )));
         }
         Ok((0..d)
             .map(|k| (0..d).map(|j| self.v[[j, k]] * h[j] as f64).sum())
@@ -135,7 +138,10 @@ impl Spectrum {
     pub fn from_coords(&self, c: &[f64]) -> Result<Vec<f32>> {
         let d = self.v.nrows();
         if c.len() != d {
-            return Err(Error::Shape(format!("c has {} components, V is {d} × {d}", c.len())));
+            return Err(Error::Shape(format!(
+                "c has {} components, V is {d} × {d}",
+                c.len()
+            )));
         }
         Ok((0..d)
             .map(|j| (0..d).map(|k| self.v[[j, k]] * c[k]).sum::<f64>() as f32)

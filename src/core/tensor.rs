@@ -64,12 +64,13 @@ impl TensorRef {
         file_len: u64,
     ) -> Result<Self> {
         if rows == 0 || cols == 0 {
-            return Err(Error::Shape(format!("tensor {name} is empty ({rows} × {cols})")));
+            return Err(Error::Shape(format!(
+                "tensor {name} is empty ({rows} × {cols})"
+            )));
         }
-        let nbytes = dtype
-            .row_bytes(cols)?
-            .checked_mul(rows)
-            .ok_or_else(|| Error::Format(format!("tensor {name}: size {rows} × {cols} overflows")))?;
+        let nbytes = dtype.row_bytes(cols)?.checked_mul(rows).ok_or_else(|| {
+            Error::Format(format!("tensor {name}: size {rows} × {cols} overflows"))
+        })?;
         super::source::check_range(offset, nbytes, file_len, &format!("tensor {name}"))?;
         Ok(TensorRef {
             name: name.to_string(),

@@ -127,7 +127,8 @@ fn byte_level_table() -> [char; 256] {
     let mut table = ['\0'; 256];
     let mut n = 0u32;
     for b in 0..256u32 {
-        let printable = (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
+        let printable =
+            (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
         table[b as usize] = if printable {
             char::from_u32(b).unwrap_or('?')
         } else {
@@ -218,7 +219,10 @@ mod tests {
         // "é" is C3 A9; a token holding only C3 shows it escaped.
         assert_eq!(decode_token("Ã", VocabKind::ByteLevel), "\\xC3");
         assert_eq!(decode_token("Ã©", VocabKind::ByteLevel), "é");
-        assert_eq!(decode_token("<|endoftext|>", VocabKind::ByteLevel), "<|endoftext|>");
+        assert_eq!(
+            decode_token("<|endoftext|>", VocabKind::ByteLevel),
+            "<|endoftext|>"
+        );
     }
 
     #[test]

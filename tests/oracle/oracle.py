@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import struct
 import subprocess
 import sys
@@ -156,6 +155,14 @@ def query_h(model: Model, q: dict) -> np.ndarray:
     if "id" in q:
         return model.E64[q["id"]]
     return np.asarray(q["h"], dtype=np.float32).astype(np.float64)
+
+
+def num(x) -> float:
+    """a JSON number as float; anything else (null, string, missing) becomes nan and fails its check."""
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 class Reference:
@@ -395,25 +402,24 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
             ids.add(0.0, 0.5, where)
         ent_got = res.get("entropy")
         eps = EPS * r.zmax
-        ent.add(abs(float(ent_got) - r.entropy) if ent_got is not None else math.inf, TOL_ENTROPY + eps / r.T * r.dH,
+        ent.add(abs(num(ent_got) - r.entropy), TOL_ENTROPY + eps / r.T * r.dH,
                 f"{where}: entropy {ent_got} vs {r.entropy:.10g}")
-        for e in top:
-            i = int(e["id"])
+        for e, i in zip(top, got_ids):
             if not 0 <= i < model.V:
                 logit.add(math.inf, 1.0, f"{where}: id {i} out of range")
                 continue
             tol = TOL_LOGIT * r.zmax
-            gl = float(e.get("logit", math.nan))
+            gl = num(e.get("logit"))
             err = abs(gl - r.z[i])
             if err > tol and abs(gl - r.z[i] / r.T) <= tol:
                 scaled_logits += 1
             logit.add(err, tol, f"{where} id {i}: logit {gl:.9g} vs {r.z[i]:.9g}")
-            gp = float(e.get("prob", math.nan))
+            gp = num(e.get("prob"))
             prob.add(abs(gp - r.p[i]), TOL_PROB + 2 * r.p[i] * eps / r.T, f"{where} id {i}: prob {gp:.9g} vs {r.p[i]:.9g}")
-            gn = float(e.get("norm", math.nan))
+            gn = num(e.get("norm"))
             norm.add(abs(gn - model.norms[i]) / model.norms[i], TOL_REL, f"{where} id {i}: norm {gn:.9g} vs {model.norms[i]:.9g}")
             rc = r.cos(model, i)
-            gc = float(e.get("cos", math.nan))
+            gc = num(e.get("cos"))
             cos.add(abs(gc - rc) / max(abs(rc), 1e-12), TOL_REL, f"{where} id {i}: cos {gc:.9g} vs {rc:.9g}")
             tok.add(0.0 if e.get("token") == model.tokens[i] else 1.0, 0.5,
                     f"{where} id {i}: token {e.get('token')!r} vs {model.tokens[i]!r}")

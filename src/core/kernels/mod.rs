@@ -49,7 +49,9 @@ impl QuantH {
             for (j, &x) in blk.iter().enumerate() {
                 let t = x as f64 / s;
                 let h1 = t.round().clamp(-32767.0, 32767.0);
-                let r = ((t - h1) * LO_SCALE as f64).round().clamp(-32767.0, 32767.0);
+                let r = ((t - h1) * LO_SCALE as f64)
+                    .round()
+                    .clamp(-32767.0, 32767.0);
                 hi[b * QK + j] = h1 as i16;
                 lo[b * QK + j] = r as i16;
             }
