@@ -6,6 +6,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::Error;
+use crate::core::kernels::Precision;
 use crate::core::model::{plan, Model, QueryOptions};
 use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::source::SliceSource;
@@ -117,14 +118,20 @@ impl Explorer {
     }
 
     /// z = W_U·h over the whole vocabulary.
-    pub fn logits(&self, h: &[f32]) -> Result<Vec<f32>, JsError> {
+    pub fn logits(&self, h: &[f32]) -> Result<Vec<f64>, JsError> {
         self.model.unembed().matvec(h).map_err(js)
     }
 
     /// computes the logits and keeps them in wasm; returns z_0 (for benchmarks: no copy out).
+    /// `fast` uses the high int16 part of h only (≈1e-5 relative, see core::kernels).
     #[wasm_bindgen(js_name = logitsInPlace)]
-    pub fn logits_in_place(&self, h: &[f32]) -> Result<f32, JsError> {
-        let z = self.model.unembed().matvec(h).map_err(js)?;
+    pub fn logits_in_place(&self, h: &[f32], fast: bool) -> Result<f64, JsError> {
+        let p = if fast {
+            Precision::Fast
+        } else {
+            Precision::Exact
+        };
+        let z = self.model.unembed().matvec_precision(h, p).map_err(js)?;
         Ok(z.first().copied().unwrap_or(0.0))
     }
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::core::convert::{served_gguf, SourceInfo};
 use crate::core::error::{Error, Result};
-use crate::core::kernels::Kernel;
+use crate::core::kernels::{Kernel, Precision};
 use crate::core::model::{plan, Format, Model, QueryOptions};
 use crate::core::query::{run_query, QuerySpec};
 use crate::core::source::{ByteSource, FileSource};
@@ -466,19 +466,21 @@ fn bench(a: &mut Args) -> Result<()> {
         reps.max(1)
     );
     for k in Kernel::available() {
-        let mut t = Vec::with_capacity(reps);
-        for i in 0..reps.max(1) + 10 {
-            let s = Instant::now();
-            let z = m.unembed().matvec_with(&h, k)?;
-            std::hint::black_box(&z);
-            if i >= 10 {
-                t.push(s.elapsed().as_secs_f64() * 1e3);
+        for (precision, label) in [(Precision::Exact, "exact"), (Precision::Fast, "fast")] {
+            let mut t = Vec::with_capacity(reps);
+            for i in 0..reps.max(1) + 10 {
+                let s = Instant::now();
+                let z = m.unembed().matvec_with(&h, k, precision)?;
+                std::hint::black_box(&z);
+                if i >= 10 {
+                    t.push(s.elapsed().as_secs_f64() * 1e3);
+                }
             }
+            let med = median(&mut t);
+            let p95 = t[(t.len() * 95 / 100).min(t.len() - 1)];
+            println!("native_matvec_{}_{label}_median_ms {med:.3}", k.name());
+            println!("native_matvec_{}_{label}_p95_ms {p95:.3}", k.name());
         }
-        let med = median(&mut t);
-        let p95 = t[(t.len() * 95 / 100).min(t.len() - 1)];
-        println!("native_matvec_{}_median_ms {med:.3}", k.name());
-        println!("native_matvec_{}_p95_ms {p95:.3}", k.name());
     }
     m.spectrum = None;
     let s = Instant::now();

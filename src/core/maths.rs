@@ -1,6 +1,6 @@
 //! softmax with temperature, top-k, ranks, entropy, cos–norm breakdown, loss and gradient.
 //!
-//! conventions: logits z are f32 (what the kernels give); everything derived is f64.
+//! conventions: logits z and everything derived from them are f64.
 //! x_i = (z_i − max z)/T ≤ 0, S = Σ exp(x_i), p_i = exp(x_i)/S, ln Z = ln S,
 //! H = ln S − Σ p_i x_i (nats), L = −log p_t = ln S − x_t.
 //! T = 0 is the limit T → 0⁺: all mass on the arg-max (split evenly between ties).
@@ -20,7 +20,7 @@ pub struct Softmax {
 
 impl Softmax {
     /// `t` ≥ 0; `z` finite and non-empty.
-    pub fn new(z: &[f32], t: f64) -> Result<Self> {
+    pub fn new(z: &[f64], t: f64) -> Result<Self> {
         if !(t >= 0.0 && t.is_finite()) {
             return Err(Error::Invalid(format!(
                 "temperature must be a finite number ≥ 0, got {t}"
@@ -30,17 +30,14 @@ impl Softmax {
             return Err(Error::Shape("no logits".into()));
         }
         if let Some(i) = z.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "logit {i} is {} (‖h‖ too large for f32?)",
-                z[i]
-            )));
+            return Err(Error::Invalid(format!("logit {i} is {}", z[i])));
         }
-        let z_max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+        let z_max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
         if t == 0.0 {
-            let ties = z.iter().filter(|&&v| v as f64 == z_max).count() as f64;
+            let ties = z.iter().filter(|&&v| v == z_max).count() as f64;
             let p = z
                 .iter()
-                .map(|&v| if v as f64 == z_max { 1.0 / ties } else { 0.0 })
+                .map(|&v| if v == z_max { 1.0 / ties } else { 0.0 })
                 .collect();
             return Ok(Softmax {
                 p,
@@ -50,13 +47,13 @@ impl Softmax {
                 entropy: ties.ln(),
             });
         }
-        let mut p: Vec<f64> = z.iter().map(|&v| ((v as f64 - z_max) / t).exp()).collect();
+        let mut p: Vec<f64> = z.iter().map(|&v| ((v - z_max) / t).exp()).collect();
         let s: f64 = p.iter().sum();
         let mut px = 0.0;
         for (pi, &v) in p.iter_mut().zip(z) {
             *pi /= s;
             if *pi > 0.0 {
-                px += *pi * ((v as f64 - z_max) / t);
+                px += *pi * ((v - z_max) / t);
             }
         }
         let log_sum = s.ln();
@@ -70,8 +67,8 @@ impl Softmax {
     }
 
     /// L = −log p_t, exact even where p_t underflows; +∞ at T = 0 when t is not an arg-max.
-    pub fn loss(&self, z: &[f32], target: usize) -> f64 {
-        let zt = z[target] as f64;
+    pub fn loss(&self, z: &[f64], target: usize) -> f64 {
+        let zt = z[target];
         if self.temperature == 0.0 {
             return if zt == self.z_max {
                 self.log_sum
@@ -121,10 +118,10 @@ pub fn norm(x: &[f32]) -> f64 {
 }
 
 /// cos θ_i = z_i/(‖v_i‖‖h‖), defined as 0 where either norm is 0.
-pub fn cosine(z: f32, row_norm: f32, h_norm: f64) -> f64 {
+pub fn cosine(z: f64, row_norm: f32, h_norm: f64) -> f64 {
     let den = row_norm as f64 * h_norm;
     if den > 0.0 {
-        (z as f64 / den).clamp(-1.0, 1.0)
+        (z / den).clamp(-1.0, 1.0)
     } else {
         0.0
     }
@@ -136,11 +133,11 @@ mod tests {
 
     #[test]
     fn softmax_sums_to_one_and_is_shift_invariant() {
-        let z = [1.0f32, -2.0, 3.5, 3.5, 0.0];
+        let z = [1.0f64, -2.0, 3.5, 3.5, 0.0];
         for t in [1e-6, 0.3, 1.0, 7.0, 1e6] {
             let a = Softmax::new(&z, t).unwrap();
             assert!((a.p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-            let shifted: Vec<f32> = z.iter().map(|v| v + 1000.0).collect();
+            let shifted: Vec<f64> = z.iter().map(|v| v + 1000.0).collect();
             let b = Softmax::new(&shifted, t).unwrap();
             for (x, y) in a.p.iter().zip(&b.p) {
                 assert!((x - y).abs() < 1e-4, "t={t}");
@@ -150,7 +147,7 @@ mod tests {
 
     #[test]
     fn temperature_limits() {
-        let z = [1.0f32, 5.0, 5.0, 2.0];
+        let z = [1.0f64, 5.0, 5.0, 2.0];
         let s = Softmax::new(&z, 0.0).unwrap();
         assert_eq!(s.p, vec![0.0, 0.5, 0.5, 0.0]);
         assert!((s.entropy - 2f64.ln()).abs() < 1e-15);
@@ -160,16 +157,16 @@ mod tests {
         let hot = Softmax::new(&z, 1e12).unwrap();
         assert!((hot.entropy - 4f64.ln()).abs() < 1e-9);
         // huge logits stay finite.
-        let big = Softmax::new(&[1e30, -1e30, 3e38], 1.0).unwrap();
+        let big = Softmax::new(&[1e30, -1e30, 3e300], 1.0).unwrap();
         assert_eq!(big.p, vec![0.0, 0.0, 1.0]);
         assert!(Softmax::new(&z, -1.0).is_err());
         assert!(Softmax::new(&z, f64::NAN).is_err());
-        assert!(Softmax::new(&[f32::INFINITY], 1.0).is_err());
+        assert!(Softmax::new(&[f64::INFINITY], 1.0).is_err());
     }
 
     #[test]
     fn entropy_and_loss_match_definitions() {
-        let z = [0.3f32, -1.2, 2.0, 0.7];
+        let z = [0.3f64, -1.2, 2.0, 0.7];
         let s = Softmax::new(&z, 0.8).unwrap();
         let h: f64 = -s.p.iter().map(|p| p * p.ln()).sum::<f64>();
         assert!((s.entropy - h).abs() < 1e-12);

@@ -308,7 +308,7 @@ impl Model {
             id: i as u32,
             token: self.vocab.raw(i as u32).to_string(),
             text: self.vocab.text(i as u32).to_string(),
-            logit: a.z[i] as f64,
+            logit: a.z[i],
             prob: a.softmax.p[i],
             norm: self.norms[i] as f64,
             cos: cosine(a.z[i], self.norms[i], a.h_norm),
@@ -323,7 +323,7 @@ impl Model {
             let cos = self.cosines(&a);
             top_k(n, opts.top, |i| cos[i])
         } else {
-            top_k(n, opts.top, |i| a.z[i] as f64)
+            top_k(n, opts.top, |i| a.z[i])
         };
         let top = ids.iter().map(|&i| self.entry(&a, i)).collect();
         let target = match opts.target {
@@ -353,7 +353,7 @@ impl Model {
         };
         Ok(TargetInfo {
             entry: self.entry(a, t),
-            rank: rank(a.z.len(), t, |i| a.z[i] as f64),
+            rank: rank(a.z.len(), t, |i| a.z[i]),
             cos_rank: rank(a.z.len(), t, |i| cos[i]),
             loss: a.softmax.loss(&a.z, t),
             grad_norm,
@@ -433,7 +433,7 @@ fn read_spectrum(sigma: &[u8], vt: &[u8], d: usize) -> Result<Spectrum> {
 /// logits for one h, with their softmax.
 #[derive(Debug, Clone)]
 pub struct Analysis {
-    pub z: Vec<f32>,
+    pub z: Vec<f64>,
     pub h_norm: f64,
     pub softmax: Softmax,
 }
@@ -565,7 +565,7 @@ pub(crate) mod tests {
         let cos = m.cosines(&a);
         for i in 0..50 {
             let rebuilt = m.norms()[i] as f64 * a.h_norm * cos[i];
-            assert!((rebuilt - a.z[i] as f64).abs() < 1e-5 * (1.0 + a.z[i].abs() as f64));
+            assert!((rebuilt - a.z[i]).abs() < 1e-9 * (1.0 + a.z[i].abs()));
         }
     }
 

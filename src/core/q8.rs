@@ -6,7 +6,7 @@
 use half::{bf16, f16};
 
 use super::error::{Error, Result};
-use super::kernels::{self, QuantH};
+use super::kernels::{self, Precision, QuantH};
 use super::tensor::DType;
 
 pub const QK: usize = 32;
@@ -165,22 +165,61 @@ impl Q8Matrix {
             .collect()
     }
 
-    /// z = E·h over all rows with the fastest kernel this machine has.
-    pub fn matvec(&self, h: &[f32]) -> Result<Vec<f32>> {
+    /// z = E·h over all rows with the fastest kernel this machine has, f64-grade.
+    pub fn matvec(&self, h: &[f32]) -> Result<Vec<f64>> {
+        self.matvec_precision(h, Precision::Exact)
+    }
+
+    /// z = E·h at the given precision with the fastest kernel.
+    pub fn matvec_precision(&self, h: &[f32], precision: Precision) -> Result<Vec<f64>> {
         self.check_h(h)?;
         let qh = QuantH::new(h);
-        let mut out = vec![0f32; self.rows];
-        kernels::best(self, &qh, &mut out);
+        let mut out = vec![0f64; self.rows];
+        kernels::best(self, &qh, &mut out, precision);
         Ok(out)
     }
 
     /// z = E·h with a chosen kernel (for tests and benchmarks).
-    pub fn matvec_with(&self, h: &[f32], kernel: kernels::Kernel) -> Result<Vec<f32>> {
+    pub fn matvec_with(
+        &self,
+        h: &[f32],
+        kernel: kernels::Kernel,
+        precision: Precision,
+    ) -> Result<Vec<f64>> {
         self.check_h(h)?;
         let qh = QuantH::new(h);
-        let mut out = vec![0f32; self.rows];
-        kernels::run(kernel, self, &qh, &mut out)?;
+        let mut out = vec![0f64; self.rows];
+        kernels::run(kernel, self, &qh, &mut out, precision)?;
         Ok(out)
+    }
+
+    /// one row's exact dot product with h, in f64.
+    pub fn row_dot(&self, i: usize, h: &[f32]) -> f64 {
+        let nb = self.nb();
+        let mut acc = 0f64;
+        for b in 0..nb {
+            let q = &self.quants[i * self.cols + b * QK..i * self.cols + (b + 1) * QK];
+            let hb = &h[b * QK..(b + 1) * QK];
+            let s: f64 = q.iter().zip(hb).map(|(&x, &y)| x as f64 * y as f64).sum();
+            acc += self.scales[i * nb + b] as f64 * s;
+        }
+        acc
+    }
+
+    /// ‖v_i‖₁ for every row (the scale of the fast kernel's error bound).
+    pub fn row_l1(&self) -> Vec<f32> {
+        let nb = self.nb();
+        (0..self.rows)
+            .map(|i| {
+                let mut acc = 0f64;
+                for b in 0..nb {
+                    let q = &self.quants[i * self.cols + b * QK..i * self.cols + (b + 1) * QK];
+                    let s: i32 = q.iter().map(|&x| (x as i32).abs()).sum();
+                    acc += (self.scales[i * nb + b] as f64).abs() * s as f64;
+                }
+                acc as f32
+            })
+            .collect()
     }
 
     /// Eᵀ·p: Σ_i p_i v_i, accumulated in f64. rows with p_i = 0 are skipped (exactly).

@@ -1,5 +1,6 @@
-//! x86-64 AVX2 kernel: int8 → int16 widening, `vpmaddwd` for the two int16 parts of h,
-//! f32 combination per block with FMA, one horizontal sum per row.
+//! x86-64 AVX2 kernels: int8 → int16 widening, `vpmaddwd` against the int16 parts of h.
+//! exact: the block's two integer sums packed side by side and combined in f64;
+//! fast: the high part only, eight i32 lanes to f32 (exact) and one FMA a block.
 
 use std::arch::x86_64::*;
 
@@ -9,15 +10,18 @@ use crate::core::q8::{Q8Matrix, QK};
 /// # Safety
 /// the caller must have checked that the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f32]) {
+pub unsafe fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
     let (d, nb) = (m.cols(), m.nb());
     let (scales, quants) = (m.scales(), m.quants());
-    assert!(quants.len() >= out.len() * d && h.hi.len() == d && h.lo.len() == d);
-    let inv = _mm256_set1_ps(1.0 / LO_SCALE);
+    assert!(quants.len() >= out.len() * d && scales.len() >= out.len() * nb);
+    assert!(h.hi.len() == d && h.lo.len() == d && h.scale.len() == nb);
+    // weights of the packed lanes [hi, hi, lo, lo].
+    let unit = _mm256_set_pd(1.0 / LO_SCALE, 1.0 / LO_SCALE, 1.0, 1.0);
+    let hs: Vec<f64> = h.scale.iter().map(|&s| s as f64).collect();
     for (i, z) in out.iter_mut().enumerate() {
         let qrow = quants.as_ptr().add(i * d);
         let srow = &scales[i * nb..(i + 1) * nb];
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = _mm256_setzero_pd();
         for b in 0..nb {
             let qp = qrow.add(b * QK) as *const __m128i;
             let q0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(qp));
@@ -32,13 +36,45 @@ pub unsafe fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f32]) {
                 _mm256_madd_epi16(q0, _mm256_loadu_si256(lp)),
                 _mm256_madd_epi16(q1, _mm256_loadu_si256(lp.add(1))),
             );
-            let t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sl), inv, _mm256_cvtepi32_ps(sh));
-            let w = _mm256_set1_ps(srow[b] * h.scale[b]);
-            acc = _mm256_fmadd_ps(t, w, acc);
+            // [sh01, sh23, sl01, sl23 | sh45, sh67, sl45, sl67] → four exact partial sums.
+            let p = _mm256_hadd_epi32(sh, sl);
+            let p4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+            let w = _mm256_mul_pd(_mm256_set1_pd(srow[b] as f64 * hs[b]), unit);
+            acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(p4), w, acc);
         }
-        let s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        let s2 = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+        *z = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    }
+}
+
+/// # Safety
+/// the caller must have checked that the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn matvec_fast(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
+    let (d, nb) = (m.cols(), m.nb());
+    let (scales, quants) = (m.scales(), m.quants());
+    assert!(quants.len() >= out.len() * d && scales.len() >= out.len() * nb);
+    assert!(h.hi.len() == d && h.scale.len() == nb);
+    for (i, z) in out.iter_mut().enumerate() {
+        let qrow = quants.as_ptr().add(i * d);
+        let srow = &scales[i * nb..(i + 1) * nb];
+        let mut acc = [_mm256_setzero_ps(); 2];
+        for b in 0..nb {
+            let qp = qrow.add(b * QK) as *const __m128i;
+            let q0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(qp));
+            let q1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(qp.add(1)));
+            let hp = h.hi.as_ptr().add(b * QK) as *const __m256i;
+            // 8 lanes of 4 products each, then pairs of lanes: 8 products a lane, as in simd128.
+            let sh = _mm256_add_epi32(
+                _mm256_madd_epi16(q0, _mm256_loadu_si256(hp)),
+                _mm256_madd_epi16(q1, _mm256_loadu_si256(hp.add(1))),
+            );
+            let w = _mm256_set1_ps(srow[b] * h.scale[b]);
+            acc[b & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sh), w, acc[b & 1]);
+        }
+        let a = _mm256_add_ps(acc[0], acc[1]);
+        let s4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
         let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-        let s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
-        *z = _mm_cvtss_f32(s1);
+        *z = _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1))) as f64;
     }
 }

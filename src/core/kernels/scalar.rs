@@ -1,13 +1,14 @@
-//! portable kernel: the same integer algorithm as the SIMD kernels, one lane at a time.
+//! portable kernels: the same integer algorithm as the SIMD kernels, one lane at a time.
 
 use super::{QuantH, LO_SCALE};
 use crate::core::q8::{Q8Matrix, QK};
 
-pub fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f32]) {
+/// both int16 parts of h, block sums combined in f64.
+pub fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
     let (d, nb) = (m.cols(), m.nb());
     let (scales, quants) = (m.scales(), m.quants());
     for (i, z) in out.iter_mut().enumerate() {
-        let mut acc = 0f32;
+        let mut acc = 0f64;
         for b in 0..nb {
             let q = &quants[i * d + b * QK..i * d + (b + 1) * QK];
             let hi = &h.hi[b * QK..(b + 1) * QK];
@@ -17,9 +18,30 @@ pub fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f32]) {
                 sh += q[j] as i32 * hi[j] as i32;
                 sl += q[j] as i32 * lo[j] as i32;
             }
-            let w = scales[i * nb + b] * h.scale[b];
-            acc += w * (sh as f32 + sl as f32 / LO_SCALE);
+            let w = scales[i * nb + b] as f64 * h.scale[b] as f64;
+            acc += w * (sh as f64 + sl as f64 / LO_SCALE);
         }
         *z = acc;
+    }
+}
+
+/// the high int16 part only, combined in f32 four lanes at a time like the SIMD kernels.
+pub fn matvec_fast(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
+    let (d, nb) = (m.cols(), m.nb());
+    let (scales, quants) = (m.scales(), m.quants());
+    for (i, z) in out.iter_mut().enumerate() {
+        let mut acc = [0f32; 4];
+        for b in 0..nb {
+            let q = &quants[i * d + b * QK..i * d + (b + 1) * QK];
+            let hi = &h.hi[b * QK..(b + 1) * QK];
+            let w = scales[i * nb + b] * h.scale[b];
+            for (lane, a) in acc.iter_mut().enumerate() {
+                let s: i32 = (0..8)
+                    .map(|k| q[lane * 8 + k] as i32 * hi[lane * 8 + k] as i32)
+                    .sum();
+                *a += s as f32 * w;
+            }
+        }
+        *z = acc.iter().map(|&a| a as f64).sum();
     }
 }
