@@ -12,4 +12,4 @@ pub mod core;
 pub mod cli;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

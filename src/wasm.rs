@@ -29,7 +29,9 @@ pub fn start() {
 }
 
 /// how many bytes of the file's start are needed to parse its header: 0 when `prefix` is
-/// enough, else the length to fetch (the file is `total` bytes long).
+/// enough, else the smallest prefix length that gets further (the file is `total` bytes long).
+/// a reader should grow its prefix to at least that, doubling, so a header of n items does not
+/// take n round trips.
 #[wasm_bindgen(js_name = headerNeeds)]
 pub fn header_needs(prefix: &[u8], total: f64) -> Result<f64, JsError> {
     let src = SliceSource {

@@ -100,11 +100,28 @@ function run() {
   }
 }
 
-async function load(entry) {
+async function readManifest() {
+  const res = await fetch('models/models.json', { cache: 'no-cache' });
+  if (!res.ok) throw new Error(`could not read models/models.json: HTTP ${res.status}`);
+  const { models } = await res.json();
+  if (!models?.length) throw new Error('models/models.json lists no models');
+  return models;
+}
+
+/** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first. */
+async function load(file) {
   explorer = null;
   $('retry').hidden = true;
   showError('');
+  $('progress').value = 0;
   try {
+    const models = await readManifest();
+    const select = $('model-select');
+    if (select.options.length !== models.length) {
+      select.replaceChildren(...models.map((m) => new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file)));
+    }
+    const entry = models.find((m) => m.file === file) ?? models[0];
+    select.value = entry.file;
     const buf = await download(entry);
     $('status').textContent = 'reading the model…';
     explorer = new Explorer(buf, new Uint8Array());
@@ -116,26 +133,22 @@ async function load(entry) {
     $('status').textContent = 'failed';
     showError(e.message);
     $('retry').hidden = false;
-    $('retry').onclick = () => load(entry);
+    $('retry').onclick = () => load(file);
   }
 }
 
 async function main() {
+  $('query').onsubmit = (ev) => { ev.preventDefault(); run(); };
+  $('temperature').oninput = run;
+  $('model-select').onchange = () => load($('model-select').value);
   try {
     await init();
-    const res = await fetch('models/models.json');
-    if (!res.ok) throw new Error(`could not read models/models.json: HTTP ${res.status}`);
-    const { models } = await res.json();
-    if (!models?.length) throw new Error('models/models.json lists no models');
-    for (const m of models) $('model-select').add(new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file));
-    $('model-select').onchange = () => load(models.find((m) => m.file === $('model-select').value));
-    $('query').onsubmit = (ev) => { ev.preventDefault(); run(); };
-    $('temperature').oninput = run;
-    await load(models[0]);
   } catch (e) {
     $('status').textContent = 'failed';
-    showError(e.message);
+    showError(`could not start WebAssembly: ${e.message}`);
+    return;
   }
+  await load(null);
 }
 
 main();

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test.sh — every test tier, as CI runs it (.ci/run calls this). Installs what it needs first
+# (scripts/setup.sh test), then:
+#   1. cargo fmt --check; clippy -D warnings, native and wasm32
+#   2. native unit/property tests and CLI integration tests (cargo test)
+#   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
+#   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
+#   5. end-to-end: the served page in Debian's headless Chromium (playwright-core)
+# Stops at the first failing tier with a non-zero exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "setup"
+bash scripts/setup.sh test
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+step "native tests"
+cargo test --release
+
+step "wasm tests (wasm-bindgen-test-runner in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --test wasm
+
+step "build the page and the served model"
+bash scripts/prepare.sh
+SRC=$(bash scripts/fetch-model.sh)
+
+step "oracle: numpy + gguf vs the CLI and the wasm build (served file)"
+python3 tests/oracle/oracle.py --model "$SRC" --served www/models/smollm2-135m.gguf \
+  --cli target/release/unembed --wasm
+step "oracle: the CLI on the original file (spectrum computed, not read)"
+python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
+
+step "end-to-end in headless Chromium"
+node --test tests/e2e/
+
+echo "test.sh: every tier passed" >&2
