@@ -13,7 +13,7 @@ use crate::core::convert::{served_gguf, SourceInfo};
 use crate::core::error::{Error, Result};
 use crate::core::kernels::{Kernel, Precision};
 use crate::core::model::{plan, Format, Model, QueryOptions};
-use crate::core::query::{run_query, QuerySpec};
+use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::source::{ByteSource, FileSource};
 use crate::core::tensor::VocabKind;
 use crate::core::tokenizer;
@@ -28,13 +28,16 @@ usage:
   unembed inspect <file> [--tokenizer FILE] [--json]
   unembed query <file> (--token TEXT | --id N | --expr \"king - man + woman\" | --h h.json
                         | --batch queries.json)
+                [--mix-with TEXT [--mix 0.5]] [--scale S] [--noise SIGMA [--seed N]]
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
-  unembed spectrum <file> [--json] [--top N]
+  unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed bench <file> [--reps N]
   unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
+h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
+`spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
 ";
 
 /// runs the CLI; the error is printed by main with a non-zero exit.
@@ -334,6 +337,11 @@ fn query(a: &mut Args) -> Result<()> {
         token: a.opt("--token")?,
         expr: a.opt("--expr")?,
         target: a.opt("--target")?,
+        mix_with: a.opt("--mix-with")?,
+        mix: a.parse("--mix")?,
+        scale: a.parse("--scale")?,
+        noise: a.parse("--noise")?,
+        seed: a.parse("--seed")?,
         ..Default::default()
     };
     if let Some(f) = a.opt("--h")? {
@@ -410,18 +418,38 @@ fn spectrum(a: &mut Args) -> Result<()> {
     let as_json = a.flag("--json");
     let top: usize = a.parse("--top")?.unwrap_or(10);
     let tok = a.opt("--tokenizer")?;
+    let spec = QuerySpec {
+        id: a.parse("--id")?,
+        token: a.opt("--token")?,
+        expr: a.opt("--expr")?,
+        ..Default::default()
+    };
+    let with_h = spec.id.is_some() || spec.token.is_some() || spec.expr.is_some();
     let path = one_file(a)?;
     let mut m = load(&path, tok)?;
+    let h = if with_h {
+        Some(hidden_state(&m, &spec)?)
+    } else {
+        None
+    };
     let from_file = m.spectrum_from_file;
     let t = Instant::now();
     let s = m.ensure_spectrum(&mut progress_bar("spectrum"))?.clone();
     let secs = t.elapsed().as_secs_f64();
+    // h in the singular basis: c = Vᵀh, and σ_k·c_k, the k-th coordinate of z in the basis U.
+    let coords = match &h {
+        Some(h) => Some(s.coords(h)?),
+        None => None,
+    };
+    let contrib = coords.as_ref().map(|c| s.contributions(c));
     if as_json {
         let v = json!({
             "singular_values": s.sigma.to_vec(),
             "cumulative_energy": s.cumulative_energy(),
             "from_file": from_file,
             "seconds": secs,
+            "h_coords": coords,
+            "logit_contributions": contrib,
         });
         println!("{v}");
         return Ok(());
@@ -444,6 +472,21 @@ fn spectrum(a: &mut Args) -> Result<()> {
             s.sigma[k],
             100.0 * energy[k]
         );
+    }
+    if let (Some(c), Some(sc)) = (coords, contrib) {
+        // ‖z‖² = Σ (σ_k c_k)²: each direction's share of the logit vector's energy.
+        let total: f64 = sc.iter().map(|x| x * x).sum();
+        let order = crate::core::maths::top_k(sc.len(), top, |k| sc[k].abs());
+        println!("h in the singular basis (largest |σ_k·c_k| first; z = U Σ c):");
+        for k in order {
+            println!(
+                "k = {:<4} c_k = {:>9.4}   σ_k·c_k = {:>10.4}   share of ‖z‖² {:>6.2}%",
+                k + 1,
+                c[k],
+                sc[k],
+                100.0 * sc[k] * sc[k] / total.max(f64::MIN_POSITIVE)
+            );
+        }
     }
     Ok(())
 }

@@ -17,6 +17,14 @@ pub struct QuerySpec {
     pub top: Option<usize>,
     pub cosine: Option<bool>,
     pub target: Option<String>,
+    /// h ← (1 − mix)·h + mix·v(mix_with).
+    pub mix_with: Option<String>,
+    pub mix: Option<f64>,
+    /// h ← scale·h (after the mix).
+    pub scale: Option<f64>,
+    /// h ← h + noise·N(0, I) from `seed` (after the scale).
+    pub noise: Option<f64>,
+    pub seed: Option<u64>,
 }
 
 /// the h a query describes.
@@ -32,16 +40,54 @@ pub fn hidden_state(m: &Model, q: &QuerySpec) -> Result<Vec<f32>> {
             "give exactly one of --token, --id, --expr, --h".into(),
         ));
     }
-    if let Some(i) = q.id {
-        return m.token_vector(i);
+    let mut h = if let Some(i) = q.id {
+        m.token_vector(i)?
+    } else if let Some(t) = &q.token {
+        m.token_vector(m.vocab.find(t)?)?
+    } else if let Some(e) = &q.expr {
+        hidden::eval_expr(m, e)?
+    } else {
+        q.h.clone().unwrap_or_default()
+    };
+    if h.len() != m.d() {
+        return Err(Error::Shape(format!(
+            "h has {} components, the model has d = {}",
+            h.len(),
+            m.d()
+        )));
     }
-    if let Some(t) = &q.token {
-        return m.token_vector(m.vocab.find(t)?);
+    match (&q.mix_with, q.mix) {
+        (Some(with), mix) => {
+            let t = mix.unwrap_or(0.5);
+            finite("mix", t)?;
+            let other = m.token_vector(m.vocab.find(with)?)?;
+            h = hidden::mix(&h, &other, t);
+        }
+        (None, Some(_)) => return Err(Error::Invalid("mix needs a token to mix with".into())),
+        (None, None) => {}
     }
-    if let Some(e) = &q.expr {
-        return hidden::eval_expr(m, e);
+    if let Some(s) = q.scale {
+        finite("scale", s)?;
+        h.iter_mut().for_each(|x| *x = (*x as f64 * s) as f32);
     }
-    Ok(q.h.clone().unwrap_or_default())
+    if let Some(sigma) = q.noise {
+        finite("noise", sigma)?;
+        if sigma < 0.0 {
+            return Err(Error::Invalid(format!("noise must be ≥ 0, got {sigma}")));
+        }
+        hidden::add_noise(&mut h, sigma, q.seed.unwrap_or(0));
+    }
+    Ok(h)
+}
+
+fn finite(what: &str, v: f64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} must be a finite number, got {v}"
+        )))
+    }
 }
 
 /// answers one query; fields it leaves out come from `defaults`.
