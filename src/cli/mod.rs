@@ -12,12 +12,22 @@ use sha2::{Digest, Sha256};
 use crate::core::convert::{served_gguf, SourceInfo};
 use crate::core::error::{Error, Result};
 use crate::core::kernels::{Kernel, Precision};
-use crate::core::model::{plan, Format, Model, QueryOptions};
+use crate::core::model::{plan, sniff, Format, Model, QueryOptions};
 use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::source::{ByteSource, FileSource};
 use crate::core::tensor::VocabKind;
 use crate::core::tokenizer;
 use args::Args;
+
+/// println! that ends the process quietly when stdout is closed (`unembed query … | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
 
 pub const USAGE: &str = "\
 unembed — explore the unembedding step of a language model
@@ -43,7 +53,7 @@ h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in t
 /// runs the CLI; the error is printed by main with a non-zero exit.
 pub fn run(argv: Vec<String>) -> Result<()> {
     let Some(cmd) = argv.first().cloned() else {
-        print!("{USAGE}");
+        out!("{USAGE}");
         return Ok(());
     };
     let mut a = Args::new(argv[1..].to_vec());
@@ -55,7 +65,7 @@ pub fn run(argv: Vec<String>) -> Result<()> {
         "bench" => bench(&mut a),
         "serve" => serve_cmd(&mut a),
         "help" | "--help" | "-h" => {
-            print!("{USAGE}");
+            out!("{USAGE}");
             Ok(())
         }
         other => Err(Error::Invalid(format!(
@@ -87,15 +97,23 @@ pub fn read_tokenizer(path: &Path) -> Result<(Vec<String>, VocabKind)> {
     }
 }
 
-/// the vocabulary of a safetensors model: --tokenizer, else tokenizer.json/vocab.json beside it.
-fn tokens_for(path: &Path, explicit: Option<String>) -> Result<Option<(Vec<String>, VocabKind)>> {
+/// the vocabulary to use: --tokenizer if given; for a safetensors file (which has none) a
+/// tokenizer.json or vocab.json beside it; else the file's own.
+fn tokens_for(
+    path: &Path,
+    format: Format,
+    explicit: Option<String>,
+) -> Result<Option<(Vec<String>, VocabKind)>> {
     if let Some(t) = explicit {
         return read_tokenizer(Path::new(&t)).map(Some);
+    }
+    if format != Format::Safetensors {
+        return Ok(None);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     for name in ["tokenizer.json", "vocab.json"] {
         let p = dir.join(name);
-        if p.is_file() && !path.to_string_lossy().ends_with(".gguf") {
+        if p.is_file() {
             return read_tokenizer(&p).map(Some);
         }
     }
@@ -104,7 +122,9 @@ fn tokens_for(path: &Path, explicit: Option<String>) -> Result<Option<(Vec<Strin
 
 pub fn load(path: &Path, tokenizer: Option<String>) -> Result<Model> {
     let src = FileSource::open(path)?;
-    let tokens = tokens_for(path, tokenizer)?;
+    let first = src.read_range(0, src.len().min(9), "file signature")?;
+    let format = sniff(&first).map_err(|e| with_file(e, path))?;
+    let tokens = tokens_for(path, format, tokenizer)?;
     Model::from_source(&src, tokens).map_err(|e| with_file(e, path))
 }
 
@@ -272,28 +292,28 @@ fn inspect(a: &mut Args) -> Result<()> {
         "in_memory_q8_bytes": m.embed.quants().len() + 4 * m.embed.scales().len(),
     });
     if as_json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );
         return Ok(());
     }
-    println!(
+    out!(
         "file        {} ({fmt}, {:.1} MB, {n_tensors} tensors)",
         path.display(),
         mb(file_len)
     );
-    println!("model       {}", m.name);
+    out!("model       {}", m.name);
     if let Some(ar) = meta(&m, "general.architecture") {
-        println!("arch        {ar}");
+        out!("arch        {ar}");
     }
-    println!(
+    out!(
         "licence     {}",
         meta(&m, "general.license").unwrap_or("not stated")
     );
-    println!("vocabulary  {} tokens ({:?})", m.n_vocab(), m.vocab.kind);
-    println!("d           {}", m.d());
-    println!(
+    out!("vocabulary  {} tokens ({:?})", m.n_vocab(), m.vocab.kind);
+    out!("d           {}", m.d());
+    out!(
         "embedding   {} {} [{} × {}], {:.1} MB",
         p.embed.name,
         p.embed.dtype.name(),
@@ -302,7 +322,7 @@ fn inspect(a: &mut Args) -> Result<()> {
         mb(emb_bytes)
     );
     match &p.output {
-        Some(o) => println!(
+        Some(o) => out!(
             "unembedding {} {} [{} × {}], {:.1} MB (untied: W_U ≠ E)",
             o.name,
             o.dtype.name(),
@@ -310,9 +330,9 @@ fn inspect(a: &mut Args) -> Result<()> {
             o.cols,
             mb(o.nbytes)
         ),
-        None => println!("unembedding tied: W_U = E (no separate output matrix)"),
+        None => out!("unembedding tied: W_U = E (no separate output matrix)"),
     }
-    println!(
+    out!(
         "spectrum    {}",
         if m.spectrum_from_file {
             "precomputed in the file"
@@ -326,7 +346,7 @@ fn inspect(a: &mut Args) -> Result<()> {
         .iter()
         .map(|&i| show(i))
         .collect();
-    println!("tokens      {}", samples.join("  "));
+    out!("tokens      {}", samples.join("  "));
     Ok(())
 }
 
@@ -371,24 +391,33 @@ fn query(a: &mut Args) -> Result<()> {
                 .map_err(|e| Error::Invalid(format!("query {i} of {b}: {e}")))?;
             out.push(r);
         }
-        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+        out!("{}", serde_json::to_string(&out).unwrap_or_default());
         return Ok(());
     }
     let r = run_query(&m, &q, &defaults)?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         return Ok(());
     }
-    println!(
+    out!(
         "‖h‖ = {:.4}   T = {}   entropy = {:.4} nats   ranked by {}",
-        r.h_norm, r.temperature, r.entropy, r.ranked_by
+        r.h_norm,
+        r.temperature,
+        r.entropy,
+        r.ranked_by
     );
-    println!(
+    out!(
         "{:>4}  {:>6}  {:<20} {:>10} {:>10} {:>8} {:>8}",
-        "#", "id", "token", "logit", "p", "‖v‖", "cos θ"
+        "#",
+        "id",
+        "token",
+        "logit",
+        "p",
+        "‖v‖",
+        "cos θ"
     );
     for (k, e) in r.top.iter().enumerate() {
-        println!(
+        out!(
             "{:>4}  {:>6}  {:<20} {:>10.4} {:>10.6} {:>8.4} {:>8.4}",
             k + 1,
             e.id,
@@ -400,7 +429,7 @@ fn query(a: &mut Args) -> Result<()> {
         );
     }
     if let Some(t) = &r.target {
-        println!(
+        out!(
             "target {:?} (#{}): p = {:.6}, rank {} by logit, {} by cosine, loss {:.4}, ‖∇‖ = {}",
             t.entry.text,
             t.entry.id,
@@ -451,10 +480,10 @@ fn spectrum(a: &mut Args) -> Result<()> {
             "h_coords": coords,
             "logit_contributions": contrib,
         });
-        println!("{v}");
+        out!("{v}");
         return Ok(());
     }
-    println!(
+    out!(
         "{} singular values ({}, {:.2} s)",
         s.sigma.len(),
         if from_file {
@@ -466,7 +495,7 @@ fn spectrum(a: &mut Args) -> Result<()> {
     );
     let energy = s.cumulative_energy();
     for k in 0..top.min(s.sigma.len()) {
-        println!(
+        out!(
             "σ_{:<4} {:>12.4}   cumulative energy {:>6.2}%",
             k + 1,
             s.sigma[k],
@@ -477,9 +506,9 @@ fn spectrum(a: &mut Args) -> Result<()> {
         // ‖z‖² = Σ (σ_k c_k)²: each direction's share of the logit vector's energy.
         let total: f64 = sc.iter().map(|x| x * x).sum();
         let order = crate::core::maths::top_k(sc.len(), top, |k| sc[k].abs());
-        println!("h in the singular basis (largest |σ_k·c_k| first; z = U Σ c):");
+        out!("h in the singular basis (largest |σ_k·c_k| first; z = U Σ c):");
         for k in order {
-            println!(
+            out!(
                 "k = {:<4} c_k = {:>9.4}   σ_k·c_k = {:>10.4}   share of ‖z‖² {:>6.2}%",
                 k + 1,
                 c[k],
@@ -502,7 +531,7 @@ fn bench(a: &mut Args) -> Result<()> {
     let mut m = load(&path, None)?;
     let d = m.d();
     let h: Vec<f32> = (0..d).map(|j| ((j as f32) * 0.37).sin()).collect();
-    println!(
+    out!(
         "matrix {} × {} Q8_0, {} repetitions after 10 warm-ups",
         m.n_vocab(),
         d,
@@ -521,14 +550,14 @@ fn bench(a: &mut Args) -> Result<()> {
             }
             let med = median(&mut t);
             let p95 = t[(t.len() * 95 / 100).min(t.len() - 1)];
-            println!("native_matvec_{}_{label}_median_ms {med:.3}", k.name());
-            println!("native_matvec_{}_{label}_p95_ms {p95:.3}", k.name());
+            out!("native_matvec_{}_{label}_median_ms {med:.3}", k.name());
+            out!("native_matvec_{}_{label}_p95_ms {p95:.3}", k.name());
         }
     }
     m.spectrum = None;
     let s = Instant::now();
     m.ensure_spectrum(&mut |_| true)?;
-    println!("native_spectrum_s {:.3}", s.elapsed().as_secs_f64());
+    out!("native_spectrum_s {:.3}", s.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -33,6 +33,14 @@ pub fn parse_expr(model: &Model, s: &str) -> Result<Vec<Term>> {
                 format!("expression ends after an operator: {s:?}")
             }));
         }
+        // a sign may lead a term: "-king + queen", "a - -b".
+        while let Some(c @ ('-' | '+')) = p.peek() {
+            p.pos += 1;
+            p.skip_ws();
+            if c == '-' {
+                sign = -sign;
+            }
+        }
         let (coef, atom) = p.term()?;
         let id = resolve(model, &atom)?;
         terms.push(Term {

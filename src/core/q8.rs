@@ -108,14 +108,21 @@ impl Q8Matrix {
         let mut scales = Vec::with_capacity(data.len() / QK);
         let mut quants = Vec::with_capacity(data.len());
         for (k, blk) in data.chunks_exact(QK).enumerate() {
-            let amax = blk.iter().fold(0f32, |m, x| m.max(x.abs()));
-            if !amax.is_finite() {
+            let row = k / (cols / QK);
+            if let Some(x) = blk.iter().find(|x| !x.is_finite()) {
                 return Err(Error::Invalid(format!(
-                    "row {} has a NaN or infinite value",
-                    k / (cols / QK)
+                    "row {row} has a NaN or infinite value ({x})"
                 )));
             }
+            let amax = blk.iter().fold(0f32, |m, x| m.max(x.abs()));
             let d = amax / 127.0;
+            if !f16::from_f32(d).is_finite() {
+                return Err(Error::Invalid(format!(
+                    "row {row} has a value of magnitude {amax:e}; Q8_0 (an f16 scale × 127) holds \
+                     at most {:e}",
+                    65504.0 * 127.0
+                )));
+            }
             let id = if d != 0.0 { 1.0 / d } else { 0.0 };
             scales.push(f16::from_f32(d).to_f32());
             quants.extend(blk.iter().map(|&x| (x * id).round() as i8));
@@ -326,6 +333,18 @@ pub(crate) mod tests {
                 let tol = 0.5 * d * (1.0 + 1e-3) + 127.0 * d * 1e-3;
                 assert!((x - data[i * 96 + j]).abs() <= tol, "{i} {j}");
             }
+        }
+    }
+
+    #[test]
+    fn quantize_rejects_nan_inf_and_overflow() {
+        for bad in [f32::NAN, f32::INFINITY, 1e30] {
+            let mut data = vec![0.5f32; 64];
+            data[40] = bad;
+            assert!(matches!(
+                Q8Matrix::quantize(&data, 2, 32),
+                Err(Error::Invalid(_))
+            ));
         }
     }
 

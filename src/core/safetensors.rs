@@ -73,8 +73,9 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<SafetensorsHeader> {
     let data_start = header_len(&first8)?;
     if data_start > file_len {
         bail_format!(
-            "safetensors header length {} exceeds the file length {file_len}",
-            data_start - 8
+            "the safetensors header claims {} bytes but only {} follow its 8-byte length",
+            data_start - 8,
+            file_len.saturating_sub(8)
         );
     }
     let json = src.read_range(8, data_start - 8, "safetensors header")?;
