@@ -137,6 +137,12 @@ impl Explorer {
         Ok(z.first().copied().unwrap_or(0.0))
     }
 
+    /// one pass over the matrix without arithmetic: the memory floor (benchmarks only).
+    #[wasm_bindgen(js_name = streamMatrix)]
+    pub fn stream_matrix(&self) -> f64 {
+        self.model.unembed().stream_checksum() as f64
+    }
+
     /// token ids whose text starts with `prefix`, for autocomplete.
     pub fn complete(&self, prefix: &str, limit: usize) -> Vec<u32> {
         self.model.vocab.complete(prefix, limit)

@@ -537,6 +537,15 @@ fn bench(a: &mut Args) -> Result<()> {
         d,
         reps.max(1)
     );
+    let mut t = Vec::with_capacity(reps);
+    for i in 0..reps.max(1) + 10 {
+        let s = Instant::now();
+        std::hint::black_box(m.unembed().stream_checksum());
+        if i >= 10 {
+            t.push(s.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    out!("native_memory_floor_median_ms {:.3}", median(&mut t));
     for k in Kernel::available() {
         for (precision, label) in [(Precision::Exact, "exact"), (Precision::Fast, "fast")] {
             let mut t = Vec::with_capacity(reps);

@@ -213,6 +213,24 @@ impl Q8Matrix {
         acc
     }
 
+    /// reads every quant once and sums them: the memory floor any product must pay
+    /// (benchmarks print it beside the kernels).
+    pub fn stream_checksum(&self) -> u64 {
+        // SAFETY: i8 and u8 have the same size, alignment and validity.
+        let bytes: &[u8] = unsafe {
+            std::slice::from_raw_parts(self.quants.as_ptr() as *const u8, self.quants.len())
+        };
+        let mut acc = [0u64; 4];
+        for c in bytes.chunks_exact(32) {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&c[k * 8..k * 8 + 8]);
+                *a ^= u64::from_le_bytes(w);
+            }
+        }
+        acc.iter().fold(0, |x, y| x ^ y)
+    }
+
     /// ‖v_i‖₁ for every row (the scale of the fast kernel's error bound).
     pub fn row_l1(&self) -> Vec<f32> {
         let nb = self.nb();
