@@ -984,7 +984,7 @@ fn bug_closed_stdout_is_not_a_panic() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
+    child.stdout = None; // closes our end of the pipe
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
