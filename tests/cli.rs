@@ -989,3 +989,27 @@ fn bug_closed_stdout_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn error_untied_checkpoint_missing_lm_head() {
+    let dir = TempDir::new("untied-shard");
+    let e = encode(&Lcg::new(21).fill(10 * D), "F32");
+    dir.write(
+        "model-00001-of-00002.safetensors",
+        safetensors(&[("model.embed_tokens.weight", "F32", &[10, D as u64], &e)]),
+    );
+    dir.write(
+        "model.safetensors.index.json",
+        br#"{"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+             "lm_head.weight": "model-00002-of-00002.safetensors"}}"#
+            .to_vec(),
+    );
+    let err = fails(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
+    assert!(err.contains("model-00002-of-00002.safetensors"), "{err}");
+    std::fs::remove_file(dir.join("model.safetensors.index.json")).unwrap();
+    dir.write("config.json", br#"{"tie_word_embeddings": false}"#.to_vec());
+    let err = fails(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
+    assert!(err.contains("tie_word_embeddings"), "{err}");
+    dir.write("config.json", br#"{"tie_word_embeddings": true}"#.to_vec());
+    ok(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
+}
