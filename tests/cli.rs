@@ -1001,15 +1001,14 @@ fn error_untied_checkpoint_missing_lm_head() {
     dir.write(
         "model.safetensors.index.json",
         br#"{"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
-             "lm_head.weight": "model-00002-of-00002.safetensors"}}"#
-            .to_vec(),
+             "lm_head.weight": "model-00002-of-00002.safetensors"}}"#,
     );
     let err = fails(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
     assert!(err.contains("model-00002-of-00002.safetensors"), "{err}");
     std::fs::remove_file(dir.join("model.safetensors.index.json")).unwrap();
-    dir.write("config.json", br#"{"tie_word_embeddings": false}"#.to_vec());
+    dir.write("config.json", br#"{"tie_word_embeddings": false}"#);
     let err = fails(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
     assert!(err.contains("tie_word_embeddings"), "{err}");
-    dir.write("config.json", br#"{"tie_word_embeddings": true}"#.to_vec());
+    dir.write("config.json", br#"{"tie_word_embeddings": true}"#);
     ok(dir.path(), &["inspect", "model-00001-of-00002.safetensors"]);
 }
