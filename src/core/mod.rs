@@ -12,6 +12,7 @@ pub mod q8;
 pub mod query;
 pub mod rng;
 pub mod safetensors;
+pub mod session;
 pub mod source;
 pub mod spectrum;
 pub mod tensor;
