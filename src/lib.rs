@@ -7,6 +7,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod core;
+pub mod plot;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

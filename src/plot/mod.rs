@@ -1,0 +1,521 @@
+//! the charts, generic over plotters' `DrawingBackend`: natively they render to SVG (tests),
+//! in the browser to a `<canvas>` through plotters-canvas. inputs are plain slices and core
+//! views; nothing here computes the lesson's maths, it only draws it.
+//!
+//! the norm-vs-angle scatter has one point per token (tens of thousands): [`draw_cosnorm`]
+//! draws the frame and the overlays and returns the plot's pixel rectangle, and
+//! [`rasterize_points`] paints the points into an RGBA buffer the page blits in one call.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::core::session::{GradView, Ranked};
+
+/// how a chart is drawn: `scale` is the device-pixel ratio (fonts and lines grow with it).
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub scale: f64,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style { scale: 1.0 }
+    }
+}
+
+impl Style {
+    fn px(&self, v: f64) -> u32 {
+        (v * self.scale).round().max(1.0) as u32
+    }
+    fn font(&self, size: f64) -> TextStyle<'static> {
+        ("sans-serif", size * self.scale).into_font().color(&INK)
+    }
+}
+
+pub const INK: RGBColor = RGBColor(29, 36, 48);
+pub const MUTED: RGBColor = RGBColor(102, 112, 133);
+pub const BAR: RGBColor = RGBColor(46, 110, 230);
+pub const TARGET: RGBColor = RGBColor(214, 92, 20);
+pub const SELF: RGBColor = RGBColor(196, 140, 0);
+pub const GRID: RGBColor = RGBColor(228, 231, 236);
+pub const POINT: [u8; 4] = [70, 90, 130, 255];
+pub const BG: [u8; 4] = [255, 255, 255, 255];
+
+/// a drawing error, as text.
+pub type PlotResult<T> = Result<T, String>;
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("drawing failed: {e:?}")
+}
+
+/// a token's text made visible and inert for a label: controls and invisible characters become
+/// escapes, long texts are cut.
+pub fn label(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            ' ' => out.push('␣'),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}') =>
+            {
+                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// horizontal bars of p for the top tokens, with p and z written beside each bar.
+pub fn draw_topk<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rows: &[Ranked],
+    temperature: f64,
+    target: Option<u32>,
+    style: &Style,
+) -> PlotResult<()> {
+    area.fill(&WHITE).map_err(err)?;
+    let k = rows.len().max(1) as u32;
+    let pmax = rows
+        .iter()
+        .map(|r| r.entry.prob)
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    let labels: Vec<String> = rows.iter().map(|r| label(&r.entry.text, 14)).collect();
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!(
+                "top {} by logit: p = softmax(z / T), T = {temperature}",
+                rows.len()
+            ),
+            style.font(13.0),
+        )
+        .margin(style.px(6.0))
+        .x_label_area_size(style.px(22.0))
+        .y_label_area_size(style.px(110.0))
+        .build_cartesian_2d(0f64..pmax * 1.45, (0..k).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(GRID)
+        .x_desc("probability p")
+        .axis_desc_style(style.font(11.0))
+        .label_style(style.font(11.0))
+        .y_labels(k as usize)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => (k - 1)
+                .checked_sub(*i)
+                .and_then(|r| labels.get(r as usize))
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(r, row)| {
+            let i = k - 1 - r as u32;
+            let color = if Some(row.entry.id) == target {
+                TARGET
+            } else {
+                BAR
+            };
+            Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (row.entry.prob, SegmentValue::Exact(i + 1)),
+                ],
+                color.mix(0.85).filled(),
+            )
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(r, row)| {
+            let i = k - 1 - r as u32;
+            Text::new(
+                format!(" {:.3}  z={:.2}", row.entry.prob, row.entry.logit),
+                (row.entry.prob, SegmentValue::CenterOf(i)),
+                style.font(10.5).color(&MUTED),
+            )
+        }))
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// what the norm-vs-angle chart shows.
+pub struct CosNorm<'a> {
+    /// cos θ_i and ‖v_i‖ of every token.
+    pub cos: &'a [f64],
+    pub norms: &'a [f32],
+    pub h_norm: f64,
+    /// tokens to label (top by logit first), and which one is the best by cosine.
+    pub labelled: &'a [(u32, String)],
+    pub best_cosine: Option<u32>,
+    pub target: Option<u32>,
+    /// logit values whose curves ‖v‖ = z/(‖h‖ cos θ) are drawn.
+    pub iso_logits: &'a [f64],
+}
+
+/// the plot rectangle in backend pixels and the value ranges it spans.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlotRect {
+    pub x: (i32, i32),
+    pub y: (i32, i32),
+    pub cos: (f64, f64),
+    pub norm: (f64, f64),
+}
+
+impl PlotRect {
+    /// the pixel of a (cos, norm) value.
+    pub fn pixel(&self, cos: f64, norm: f64) -> (i32, i32) {
+        let fx = (cos - self.cos.0) / (self.cos.1 - self.cos.0);
+        let fy = (norm - self.norm.0) / (self.norm.1 - self.norm.0);
+        (
+            self.x.0 + (fx * (self.x.1 - self.x.0) as f64).round() as i32,
+            self.y.1 - (fy * (self.y.1 - self.y.0) as f64).round() as i32,
+        )
+    }
+}
+
+/// ranges that hold every point with a little room.
+pub fn cosnorm_ranges(cos: &[f64], norms: &[f32]) -> ((f64, f64), (f64, f64)) {
+    let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &c in cos {
+        c0 = c0.min(c);
+        c1 = c1.max(c);
+    }
+    let n1 = norms.iter().fold(0f32, |m, &n| m.max(n)) as f64;
+    if !(c0.is_finite() && c1 > c0) {
+        (c0, c1) = (-1.0, 1.0);
+    }
+    let pad = 0.04 * (c1 - c0);
+    (
+        ((c0 - pad).max(-1.05), (c1 + pad).min(1.05)),
+        (0.0, (n1 * 1.06).max(1e-9)),
+    )
+}
+
+/// frame, iso-logit curves and labels of the norm-vs-angle chart; returns where the points go.
+pub fn draw_cosnorm<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    data: &CosNorm,
+    style: &Style,
+    draw_points: bool,
+) -> PlotResult<PlotRect> {
+    area.fill(&WHITE).map_err(err)?;
+    let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "every token at (cos θ, ‖v‖); curves: equal logit z = ‖v‖·‖h‖·cos θ",
+            style.font(13.0),
+        )
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(30.0))
+        .y_label_area_size(style.px(44.0))
+        .build_cartesian_2d(cr.0..cr.1, nr.0..nr.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .x_desc("cos θ  (angle between h and the token)")
+        .y_desc("‖v‖")
+        .axis_desc_style(style.font(11.0))
+        .label_style(style.font(10.5))
+        .draw()
+        .map_err(err)?;
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let rect = PlotRect {
+        x: (xr.start, xr.end),
+        y: (yr.start, yr.end),
+        cos: cr,
+        norm: nr,
+    };
+    if draw_points {
+        let buf = rasterize_points(&rect, data.cos, data.norms);
+        let (w, h) = (
+            (rect.x.1 - rect.x.0) as usize,
+            (rect.y.1 - rect.y.0) as usize,
+        );
+        for y in 0..h {
+            for x in 0..w {
+                let p = &buf[(y * w + x) * 4..(y * w + x) * 4 + 4];
+                if p != BG {
+                    area.draw_pixel(
+                        (rect.x.0 + x as i32, rect.y.0 + y as i32),
+                        &RGBColor(p[0], p[1], p[2]),
+                    )
+                    .map_err(err)?;
+                }
+            }
+        }
+    }
+    // curves of equal logit: ‖v‖ = z / (‖h‖ cos θ), on the side where cos θ has z's sign.
+    for (n, &z) in data.iso_logits.iter().enumerate() {
+        if data.h_norm <= 0.0 || z == 0.0 {
+            continue;
+        }
+        let pts: Vec<(f64, f64)> = (0..=200)
+            .map(|s| cr.0 + (cr.1 - cr.0) * s as f64 / 200.0)
+            .filter(|&c| c * z > 0.0)
+            .map(|c| (c, z / (data.h_norm * c)))
+            .filter(|&(_, v)| v >= nr.0 && v <= nr.1)
+            .collect();
+        let color = if n == 0 { BAR } else { MUTED };
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(style.px(1.2))))
+            .map_err(err)?
+            .label(format!("z = {z:.2}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+    }
+    // the labelled tokens on top of the cloud.
+    for (id, text) in data.labelled {
+        let i = *id as usize;
+        let (Some(&c), Some(&v)) = (data.cos.get(i), data.norms.get(i)) else {
+            continue;
+        };
+        let color = if Some(*id) == data.target {
+            TARGET
+        } else if Some(*id) == data.best_cosine {
+            SELF
+        } else {
+            BAR
+        };
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (c, v as f64),
+                style.px(3.5),
+                color.filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label(text, 12),
+                (c, v as f64),
+                style.font(10.5).color(&color),
+            )))
+            .map_err(err)?;
+    }
+    if !data.iso_logits.is_empty() {
+        chart
+            .configure_series_labels()
+            .label_font(style.font(10.0))
+            .background_style(WHITE.mix(0.8))
+            .border_style(GRID)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+    }
+    area.present().map_err(err)?;
+    Ok(rect)
+}
+
+/// the points of the scatter as an RGBA buffer the size of the plot rectangle (row-major,
+/// white background): what the page blits with one `putImageData`.
+pub fn rasterize_points(rect: &PlotRect, cos: &[f64], norms: &[f32]) -> Vec<u8> {
+    let w = (rect.x.1 - rect.x.0).max(0) as usize;
+    let h = (rect.y.1 - rect.y.0).max(0) as usize;
+    let mut counts = vec![0u16; w * h];
+    for (&c, &n) in cos.iter().zip(norms) {
+        let (px, py) = rect.pixel(c, n as f64);
+        let (x, y) = (px - rect.x.0, py - rect.y.0);
+        if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
+            let k = y as usize * w + x as usize;
+            counts[k] = counts[k].saturating_add(1);
+        }
+    }
+    let mut buf = Vec::with_capacity(w * h * 4);
+    for &n in &counts {
+        if n == 0 {
+            buf.extend_from_slice(&BG);
+        } else {
+            // darker where more tokens fall on one pixel.
+            let t = (1.0 - 0.75 / (n as f32).sqrt()).clamp(0.25, 1.0);
+            let mix = |a: u8, b: u8| {
+                (a as f32 * t + b as f32 * (1.0 - t) * 0.85 + 40.0 * (1.0 - t)) as u8
+            };
+            buf.extend_from_slice(&[
+                mix(POINT[0], 200),
+                mix(POINT[1], 210),
+                mix(POINT[2], 230),
+                255,
+            ]);
+        }
+    }
+    buf
+}
+
+/// σ_k on a log scale with |σ_k·c_k| (h's share of the logits along direction k).
+pub fn draw_spectrum<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    sigma: &[f64],
+    contributions: &[f64],
+    energy_first: f64,
+    style: &Style,
+) -> PlotResult<()> {
+    area.fill(&WHITE).map_err(err)?;
+    let n = sigma.len().max(1);
+    let positive = sigma
+        .iter()
+        .chain(contributions.iter())
+        .map(|x| x.abs())
+        .filter(|&x| x > 0.0);
+    let lo = positive.clone().fold(f64::INFINITY, f64::min).max(1e-6);
+    let hi = positive.fold(0.0, f64::max).max(lo * 10.0);
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!(
+                "singular values σ_k of E (σ₁ alone carries {:.0}% of ‖E‖²) and h's |σ_k·c_k|",
+                100.0 * energy_first
+            ),
+            style.font(13.0),
+        )
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(30.0))
+        .y_label_area_size(style.px(50.0))
+        .build_cartesian_2d(1f64..n as f64, (lo * 0.8..hi * 1.25).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .x_desc("k (singular direction)")
+        .axis_desc_style(style.font(11.0))
+        .label_style(style.font(10.5))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(
+            contributions
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.abs() > 0.0)
+                .map(|(k, c)| {
+                    let x = k as f64 + 1.0;
+                    PathElement::new(vec![(x, lo * 0.8), (x, c.abs())], TARGET.mix(0.55))
+                }),
+        )
+        .map_err(err)?
+        .label("|σ_k·c_k|, c = Vᵀh")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET));
+    chart
+        .draw_series(LineSeries::new(
+            sigma
+                .iter()
+                .enumerate()
+                .map(|(k, &s)| (k as f64 + 1.0, s.max(lo))),
+            BAR.stroke_width(style.px(1.6)),
+        ))
+        .map_err(err)?
+        .label("σ_k")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BAR));
+    chart
+        .configure_series_labels()
+        .label_font(style.font(10.5))
+        .background_style(WHITE.mix(0.8))
+        .border_style(GRID)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i.
+pub fn draw_loss<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    history: &[f64],
+    grad: Option<&GradView>,
+    style: &Style,
+) -> PlotResult<()> {
+    area.fill(&WHITE).map_err(err)?;
+    let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.62) as u32);
+    let finite: Vec<f64> = history
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite() && *l < 1e300)
+        .collect();
+    let lmax = finite.iter().fold(0.0f64, |m, &l| m.max(l)).max(1e-3);
+    let steps = history.len().max(2) as f64 - 1.0;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("loss L = −log p(target) over steps", style.font(13.0))
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(30.0))
+        .y_label_area_size(style.px(44.0))
+        .build_cartesian_2d(0f64..steps.max(1.0), 0f64..lmax * 1.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .x_desc("step")
+        .axis_desc_style(style.font(11.0))
+        .label_style(style.font(10.5))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            finite.iter().enumerate().map(|(s, &l)| (s as f64, l)),
+            TARGET.stroke_width(style.px(1.8)),
+        ))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            finite
+                .iter()
+                .enumerate()
+                .map(|(s, &l)| Circle::new((s as f64, l), style.px(2.5), TARGET.filled())),
+        )
+        .map_err(err)?;
+    let bars: Vec<(&str, f64, RGBColor)> = match grad {
+        Some(g) => vec![
+            ("pull ‖v_true‖", g.pull_norm, TARGET),
+            ("push ‖Σp·v‖", g.push_norm, BAR),
+            ("‖∇L‖", g.norm, INK),
+        ],
+        None => Vec::new(),
+    };
+    let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
+    let mut chart = ChartBuilder::on(&right)
+        .caption("∇L = Σ p_i v_i − v_true", style.font(13.0))
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(30.0))
+        .y_label_area_size(style.px(10.0))
+        .build_cartesian_2d(
+            (0..bars.len().max(1) as u32).into_segmented(),
+            0f64..bmax * 1.2,
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(GRID)
+        .label_style(style.font(10.0))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => bars
+                .get(*i as usize)
+                .map(|b| b.0.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (_, v, c))| {
+            Rectangle::new(
+                [
+                    (SegmentValue::Exact(i as u32), 0.0),
+                    (SegmentValue::Exact(i as u32 + 1), *v),
+                ],
+                c.mix(0.8).filled(),
+            )
+        }))
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+#[cfg(test)]
+mod tests;
