@@ -2,15 +2,25 @@
 //! JS passes small inputs (h, option objects) and gets small results (top-k lists, numbers).
 //! every entry point returns `Result<_, JsError>`; no maths here, only calls into `core`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+use plotters::prelude::IntoDrawingArea;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::Clamped;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::core::error::Error;
 use crate::core::kernels::Precision;
 use crate::core::model::{plan, Model, QueryOptions};
 use crate::core::query::{hidden_state, run_query, QuerySpec};
+use crate::core::session::{Controls, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::tokenizer;
+use crate::plot::{self, CosNorm, Layer, PlotRect, Style};
 
 fn js(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -49,9 +59,10 @@ pub fn header_needs(prefix: &[u8], total: f64) -> Result<f64, JsError> {
     }
 }
 
+/// a loaded model; several [`Widget`]s on one page share it (one download, one copy).
 #[wasm_bindgen]
 pub struct Explorer {
-    model: Model,
+    model: Rc<RefCell<Model>>,
 }
 
 #[derive(Serialize)]
@@ -81,11 +92,13 @@ impl Explorer {
             )
         };
         let model = Model::from_source(&SliceSource::whole(bytes), tokens).map_err(js)?;
-        Ok(Explorer { model })
+        Ok(Explorer {
+            model: Rc::new(RefCell::new(model)),
+        })
     }
 
     pub fn info(&self) -> Result<JsValue, JsError> {
-        let m = &self.model;
+        let m = &*self.model.borrow();
         to_js(&Info {
             name: m.name.clone(),
             format: match m.format {
@@ -107,7 +120,7 @@ impl Explorer {
     pub fn query(&self, spec: JsValue) -> Result<JsValue, JsError> {
         let spec: QuerySpec =
             serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
-        let r = run_query(&self.model, &spec, &QueryOptions::default()).map_err(js)?;
+        let r = run_query(&self.model.borrow(), &spec, &QueryOptions::default()).map_err(js)?;
         to_js(&r)
     }
 
@@ -116,12 +129,12 @@ impl Explorer {
     pub fn hidden_state(&self, spec: JsValue) -> Result<Vec<f32>, JsError> {
         let spec: QuerySpec =
             serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
-        hidden_state(&self.model, &spec).map_err(js)
+        hidden_state(&self.model.borrow(), &spec).map_err(js)
     }
 
     /// z = W_U·h over the whole vocabulary.
     pub fn logits(&self, h: &[f32]) -> Result<Vec<f64>, JsError> {
-        self.model.unembed().matvec(h).map_err(js)
+        self.model.borrow().unembed().matvec(h).map_err(js)
     }
 
     /// computes the logits and keeps them in wasm; returns z_0 (for benchmarks: no copy out).
@@ -133,25 +146,45 @@ impl Explorer {
         } else {
             Precision::Exact
         };
-        let z = self.model.unembed().matvec_precision(h, p).map_err(js)?;
+        let z = self
+            .model
+            .borrow()
+            .unembed()
+            .matvec_precision(h, p)
+            .map_err(js)?;
         Ok(z.first().copied().unwrap_or(0.0))
     }
 
     /// one pass over the matrix without arithmetic: the memory floor (benchmarks only).
     #[wasm_bindgen(js_name = streamMatrix)]
     pub fn stream_matrix(&self) -> f64 {
-        self.model.unembed().stream_checksum() as f64
+        self.model.borrow().unembed().stream_checksum() as f64
     }
 
     /// token ids whose text starts with `prefix`, for autocomplete.
     pub fn complete(&self, prefix: &str, limit: usize) -> Vec<u32> {
-        self.model.vocab.complete(prefix, limit)
+        self.model.borrow().vocab.complete(prefix, limit)
+    }
+
+    /// autocomplete entries `{id, text, label}` (label: the text made visible, see plot::label).
+    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<JsValue, JsError> {
+        let m = self.model.borrow();
+        let list: Vec<serde_json::Value> = m
+            .vocab
+            .complete(prefix, limit)
+            .into_iter()
+            .map(|id| {
+                let text = m.vocab.text(id);
+                serde_json::json!({"id": id, "text": text, "label": plot::label(text, 40)})
+            })
+            .collect();
+        to_js(&list)
     }
 
     /// the decoded text of a token.
     #[wasm_bindgen(js_name = tokenText)]
     pub fn token_text(&self, id: u32) -> String {
-        self.model.vocab.text(id).to_string()
+        self.model.borrow().vocab.text(id).to_string()
     }
 
     /// all singular values, descending (computed here if the file has none).
@@ -166,13 +199,237 @@ impl Explorer {
             }
             true
         };
-        let s = self.model.ensure_spectrum(&mut cb).map_err(js)?;
+        let mut m = self.model.borrow_mut();
+        let s = m.ensure_spectrum(&mut cb).map_err(js)?;
         Ok(s.sigma.to_vec())
     }
 
     /// forgets the spectrum (to benchmark computing it).
     #[wasm_bindgen(js_name = dropSpectrum)]
     pub fn drop_spectrum(&mut self) {
-        self.model.spectrum = None;
+        self.model.borrow_mut().spectrum = None;
+    }
+}
+
+/// one explorer on the page: its own controls and cached pieces, drawing to its own canvases,
+/// over a shared [`Explorer`]'s model.
+#[wasm_bindgen]
+pub struct Widget {
+    model: Rc<RefCell<Model>>,
+    session: Session,
+    view: Option<View>,
+    cos: Vec<f64>,
+    rect: Option<PlotRect>,
+}
+
+fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
+    CanvasBackend::with_canvas_object(canvas.clone())
+        .ok_or_else(|| JsError::new("this canvas has no 2d context"))
+}
+
+fn draw_err(e: String) -> JsError {
+    JsError::new(&e)
+}
+
+#[derive(Serialize)]
+struct Hover {
+    id: u32,
+    token: String,
+    text: String,
+    logit: f64,
+    prob: f64,
+    norm: f64,
+    cos: f64,
+}
+
+#[wasm_bindgen]
+impl Widget {
+    #[wasm_bindgen(constructor)]
+    pub fn new(explorer: &Explorer) -> Widget {
+        Widget {
+            model: explorer.model.clone(),
+            session: Session::new(),
+            view: None,
+            cos: Vec::new(),
+            rect: None,
+        }
+    }
+
+    /// applies the controls (a partial object is fine: missing fields take defaults) and
+    /// returns the view: top-k by logit and by cosine, entropy, target, loss history, c = Vᵀh.
+    /// on an error the previous state stays.
+    pub fn update(&mut self, controls: JsValue) -> Result<JsValue, JsError> {
+        let c: Controls =
+            serde_wasm_bindgen::from_value(controls).map_err(|e| JsError::new(&e.to_string()))?;
+        let mut m = self.model.borrow_mut();
+        let before = self.session.controls().clone();
+        if let Err(e) = self.session.update(&mut m, &c) {
+            // restore what was shown; the old controls were valid.
+            if before != c && !before.base.is_empty() {
+                let _ = self.session.update(&mut m, &before);
+            }
+            return Err(js(e));
+        }
+        let view = self.session.view(&m).map_err(js)?;
+        self.cos = self.session.cosines(&m);
+        let out = to_js(&view);
+        self.view = Some(view);
+        out
+    }
+
+    /// the controls in force (with defaults filled in), for the URL.
+    pub fn controls(&self) -> Result<JsValue, JsError> {
+        to_js(self.session.controls())
+    }
+
+    fn current(&self) -> Result<&View, JsError> {
+        self.view
+            .as_ref()
+            .ok_or_else(|| JsError::new("call update() before drawing"))
+    }
+
+    fn target_id(&self) -> Option<u32> {
+        self.current()
+            .ok()?
+            .target
+            .as_ref()
+            .map(|t| t.ranked.entry.id)
+    }
+
+    #[wasm_bindgen(js_name = drawTopk)]
+    pub fn draw_topk(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+        let v = self.current()?;
+        let area = canvas_backend(canvas)?.into_drawing_area();
+        plot::draw_topk(
+            &area,
+            &v.by_logit,
+            v.temperature,
+            self.target_id(),
+            &Style { scale: dpr },
+        )
+        .map_err(draw_err)
+    }
+
+    /// the scatter: frame, then every token blitted in one putImageData, then the overlays.
+    #[wasm_bindgen(js_name = drawCosnorm)]
+    pub fn draw_cosnorm(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+        let v = self.current()?;
+        let m = self.model.borrow();
+        let mut labelled: Vec<(u32, String)> = v
+            .by_logit
+            .iter()
+            .take(5)
+            .map(|r| (r.entry.id, r.entry.text.clone()))
+            .collect();
+        let best = v.by_cosine.first().map(|r| r.entry.id);
+        for r in v
+            .by_cosine
+            .iter()
+            .take(3)
+            .chain(v.target.as_ref().map(|t| &t.ranked))
+        {
+            if !labelled.iter().any(|(id, _)| *id == r.entry.id) {
+                labelled.push((r.entry.id, r.entry.text.clone()));
+            }
+        }
+        let iso: Vec<f64> = [v.by_logit.first(), v.by_logit.last()]
+            .into_iter()
+            .flatten()
+            .map(|r| r.entry.logit)
+            .collect();
+        let data = CosNorm {
+            cos: &self.cos,
+            norms: m.norms(),
+            h_norm: v.h_norm,
+            labelled: &labelled,
+            best_cosine: best,
+            target: self.target_id(),
+            iso_logits: &iso,
+        };
+        let style = Style { scale: dpr };
+        let area = canvas_backend(canvas)?.into_drawing_area();
+        let rect = plot::draw_cosnorm(&area, &data, &style, Layer::Frame).map_err(draw_err)?;
+        let buf = plot::rasterize_points(&rect, &self.cos, m.norms());
+        let (w, h) = ((rect.x.1 - rect.x.0) as u32, (rect.y.1 - rect.y.0) as u32);
+        if w > 0 && h > 0 {
+            let ctx = canvas
+                .get_context("2d")
+                .map_err(|_| JsError::new("no 2d context"))?
+                .ok_or_else(|| JsError::new("no 2d context"))?
+                .dyn_into::<CanvasRenderingContext2d>()
+                .map_err(|_| JsError::new("no 2d context"))?;
+            let img = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&buf), w, h)
+                .map_err(|_| JsError::new("cannot make the scatter image"))?;
+            ctx.put_image_data(&img, rect.x.0 as f64, rect.y.0 as f64)
+                .map_err(|_| JsError::new("cannot draw the scatter image"))?;
+        }
+        plot::draw_cosnorm(&area, &data, &style, Layer::Overlay).map_err(draw_err)?;
+        self.rect = Some(rect);
+        Ok(())
+    }
+
+    #[wasm_bindgen(js_name = drawSpectrum)]
+    pub fn draw_spectrum(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+        let v = self.current()?;
+        let m = self.model.borrow();
+        let Some(s) = m.spectrum.as_ref() else {
+            return Err(JsError::new("the spectrum is not computed yet"));
+        };
+        let energy = s.cumulative_energy().first().copied().unwrap_or(0.0);
+        let area = canvas_backend(canvas)?.into_drawing_area();
+        plot::draw_spectrum(
+            &area,
+            &s.sigma.to_vec(),
+            &v.contributions,
+            energy,
+            &Style { scale: dpr },
+        )
+        .map_err(draw_err)
+    }
+
+    #[wasm_bindgen(js_name = drawLoss)]
+    pub fn draw_loss(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+        let v = self.current()?;
+        let grad = v.target.as_ref().and_then(|t| t.grad.as_ref());
+        let area = canvas_backend(canvas)?.into_drawing_area();
+        plot::draw_loss(&area, &v.loss_history, grad, &Style { scale: dpr }).map_err(draw_err)
+    }
+
+    /// the token nearest to canvas pixel (x, y) of the scatter, within `radius` pixels, or null.
+    #[wasm_bindgen(js_name = hoverCosnorm)]
+    pub fn hover_cosnorm(&self, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
+        let (Some(rect), Some(v)) = (self.rect, self.view.as_ref()) else {
+            return Ok(JsValue::NULL);
+        };
+        let m = self.model.borrow();
+        let mut best: Option<(f64, usize)> = None;
+        for (i, (&c, &n)) in self.cos.iter().zip(m.norms()).enumerate() {
+            let (px, py) = rect.pixel(c, n as f64);
+            let d2 = (px as f64 - x).powi(2) + (py as f64 - y).powi(2);
+            if d2 <= radius * radius && best.is_none_or(|(b, _)| d2 < b) {
+                best = Some((d2, i));
+            }
+        }
+        let Some((_, i)) = best else {
+            return Ok(JsValue::NULL);
+        };
+        let z = self.session.z()[i];
+        let p = crate::core::maths::Softmax::new(self.session.z(), v.temperature)
+            .map(|s| s.p[i])
+            .unwrap_or(0.0);
+        to_js(&Hover {
+            id: i as u32,
+            token: m.vocab.raw(i as u32).to_string(),
+            text: m.vocab.text(i as u32).to_string(),
+            logit: z,
+            prob: p,
+            norm: m.norms()[i] as f64,
+            cos: self.cos[i],
+        })
+    }
+
+    /// the top-k table as CSV.
+    pub fn csv(&self) -> Result<String, JsError> {
+        Ok(self.current()?.csv())
     }
 }

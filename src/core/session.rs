@@ -265,6 +265,16 @@ impl Session {
         Ok(())
     }
 
+    /// cos θ_i of every token for the current h.
+    pub fn cosines(&self, model: &Model) -> Vec<f64> {
+        let h_norm = norm(&self.h);
+        self.z
+            .iter()
+            .zip(model.norms())
+            .map(|(&z, &n)| cosine(z, n, h_norm))
+            .collect()
+    }
+
     /// everything the page shows for the current state.
     pub fn view(&self, model: &Model) -> Result<View> {
         let c = &self.controls;
@@ -272,9 +282,7 @@ impl Session {
         let h_norm = norm(&self.h);
         let norms = model.norms();
         let n = self.z.len();
-        let cos: Vec<f64> = (0..n)
-            .map(|i| cosine(self.z[i], norms[i], h_norm))
-            .collect();
+        let cos = self.cosines(model);
         let entry = |i: usize| TopEntry {
             id: i as u32,
             token: model.vocab.raw(i as u32).to_string(),
@@ -453,9 +461,48 @@ pub struct View {
     pub loss_history: Vec<f64>,
 }
 
+impl View {
+    /// the top-k table as CSV (fields quoted; a leading = + - @ is defused for spreadsheets).
+    pub fn csv(&self) -> String {
+        let mut out = String::from("rank,id,token,text,logit,p,norm,cos,cos_rank\n");
+        for (k, r) in self.by_logit.iter().enumerate() {
+            let e = &r.entry;
+            out += &format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                k + 1,
+                e.id,
+                csv_field(&e.token),
+                csv_field(&e.text),
+                e.logit,
+                e.prob,
+                e.norm,
+                e.cos,
+                r.cos_rank
+            );
+        }
+        out
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses() {
+        assert_eq!(csv_field(" Paris"), "\" Paris\"");
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+    }
     use crate::core::model::tests::tiny_model;
     use crate::core::query::{hidden_state, QuerySpec};
 

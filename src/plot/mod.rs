@@ -203,34 +203,54 @@ pub fn cosnorm_ranges(cos: &[f64], norms: &[f32]) -> ((f64, f64), (f64, f64)) {
     )
 }
 
+/// which parts of the norm-vs-angle chart to draw: the page draws the frame, blits the points,
+/// then draws the overlay on top; tests draw everything at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    Frame,
+    Overlay,
+    All,
+}
+
 /// frame, iso-logit curves and labels of the norm-vs-angle chart; returns where the points go.
+/// with `Layer::All` the points are drawn too (pixel by pixel: fine for SVG tests).
 pub fn draw_cosnorm<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     data: &CosNorm,
     style: &Style,
-    draw_points: bool,
+    layer: Layer,
 ) -> PlotResult<PlotRect> {
-    area.fill(&WHITE).map_err(err)?;
+    let frame = layer != Layer::Overlay;
+    let overlay = layer != Layer::Frame;
+    if frame {
+        area.fill(&WHITE).map_err(err)?;
+    }
     let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
     let mut chart = ChartBuilder::on(area)
         .caption(
             "every token at (cos θ, ‖v‖); curves: equal logit z = ‖v‖·‖h‖·cos θ",
-            style.font(13.0),
+            // the overlay pass must lay out exactly like the frame pass, so it keeps the
+            // caption (drawn in white-on-white space it does not repaint).
+            style
+                .font(13.0)
+                .color(&if frame { INK.to_rgba() } else { TRANSPARENT }),
         )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(44.0))
         .build_cartesian_2d(cr.0..cr.1, nr.0..nr.1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(GRID)
-        .x_desc("cos θ  (angle between h and the token)")
-        .y_desc("‖v‖")
-        .axis_desc_style(style.font(11.0))
-        .label_style(style.font(10.5))
-        .draw()
-        .map_err(err)?;
+    if frame {
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc("cos θ  (angle between h and the token)")
+            .y_desc("‖v‖")
+            .axis_desc_style(style.font(11.0))
+            .label_style(style.font(10.5))
+            .draw()
+            .map_err(err)?;
+    }
     let (xr, yr) = chart.plotting_area().get_pixel_range();
     let rect = PlotRect {
         x: (xr.start, xr.end),
@@ -238,7 +258,11 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         cos: cr,
         norm: nr,
     };
-    if draw_points {
+    if !overlay {
+        area.present().map_err(err)?;
+        return Ok(rect);
+    }
+    if layer == Layer::All {
         let buf = rasterize_points(&rect, data.cos, data.norms);
         let (w, h) = (
             (rect.x.1 - rect.x.0) as usize,

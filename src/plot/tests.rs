@@ -65,7 +65,7 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
     };
     let mut rect = None;
     let out = svg(600, 400, |a| {
-        rect = Some(draw_cosnorm(a, &data, &Style::default(), false).unwrap())
+        rect = Some(draw_cosnorm(a, &data, &Style::default(), Layer::All).unwrap())
     });
     let rect = rect.unwrap();
     assert!(out.contains("z = "));
