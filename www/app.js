@@ -1,9 +1,11 @@
 // wires the page to the wasm façade: load the manifest and model, run queries, fill tables.
 // no maths here: every number comes from the Explorer in wasm.
 import init, { Explorer } from './pkg/unembed.js';
+import { mountExplorer } from './explorer.js';
 
 const $ = (id) => document.getElementById(id);
 let explorer = null;
+let mounted = null;
 
 function showError(msg) {
   $('error').textContent = msg;
@@ -39,65 +41,17 @@ async function download(entry) {
   return buf;
 }
 
-function cell(tr, text, cls) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (cls) td.className = cls;
-  tr.appendChild(td);
+/** the state in the URL hash: #m=<model file>&s=<controls as JSON>. */
+function readHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  let controls = {};
+  try { controls = JSON.parse(p.get('s') ?? '{}'); } catch { /* a broken hash starts fresh */ }
+  return { file: p.get('m'), controls };
 }
 
-function fill(table, result, selfId) {
-  const caption = table.querySelector('caption');
-  table.replaceChildren(caption);
-  const head = table.insertRow();
-  for (const h of ['#', 'token', 'id', 'logit', 'p', '‖v‖', 'cos θ']) {
-    const th = document.createElement('th');
-    th.textContent = h;
-    th.scope = 'col';
-    head.appendChild(th);
-  }
-  result.top.forEach((e, k) => {
-    const tr = table.insertRow();
-    if (e.id === selfId) tr.className = 'self';
-    cell(tr, String(k + 1));
-    cell(tr, JSON.stringify(e.text), 'tok');
-    cell(tr, String(e.id));
-    cell(tr, e.logit.toFixed(3));
-    cell(tr, e.prob.toExponential(2));
-    cell(tr, e.norm.toFixed(3));
-    cell(tr, e.cos.toFixed(3));
-  });
-}
-
-function spec() {
-  const text = $('token').value;
-  const temperature = Number($('temperature').value);
-  // an expression if it has an operator between words, else one token's text.
-  const isExpr = /\s[-+]\s/.test(text) || /^#\d+$/.test(text.trim());
-  return { ...(isExpr ? { expr: text } : { token: text }), temperature, top: 10 };
-}
-
-function run() {
-  if (!explorer) return;
-  try {
-    const s = spec();
-    const byLogit = explorer.query(s);
-    const byCos = explorer.query({ ...s, cosine: true });
-    const selfId = s.token !== undefined ? byCos.top[0]?.id : -1;
-    fill($('by-logit'), byLogit, selfId);
-    fill($('by-cosine'), byCos, selfId);
-    showError('');
-    if (s.token !== undefined) {
-      const own = byLogit.top.findIndex((e) => e.id === selfId);
-      $('lesson').textContent = own === 0
-        ? `Here h = v(${JSON.stringify(s.token)}) and its own token is also the top logit.`
-        : `h = v(${JSON.stringify(s.token)}), yet ${JSON.stringify(byLogit.top[0].text)} gets the top logit: its vector is longer (‖v‖ = ${byLogit.top[0].norm.toFixed(2)}). By angle alone, ${JSON.stringify(byCos.top[0].text)} comes first.`;
-    } else {
-      $('lesson').textContent = '';
-    }
-  } catch (e) {
-    showError(e.message);
-  }
+function writeHash(file, controls) {
+  const p = new URLSearchParams({ m: file, s: JSON.stringify(controls) });
+  history.replaceState(null, '', `#${p}`);
 }
 
 async function readManifest() {
@@ -110,7 +64,6 @@ async function readManifest() {
 
 /** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first. */
 async function load(file) {
-  explorer = null;
   $('retry').hidden = true;
   showError('');
   $('progress').value = 0;
@@ -124,11 +77,14 @@ async function load(file) {
     select.value = entry.file;
     const buf = await download(entry);
     $('status').textContent = 'reading the model…';
+    mounted?.destroy();
+    explorer?.free();
     explorer = new Explorer(buf, new Uint8Array());
     const info = explorer.info();
-    $('n-vocab').textContent = info.vocab.toLocaleString('en');
-    $('status').textContent = `${info.name}: ${info.vocab} tokens × d = ${info.d}, ${info.tied ? 'tied' : 'untied'} (${info.kernel} kernel)`;
-    run();
+    $('status').textContent = `${info.name}: ${info.vocab.toLocaleString('en')} tokens × d = ${info.d}, ${info.tied ? 'tied (W_U = E)' : 'untied'}`;
+    const hash = readHash();
+    const start = !hash.file || hash.file === entry.file ? hash.controls : {};
+    mounted = mountExplorer($('explorer'), explorer, start, { onChange: (c) => writeHash(entry.file, c) });
   } catch (e) {
     $('status').textContent = 'failed';
     showError(e.message);
@@ -138,8 +94,6 @@ async function load(file) {
 }
 
 async function main() {
-  $('query').onsubmit = (ev) => { ev.preventDefault(); run(); };
-  $('temperature').oninput = run;
   $('model-select').onchange = () => load($('model-select').value);
   try {
     await init();
@@ -148,7 +102,7 @@ async function main() {
     showError(`could not start WebAssembly: ${e.message}`);
     return;
   }
-  await load(null);
+  await load(readHash().file);
 }
 
 main();

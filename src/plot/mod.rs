@@ -73,6 +73,15 @@ pub fn label(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// a probability in few characters: 0.4213, 3.1e-4.
+pub fn fmt_p(p: f64) -> String {
+    if p >= 1e-3 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
 /// horizontal bars of p for the top tokens, with p and z written beside each bar.
 pub fn draw_topk<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -106,8 +115,8 @@ pub fn draw_topk<DB: DrawingBackend>(
         .configure_mesh()
         .disable_y_mesh()
         .light_line_style(GRID)
-        .x_desc("probability p")
-        .axis_desc_style(style.font(11.0))
+        .x_labels(5)
+        .x_label_formatter(&|p| fmt_p(*p))
         .label_style(style.font(11.0))
         .y_labels(k as usize)
         .y_label_formatter(&|v| match v {
@@ -141,7 +150,7 @@ pub fn draw_topk<DB: DrawingBackend>(
         .draw_series(rows.iter().enumerate().map(|(r, row)| {
             let i = k - 1 - r as u32;
             Text::new(
-                format!(" {:.3}  z={:.2}", row.entry.prob, row.entry.logit),
+                format!(" {}  z={:.2}", fmt_p(row.entry.prob), row.entry.logit),
                 (row.entry.prob, SegmentValue::CenterOf(i)),
                 style.font(10.5).color(&MUTED),
             )
@@ -422,7 +431,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
                 .filter(|(_, c)| c.abs() > 0.0)
                 .map(|(k, c)| {
                     let x = k as f64 + 1.0;
-                    PathElement::new(vec![(x, lo * 0.8), (x, c.abs())], TARGET.mix(0.55))
+                    PathElement::new(vec![(x, lo * 0.8), (x, c.abs())], TARGET.mix(0.35))
                 }),
         )
         .map_err(err)?
@@ -442,8 +451,9 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     chart
         .configure_series_labels()
         .label_font(style.font(10.5))
-        .background_style(WHITE.mix(0.8))
+        .background_style(WHITE.mix(0.9))
         .border_style(GRID)
+        .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(err)?;
     area.present().map_err(err)
@@ -457,6 +467,22 @@ pub fn draw_loss<DB: DrawingBackend>(
     style: &Style,
 ) -> PlotResult<()> {
     area.fill(&WHITE).map_err(err)?;
+    if history.is_empty() {
+        let (w, h) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            "pick a target token to see its loss and gradient",
+            ((w / 2) as i32, (h / 2) as i32),
+            style
+                .font(13.0)
+                .color(&MUTED)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+        ))
+        .map_err(err)?;
+        return area.present().map_err(err);
+    }
     let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.62) as u32);
     let finite: Vec<f64> = history
         .iter()
@@ -476,6 +502,8 @@ pub fn draw_loss<DB: DrawingBackend>(
         .configure_mesh()
         .light_line_style(GRID)
         .x_desc("step")
+        .x_labels(6)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
         .draw()
@@ -496,15 +524,15 @@ pub fn draw_loss<DB: DrawingBackend>(
         .map_err(err)?;
     let bars: Vec<(&str, f64, RGBColor)> = match grad {
         Some(g) => vec![
-            ("pull ‖v_true‖", g.pull_norm, TARGET),
-            ("push ‖Σp·v‖", g.push_norm, BAR),
+            ("pull", g.pull_norm, TARGET),
+            ("push", g.push_norm, BAR),
             ("‖∇L‖", g.norm, INK),
         ],
         None => Vec::new(),
     };
     let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(&right)
-        .caption("∇L = Σ p_i v_i − v_true", style.font(13.0))
+        .caption("‖v_true‖, ‖Σ p_i v_i‖, ‖∇L‖", style.font(12.0))
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(10.0))

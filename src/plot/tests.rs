@@ -107,7 +107,7 @@ fn spectrum_and_loss_draw() {
         draw_loss(a, &v.loss_history, t.grad.as_ref(), &Style::default()).unwrap()
     });
     assert!(out.contains("loss L"));
-    assert!(out.contains("pull"));
+    assert!(out.contains("pull") && out.contains("push"));
     // no target, no steps: still draws.
     svg(300, 200, |a| {
         draw_loss(a, &[], None, &Style::default()).unwrap()

@@ -1,10 +1,12 @@
-// the page as the README serves it, in Debian's headless Chromium: it loads the real model,
-// shows the same top-10 as `unembed query`, reacts to input, fails loudly on bad downloads,
-// and never logs a console error. screenshots go to target/screenshots/.
+// the explorer as the README serves it, in Debian's headless Chromium: it loads the real model,
+// shows the same top-10 as `unembed query` for the same state, every slider moves the table and
+// the charts, gradient steps raise the target, a copied URL restores the view, bad downloads
+// end in a clear error with a working Retry, and nothing is logged as a console error.
+// screenshots go to target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve, launch, watchErrors } from './harness.mjs';
@@ -17,16 +19,21 @@ function cli(...args) {
   return JSON.parse(execFileSync('target/release/unembed', ['query', MODEL, ...args, '--json'], { encoding: 'utf8' }));
 }
 
-async function tableIds(page, id) {
-  return page.$$eval(`#${id} tr`, (rows) => rows.slice(1).map((r) => Number(r.cells[2].textContent)));
-}
+const tableIds = (page) => page.$$eval('.topk-table tbody tr', (rows) => rows.map((r) => Number(r.cells[2].textContent)));
+const tableText = (page) => page.$eval('.topk-table tbody', (t) => t.textContent);
+const chartPixels = (page, name) => page.$eval(`canvas[data-chart="${name}"]`, (c) => c.toDataURL());
 
-async function openPage() {
+async function openPage(hash = '') {
   const page = await browser.context.newPage();
   const errors = watchErrors(page);
-  await page.goto(srv.url);
-  await page.waitForSelector('#by-logit tr:nth-child(11)', { timeout: 60000 });
+  await page.goto(`${srv.url}${hash}`);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
   return { page, errors };
+}
+
+/** waits until the table differs from `before` (the page redraws on the next frame). */
+async function changed(page, before) {
+  await page.waitForFunction((b) => document.querySelector('.topk-table tbody')?.textContent !== b, before, { timeout: 10000 });
 }
 
 before(async () => {
@@ -40,51 +47,97 @@ after(async () => {
   srv?.stop();
 });
 
-test('first screen shows " Paris" with the same top-10 as the CLI', async () => {
+test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson in one sentence', async () => {
   const { page, errors } = await openPage();
-  assert.equal(await page.inputValue('#token'), ' Paris');
+  assert.equal(await page.inputValue('input[aria-label^="hidden state"]'), ' Paris');
   const byLogit = cli('--token', ' Paris', '--top', '10');
-  const byCos = cli('--token', ' Paris', '--top', '10', '--cosine');
-  assert.deepEqual(await tableIds(page, 'by-logit'), byLogit.top.map((e) => e.id));
-  assert.deepEqual(await tableIds(page, 'by-cosine'), byCos.top.map((e) => e.id));
-  // the lesson's point, in one sentence: own token first by cosine, not by dot product.
-  assert.equal(byCos.top[0].text, ' Paris');
+  assert.deepEqual(await tableIds(page), byLogit.top.map((e) => e.id));
+  const first = await page.$eval('.topk-table tbody tr', (r) => r.cells[3].textContent);
+  assert.equal(first, byLogit.top[0].logit.toFixed(3));
+  // own token first by cosine, not by dot product.
   assert.notEqual(byLogit.top[0].text, ' Paris');
-  assert.match(await page.textContent('#lesson'), /By angle alone, " Paris" comes first/);
-  const logit0 = await page.$eval('#by-logit tr:nth-child(2)', (r) => r.cells[3].textContent);
-  assert.equal(logit0, byLogit.top[0].logit.toFixed(3));
+  assert.match(await page.textContent('.lesson'), /" Paris" points most directly along h/);
+  for (const name of ['topk', 'cosnorm', 'spectrum', 'loss']) {
+    assert.ok((await chartPixels(page, name)).length > 5000, `${name} drew something`);
+  }
   await page.screenshot({ path: `${SHOTS}/first-screen.png`, fullPage: true });
   errors.check();
   await page.close();
 });
 
-test('expressions and temperature recompute the tables', async () => {
+test('an expression and a hashed state match the CLI for the same state', async () => {
   const { page, errors } = await openPage();
-  await page.fill('#token', 'king - man + woman');
-  await page.press('#token', 'Enter');
-  const want = cli('--expr', 'king - man + woman', '--cosine');
-  await page.waitForFunction((id) => document.querySelector('#by-cosine tr:nth-child(2)')?.cells[2].textContent === String(id), want.top[0].id);
-  assert.deepEqual(await tableIds(page, 'by-cosine'), want.top.map((e) => e.id));
-  await page.fill('#temperature', '0.5');
-  await page.press('#temperature', 'Enter');
-  const hot = cli('--expr', 'king - man + woman', '--temperature', '0.5');
-  await page.waitForFunction((p) => document.querySelector('#by-logit tr:nth-child(2)')?.cells[4].textContent === p, hot.top[0].prob.toExponential(2));
-  await page.fill('#token', 'zzqxqz');
-  await page.press('#token', 'Enter');
-  await page.waitForSelector('#error:not([hidden])');
-  assert.match(await page.textContent('#error'), /no token reads "zzqxqz"/);
-  await page.screenshot({ path: `${SHOTS}/expression-and-error.png`, fullPage: true });
+  const before = await tableText(page);
+  await page.fill('input[aria-label^="hidden state"]', 'king - man + woman');
+  await page.press('input[aria-label^="hidden state"]', 'Enter');
+  await changed(page, before);
+  assert.deepEqual(await tableIds(page), cli('--expr', 'king - man + woman').top.map((e) => e.id));
+  await page.close();
+  const state = { base: ' Paris', mix_with: ' London', mix: 0.3, scale: 1.5, noise: 0.02, seed: 3, temperature: 0.7 };
+  const hash = `#m=smollm2-135m.gguf&s=${encodeURIComponent(JSON.stringify(state))}`;
+  const second = await openPage(hash);
+  const want = cli('--token', ' Paris', '--mix-with', ' London', '--mix', '0.3', '--scale', '1.5', '--noise', '0.02', '--seed', '3', '--temperature', '0.7');
+  assert.deepEqual(await tableIds(second.page), want.top.map((e) => e.id));
+  const p = await second.page.$eval('.topk-table tbody tr', (r) => r.cells[4].textContent);
+  const p0 = want.top[0].prob;
+  assert.equal(p, p0 >= 1e-3 ? p0.toFixed(4) : p0.toExponential(2));
+  errors.check();
+  second.errors.check();
+  await second.page.close();
+});
+
+test('every slider works from the keyboard and moves the table and the charts', async () => {
+  const { page, errors } = await openPage('#s=' + encodeURIComponent(JSON.stringify({ base: ' Paris', mix_with: ' London' })));
+  const sliders = ['‖h‖ scale', 'mix toward', 'noise σ', 'temperature T', 'offset along singular direction 1', 'offset along singular direction 2'];
+  for (const label of sliders) {
+    const before = await tableText(page);
+    const pixels = await chartPixels(page, 'topk');
+    const input = page.locator(`input[aria-label="${label}"]`);
+    await input.focus();
+    for (let i = 0; i < 25; i++) await page.keyboard.press('ArrowRight');
+    await changed(page, before).catch((e) => { throw new Error(`${label}: the table did not change (${e.message})`); });
+    assert.notEqual(await chartPixels(page, 'topk'), pixels, `${label} redrew the chart`);
+  }
+  await page.screenshot({ path: `${SHOTS}/sliders.png`, fullPage: true });
   errors.check();
   await page.close();
+});
+
+test('gradient steps toward a target raise its probability; the URL reproduces the state', async () => {
+  const { page, errors } = await openPage();
+  await page.fill('input[aria-label="target token for the loss"]', ' London');
+  await page.press('input[aria-label="target token for the loss"]', 'Enter');
+  await page.locator('input[aria-label="target token for the loss"]').blur();
+  await page.waitForFunction(() => /target " London": p = /.test(document.querySelector('.target-info')?.textContent ?? ''));
+  const pOf = async () => Number((await page.textContent('.target-info')).match(/p = ([0-9.e-]+)/)[1]);
+  const p0 = await pOf();
+  for (let i = 0; i < 5; i++) {
+    const before = await page.textContent('.target-info');
+    await page.click('button:text("Step")');
+    await page.waitForFunction((b) => document.querySelector('.target-info').textContent !== b, before);
+  }
+  const p5 = await pOf();
+  assert.ok(p5 > p0, `p rose from ${p0} to ${p5}`);
+  assert.match(await page.textContent('.target-info'), /5 steps taken/);
+  await page.screenshot({ path: `${SHOTS}/gradient-steps.png`, fullPage: true });
+  const url = page.url();
+  const ids = await tableIds(page);
+  const again = await openPage(url.slice(url.indexOf('#')));
+  assert.deepEqual(await tableIds(again.page), ids);
+  assert.equal(await again.page.textContent('.target-info'), await page.textContent('.target-info'));
+  errors.check();
+  again.errors.check();
+  await page.close();
+  await again.page.close();
 });
 
 test('a bad download ends in a clear error and a working Retry', async () => {
   // a copy of the site whose manifest has the wrong sha256.
   const dir = mkdtempSync(join(tmpdir(), 'unembed-site-'));
-  for (const f of ['index.html', 'app.js', 'style.css', 'pkg']) symlinkSync(resolve('www', f), join(dir, f));
+  for (const f of ['index.html', 'app.js', 'explorer.js', 'style.css', 'pkg']) symlinkSync(resolve('www', f), join(dir, f));
   mkdirSync(join(dir, 'models'));
   symlinkSync(resolve(MODEL), join(dir, 'models', 'smollm2-135m.gguf'));
-  const manifest = JSON.parse(execFileSync('cat', ['www/models/models.json'], { encoding: 'utf8' }));
+  const manifest = JSON.parse(readFileSync('www/models/models.json', 'utf8'));
   const good = manifest.models[0].sha256;
   manifest.models[0].sha256 = '0'.repeat(64);
   writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify(manifest));
@@ -95,11 +148,10 @@ test('a bad download ends in a clear error and a working Retry', async () => {
     await page.waitForSelector('#retry:not([hidden])', { timeout: 60000 });
     assert.match(await page.textContent('#error'), /sha256 is [0-9a-f]{64}, the manifest says 0{64}/);
     await page.screenshot({ path: `${SHOTS}/bad-sha256.png`, fullPage: true });
-    // fix the manifest on the server, then Retry loads the model (the page re-reads it).
     manifest.models[0].sha256 = good;
     writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify(manifest));
     await page.click('#retry');
-    await page.waitForSelector('#by-logit tr:nth-child(11)', { timeout: 60000 });
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
     assert.equal(await page.isHidden('#error'), true);
     await page.close();
   } finally {

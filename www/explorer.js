@@ -1,0 +1,258 @@
+// the explorer as a component: mountExplorer(element, explorer, controls) builds the controls,
+// charts and table inside `element` and wires them to a wasm Widget. JS only moves values
+// between the DOM and the widget; every number and every chart comes from wasm.
+import { Widget } from './pkg/unembed.js';
+
+const SLIDERS = [
+  // key, label, min, max, step, help
+  ['scale', '‖h‖ scale', 0, 4, 0.01, 'multiplies h: longer h sharpens the softmax'],
+  ['mix', 'mix toward', 0, 1, 0.01, 'h ← (1 − t)·h + t·v(other token)'],
+  ['noise', 'noise σ', 0, 0.5, 0.005, 'adds seeded Gaussian noise to every component of h'],
+  ['temperature', 'temperature T', 0, 3, 0.01, 'p = softmax(z / T); T = 0 puts all mass on the arg-max'],
+];
+const N_DIRS = 8;
+
+const EXPLAIN = {
+  topk: 'The model scores every token with z_i = v_i · h and turns the scores into probabilities with a softmax. Only the top of the list is shown; the rest of the vocabulary shares what is left.',
+  cosnorm: 'Each dot is one token: how well it points along h (cos θ) against how long its vector is (‖v‖). Since z = ‖v‖·‖h‖·cos θ, tokens on one curve get the same logit: a long vector at a worse angle can beat the token h points at.',
+  spectrum: 'E = U Σ Vᵀ. The singular values σ_k say how much E stretches each direction; the first is far larger than the rest, so whatever part of h lies along v₁ dominates every logit. The orange bars show h in that basis: σ_k·c_k with c = Vᵀh.',
+  loss: 'Cross-entropy L = −log p(target). Its gradient ∇L = Σ p_i v_i − v_true pulls h toward the target\'s embedding and pushes it away from what the model currently expects. Step moves h by −lr·∇L.',
+};
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : (x > 0 ? '∞' : '−∞'));
+const fmtP = (p) => (p >= 1e-3 ? p.toFixed(4) : p.toExponential(2));
+const fmtLoss = (l) => (l > 1e300 ? '∞' : l.toFixed(4));
+
+export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'] } = {}) {
+  const widget = new Widget(explorer);
+  const info = explorer.info();
+  let controls = { mix_with: ' London', ...initial };
+  let view = null;
+  let pending = false;
+  let playing = null;
+  root.classList.add('unembed-explorer');
+  root.replaceChildren();
+
+  // ---- controls
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': 'hidden state h: a token or an expression', list: `${uid()}-list`, value: controls.base ?? ' Paris' });
+  const list = el('datalist', { id: base.getAttribute('list') });
+  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': 'token to mix toward', value: controls.mix_with ?? ' London' });
+  const target = el('input', { type: 'text', class: 'token', 'aria-label': 'target token for the loss', value: controls.target ?? '' });
+  const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': 'learning rate' });
+  const seedOut = el('output', {}, String(controls.seed ?? 1));
+  const error = el('p', { class: 'error', role: 'alert', hidden: '' });
+  const lesson = el('p', { class: 'lesson' });
+  const sliders = {};
+  const sliderRows = SLIDERS.map(([key, label, min, max, step, help]) => {
+    const input = el('input', { type: 'range', min, max, step, value: String(controls[key] ?? (key === 'scale' || key === 'temperature' ? 1 : 0)), 'aria-label': label, title: help });
+    const out = el('output', {});
+    sliders[key] = { input, out };
+    input.addEventListener('input', () => set({ [key]: Number(input.value) }));
+    const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, 'seed ', seedOut, ' '), el('button', { type: 'button', title: 'new noise seed', onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, 're-roll')] : [];
+    return el('div', { class: 'slider' }, el('label', {}, label, ' ', input), out, ...extra, el('span', { class: 'help' }, help));
+  });
+  const coeffInputs = [];
+  const coeffRows = [];
+  for (let k = 0; k < N_DIRS; k++) {
+    const input = el('input', { type: 'range', min: '-3', max: '3', step: '0.01', value: String(controls.coeffs?.[k] ?? 0), 'aria-label': `offset along singular direction ${k + 1}` });
+    const out = el('output', {});
+    input.addEventListener('input', () => {
+      const coeffs = Array.from({ length: N_DIRS }, (_, j) => Number(coeffInputs[j].input.value));
+      set({ coeffs });
+    });
+    coeffInputs.push({ input, out });
+    coeffRows.push(el('div', { class: 'coeff' }, el('label', {}, `v${sub(k + 1)}`, input), out));
+  }
+  const stepBtn = el('button', { type: 'button', onclick: () => step(1) }, 'Step');
+  const playBtn = el('button', { type: 'button', onclick: () => togglePlay() }, 'Play');
+  const resetBtn = el('button', { type: 'button', onclick: () => set({ steps: 0 }) }, 'Reset');
+  const targetInfo = el('p', { class: 'target-info', 'aria-live': 'polite' });
+
+  base.addEventListener('change', () => set({ base: base.value }));
+  base.addEventListener('keydown', (e) => { if (e.key === 'Enter') set({ base: base.value }); });
+  base.addEventListener('input', () => suggest(base.value));
+  mixWith.addEventListener('change', () => set({ mix_with: mixWith.value }));
+  target.addEventListener('change', () => set({ target: target.value, steps: 0 }));
+  lr.addEventListener('change', () => set({ lr: Number(lr.value), steps: 0 }));
+
+  const panel = el('section', { class: 'controls', 'aria-label': 'build the hidden state' },
+    el('div', { class: 'row' }, el('label', {}, 'h = ', base), list,
+      el('span', { class: 'help' }, 'a token (" Paris" with its leading space), #id, or king - man + woman')),
+    ...sliderRows,
+    el('details', { class: 'coeffs', open: '' }, el('summary', {}, 'h along the top singular directions (offsets a_k: h ← h + Σ a_k v_k)'), ...coeffRows),
+    el('div', { class: 'row' }, el('label', {}, 'target ', target), el('label', {}, ' lr ', lr), stepBtn, playBtn, resetBtn),
+    targetInfo, error, lesson);
+
+  // ---- charts
+  const charts = {};
+  const tooltip = el('div', { class: 'tooltip', role: 'status', hidden: '' });
+  const formula = el('p', { class: 'formula', 'aria-live': 'polite' });
+  for (const name of ['topk', 'cosnorm', 'spectrum', 'loss']) {
+    if (!views.includes(name)) continue;
+    const canvas = el('canvas', { role: 'img', 'aria-label': `${name} chart`, 'data-chart': name });
+    const dl = el('button', { type: 'button', class: 'small', onclick: () => download(canvas.toDataURL('image/png'), `unembed-${name}.png`) }, 'PNG');
+    charts[name] = canvas;
+    root.append(el('figure', { class: `chart ${name}` }, canvas, el('figcaption', {}, EXPLAIN[name], ' ', dl)));
+  }
+  const table = el('table', { class: 'topk-table' });
+  const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
+  root.prepend(panel);
+  if (views.includes('table')) root.append(el('section', { class: 'table' }, el('h3', {}, 'Top tokens ', csvBtn), table));
+  root.append(formula, tooltip);
+
+  if (charts.cosnorm) {
+    charts.cosnorm.addEventListener('mousemove', (e) => hover(e));
+    charts.cosnorm.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
+  }
+  const resize = new ResizeObserver(() => draw());
+  for (const c of Object.values(charts)) resize.observe(c);
+
+  function sub(n) { return String(n).replace(/\d/g, (d) => '₀₁₂₃₄₅₆₇₈₉'[d]); }
+
+  function set(patch) {
+    controls = { ...controls, ...patch };
+    schedule();
+  }
+
+  function schedule() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; render(); });
+  }
+
+  function render() {
+    try {
+      view = widget.update(controls);
+      controls = widget.controls();
+      error.hidden = true;
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+      controls = widget.controls();
+      if (!view) return;
+    }
+    syncInputs();
+    fillTable();
+    describe();
+    draw();
+    onChange(controls);
+  }
+
+  function syncInputs() {
+    for (const [key, { input, out }] of Object.entries(sliders)) {
+      input.value = String(controls[key]);
+      out.textContent = key === 'temperature' && controls[key] === 0 ? '0 (arg-max)' : fmt(controls[key], 2);
+    }
+    seedOut.textContent = String(controls.seed);
+    coeffInputs.forEach(({ input, out }, k) => {
+      input.value = String(controls.coeffs?.[k] ?? 0);
+      const c = view.coords[k];
+      out.textContent = c === undefined ? '' : `c = ${fmt(c, 3)}`;
+    });
+    stepBtn.disabled = !controls.target;
+    playBtn.disabled = !controls.target;
+    if (document.activeElement !== base) base.value = controls.base;
+  }
+
+  function fillTable() {
+    const head = ['#', 'token', 'id', 'logit z', 'p', '‖v‖', 'cos θ', 'cos rank'];
+    const rows = view.by_logit.map((r, k) => [String(k + 1), JSON.stringify(r.text), String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
+    table.replaceChildren(el('caption', {}, `Top ${rows.length} by logit at T = ${controls.temperature} (entropy ${fmt(view.entropy, 3)} nats, ‖h‖ = ${fmt(view.h_norm, 3)})`),
+      el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows.map((cells, k) => el('tr', { class: view.by_logit[k].id === view.target?.id ? 'target' : '' }, ...cells.map((c, j) => el('td', { class: j === 1 ? 'tok' : '' }, c))))));
+  }
+
+  function describe() {
+    const top = view.by_logit[0];
+    const best = view.by_cosine[0];
+    lesson.textContent = top.id === best.id
+      ? `The top logit, ${JSON.stringify(top.text)}, is also the token h points at most directly (cos θ = ${fmt(best.cos)}).`
+      : `${JSON.stringify(top.text)} has the top logit because its vector is long (‖v‖ = ${fmt(top.norm, 2)}), while ${JSON.stringify(best.text)} points most directly along h (cos θ = ${fmt(best.cos)}) and ranks #${best.rank} by logit.`;
+    const t = view.target;
+    targetInfo.textContent = t
+      ? `target ${JSON.stringify(t.text)}: p = ${fmtP(t.prob)}, rank ${t.rank} by logit (${t.cos_rank} by cosine), loss ${fmtLoss(t.loss)}${t.grad ? `, ‖∇L‖ = ${fmt(t.grad.norm)}` : ''}; ${controls.steps} step${controls.steps === 1 ? '' : 's'} taken`
+      : 'Pick a target token to see the loss and take gradient steps.';
+    showFormula(null);
+  }
+
+  function showFormula(tok) {
+    const t = tok ?? view.by_logit[0];
+    formula.textContent = `${JSON.stringify(t.text)}: z = ‖v‖ × ‖h‖ × cos θ = ${fmt(t.norm)} × ${fmt(view.h_norm)} × ${fmt(t.cos)} = ${fmt(t.logit)};  p = softmax(z / T) = ${fmtP(t.prob)} at T = ${controls.temperature}`;
+  }
+
+  function fit(canvas) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(200, Math.round(canvas.clientWidth * dpr));
+    const h = Math.max(150, Math.round(canvas.clientHeight * dpr));
+    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+    return dpr;
+  }
+
+  function draw() {
+    if (!view) return;
+    try {
+      if (charts.topk) widget.drawTopk(charts.topk, fit(charts.topk));
+      if (charts.cosnorm) widget.drawCosnorm(charts.cosnorm, fit(charts.cosnorm));
+      if (charts.spectrum && info.spectrum) widget.drawSpectrum(charts.spectrum, fit(charts.spectrum));
+      if (charts.loss) widget.drawLoss(charts.loss, fit(charts.loss));
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  }
+
+  function hover(e) {
+    const r = charts.cosnorm.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    const tok = widget.hoverCosnorm((e.clientX - r.left) * dpr, (e.clientY - r.top) * dpr, 6 * dpr);
+    if (!tok) { tooltip.hidden = true; return; }
+    tooltip.hidden = false;
+    tooltip.textContent = `${JSON.stringify(tok.text)} #${tok.id}  z = ${fmt(tok.logit)}  p = ${fmtP(tok.prob)}  ‖v‖ = ${fmt(tok.norm)}  cos θ = ${fmt(tok.cos)}`;
+    tooltip.style.left = `${e.pageX + 12}px`;
+    tooltip.style.top = `${e.pageY + 12}px`;
+    showFormula(tok);
+  }
+
+  function suggest(prefix) {
+    if (!prefix || /\s[-+]\s/.test(prefix)) return;
+    list.replaceChildren(...explorer.suggest(prefix, 12).map((s) => el('option', { value: s.text }, `${s.label}  #${s.id}`)));
+  }
+
+  function step(n) { set({ steps: (controls.steps ?? 0) + n }); }
+
+  function togglePlay() {
+    if (playing) { clearInterval(playing); playing = null; playBtn.textContent = 'Play'; return; }
+    playBtn.textContent = 'Pause';
+    playing = setInterval(() => { if ((controls.steps ?? 0) >= 200) togglePlay(); else step(1); }, 120);
+  }
+
+  function download(href, name) {
+    const a = el('a', { href, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+
+  render();
+  return {
+    widget,
+    set,
+    get controls() { return controls; },
+    get view() { return view; },
+    destroy() { resize.disconnect(); if (playing) clearInterval(playing); widget.free(); root.replaceChildren(); },
+  };
+}
+
+let nextId = 0;
+function uid() { nextId += 1; return `unembed-${nextId}`; }
