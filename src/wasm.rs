@@ -270,8 +270,8 @@ impl Widget {
             }
             return Err(js(e));
         }
-        let view = self.session.view(&m).map_err(js)?;
-        self.cos = self.session.cosines(&m);
+        let (view, cos) = self.session.view_and_cosines(&m).map_err(js)?;
+        self.cos = cos;
         let out = to_js(&view);
         self.view = Some(view);
         out

@@ -105,4 +105,7 @@ async function main() {
   await load(readHash().file);
 }
 
+// for benchmarks and tests: the mounted explorer.
+window.unembedPage = { get mounted() { return mounted; } };
+
 main();

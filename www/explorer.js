@@ -41,6 +41,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   let view = null;
   let pending = false;
   let playing = null;
+  let firstDrawn = false;
   root.classList.add('unembed-explorer');
   root.replaceChildren();
 
@@ -115,14 +116,19 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     charts.cosnorm.addEventListener('mousemove', (e) => hover(e));
     charts.cosnorm.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
   }
-  const resize = new ResizeObserver(() => draw());
+  const resize = new ResizeObserver((entries) => {
+    for (const e of entries) sizes.set(e.target, [e.contentRect.width, e.contentRect.height]);
+    draw();
+  });
   for (const c of Object.values(charts)) resize.observe(c);
 
   function sub(n) { return String(n).replace(/\d/g, (d) => '₀₁₂₃₄₅₆₇₈₉'[d]); }
 
-  function set(patch) {
+  /** merges `patch` into the controls and redraws on the next frame (or now, with sync). */
+  function set(patch, { sync = false } = {}) {
     controls = { ...controls, ...patch };
-    schedule();
+    if (sync) render();
+    else schedule();
   }
 
   function schedule() {
@@ -142,11 +148,20 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       controls = widget.controls();
       if (!view) return;
     }
+    // charts first: canvas text needs resolved styles, so drawing after DOM changes would force
+    // a style recalculation on every step.
+    draw();
     syncInputs();
     fillTable();
     describe();
-    draw();
-    onChange(controls);
+    reportChange();
+  }
+
+  // the URL follows the state, at most every 200 ms (history updates are not free).
+  let hashTimer = null;
+  function reportChange() {
+    if (hashTimer) return;
+    hashTimer = setTimeout(() => { hashTimer = null; onChange(controls); }, 200);
   }
 
   function syncInputs() {
@@ -191,16 +206,23 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     formula.textContent = `${JSON.stringify(t.text)}: z = ‖v‖ × ‖h‖ × cos θ = ${fmt(t.norm)} × ${fmt(view.h_norm)} × ${fmt(t.cos)} = ${fmt(t.logit)};  p = softmax(z / T) = ${fmtP(t.prob)} at T = ${controls.temperature}`;
   }
 
+  // canvas sizes come from the ResizeObserver, so drawing never forces a layout.
+  const sizes = new Map();
   function fit(canvas) {
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(200, Math.round(canvas.clientWidth * dpr));
-    const h = Math.max(150, Math.round(canvas.clientHeight * dpr));
+    const [cw, ch] = sizes.get(canvas) ?? [canvas.clientWidth, canvas.clientHeight];
+    const w = Math.max(200, Math.round(cw * dpr));
+    const h = Math.max(150, Math.round(ch * dpr));
     if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
     return dpr;
   }
 
   function draw() {
     if (!view) return;
+    if (!firstDrawn) {
+      firstDrawn = true;
+      requestAnimationFrame(() => performance.mark('unembed:first-chart'));
+    }
     try {
       if (charts.topk) widget.drawTopk(charts.topk, fit(charts.topk));
       if (charts.cosnorm) widget.drawCosnorm(charts.cosnorm, fit(charts.cosnorm));

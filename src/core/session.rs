@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::hidden;
-use super::maths::{cosine, norm, rank, top_k, Softmax};
+use super::maths::{cosine, norm, ranks, top_k, Softmax};
 use super::model::{Model, TopEntry};
 use super::rng::Rng;
 
@@ -277,6 +277,11 @@ impl Session {
 
     /// everything the page shows for the current state.
     pub fn view(&self, model: &Model) -> Result<View> {
+        Ok(self.view_and_cosines(model)?.0)
+    }
+
+    /// the view, and cos θ_i of every token (computed once for both).
+    pub fn view_and_cosines(&self, model: &Model) -> Result<(View, Vec<f64>)> {
         let c = &self.controls;
         let sm = Softmax::new(&self.z, c.temperature)?;
         let h_norm = norm(&self.h);
@@ -295,11 +300,14 @@ impl Session {
         let by_logit = top_k(n, c.top, |i| self.z[i]);
         let by_cosine = top_k(n, c.top, |i| cos[i]);
         let ranked = |ids: &[usize]| -> Vec<Ranked> {
+            let by_z = ranks(&self.z, ids);
+            let by_cos = ranks(&cos, ids);
             ids.iter()
-                .map(|&i| Ranked {
+                .zip(by_z.into_iter().zip(by_cos))
+                .map(|(&i, (rank, cos_rank))| Ranked {
                     entry: entry(i),
-                    rank: rank(n, i, |j| self.z[j]),
-                    cos_rank: rank(n, i, |j| cos[j]),
+                    rank,
+                    cos_rank,
                 })
                 .collect()
         };
@@ -338,7 +346,7 @@ impl Session {
                 })
             }
         };
-        Ok(View {
+        let view = View {
             h_norm,
             temperature: c.temperature,
             entropy: sm.entropy,
@@ -352,7 +360,8 @@ impl Session {
                 .iter()
                 .map(|&l| finite_or_max(l))
                 .collect(),
-        })
+        };
+        Ok((view, cos))
     }
 }
 

@@ -114,6 +114,7 @@ pub fn draw_topk<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .max_light_lines(2)
         .light_line_style(GRID)
         .x_labels(5)
         .x_label_formatter(&|p| fmt_p(*p))
@@ -252,6 +253,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
     if frame {
         chart
             .configure_mesh()
+            .max_light_lines(2)
             .light_line_style(GRID)
             .x_desc("cos θ  (angle between h and the token)")
             .y_desc("‖v‖")
@@ -417,23 +419,21 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
+        .max_light_lines(2)
         .light_line_style(GRID)
         .x_desc("k (singular direction)")
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
         .draw()
         .map_err(err)?;
+    // one comb-shaped path for all |σ_k·c_k| (one stroke, not one per direction).
+    let mut comb = Vec::with_capacity(3 * contributions.len());
+    for (k, c) in contributions.iter().enumerate() {
+        let x = k as f64 + 1.0;
+        comb.extend([(x, lo * 0.8), (x, c.abs().max(lo * 0.8)), (x, lo * 0.8)]);
+    }
     chart
-        .draw_series(
-            contributions
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.abs() > 0.0)
-                .map(|(k, c)| {
-                    let x = k as f64 + 1.0;
-                    PathElement::new(vec![(x, lo * 0.8), (x, c.abs())], TARGET.mix(0.35))
-                }),
-        )
+        .draw_series(std::iter::once(PathElement::new(comb, TARGET.mix(0.45))))
         .map_err(err)?
         .label("|σ_k·c_k|, c = Vᵀh")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET));
@@ -500,6 +500,7 @@ pub fn draw_loss<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
+        .max_light_lines(2)
         .light_line_style(GRID)
         .x_desc("step")
         .x_labels(6)
@@ -544,6 +545,7 @@ pub fn draw_loss<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(2)
         .light_line_style(GRID)
         .label_style(style.font(10.0))
         .x_label_formatter(&|v| match v {

@@ -120,6 +120,8 @@ test('gradient steps toward a target raise its probability; the URL reproduces t
   assert.ok(p5 > p0, `p rose from ${p0} to ${p5}`);
   assert.match(await page.textContent('.target-info'), /5 steps taken/);
   await page.screenshot({ path: `${SHOTS}/gradient-steps.png`, fullPage: true });
+  // the URL follows the state (debounced): wait until it has the five steps.
+  await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('s')?.includes('"steps":5'));
   const url = page.url();
   const ids = await tableIds(page);
   const again = await openPage(url.slice(url.indexOf('#')));
