@@ -76,21 +76,82 @@ struct Info {
     kernel: &'static str,
 }
 
+/// the byte ranges to read after the header, as a flat `[offset, length, offset, length, …]`
+/// (the embedding, W_U when untied, the stored spectrum): a page reads just these from a file.
+#[wasm_bindgen(js_name = tensorRanges)]
+pub fn tensor_ranges(prefix: &[u8], total: f64) -> Result<Vec<f64>, JsError> {
+    let src = SliceSource {
+        bytes: prefix,
+        total: total as u64,
+    };
+    let p = plan(&src).map_err(js)?;
+    Ok(p.ranges()
+        .iter()
+        .flat_map(|t| [t.offset as f64, t.nbytes as f64])
+        .collect())
+}
+
+fn parse_tokens(
+    tokenizer: &[u8],
+) -> Result<Option<(Vec<String>, crate::core::tensor::VocabKind)>, JsError> {
+    if tokenizer.is_empty() {
+        return Ok(None);
+    }
+    tokenizer::parse_tokenizer_json(tokenizer)
+        .or_else(|_| tokenizer::parse_vocab_json(tokenizer))
+        .map(Some)
+        .map_err(|e| JsError::new(&format!("tokenizer file: {e}")))
+}
+
 #[wasm_bindgen]
 impl Explorer {
+    /// a model from a file read by ranges: `prefix` holds at least the header, `parts` the
+    /// buffers of [`tensor_ranges`] in order, `tokenizer` a tokenizer.json or vocab.json (or
+    /// empty). the whole file is never in memory.
+    #[wasm_bindgen(js_name = fromRanges)]
+    pub fn from_ranges(
+        prefix: &[u8],
+        total: f64,
+        parts: js_sys::Array,
+        tokenizer: &[u8],
+    ) -> Result<Explorer, JsError> {
+        let src = SliceSource {
+            bytes: prefix,
+            total: total as u64,
+        };
+        let p = plan(&src).map_err(js)?;
+        let wanted: Vec<(u64, u64)> = p.ranges().iter().map(|t| (t.offset, t.nbytes)).collect();
+        if parts.length() as usize != wanted.len() {
+            return Err(JsError::new(&format!(
+                "expected {} tensor buffers, got {}",
+                wanted.len(),
+                parts.length()
+            )));
+        }
+        let mut k = 0u32;
+        let mut read = |t: &crate::core::tensor::TensorRef| -> crate::core::error::Result<Vec<u8>> {
+            let buf = js_sys::Uint8Array::new(&parts.get(k)).to_vec();
+            k += 1;
+            if buf.len() as u64 != t.nbytes {
+                return Err(Error::Truncated {
+                    what: format!("tensor {}", t.name),
+                    need: t.nbytes,
+                    have: buf.len() as u64,
+                });
+            }
+            Ok(buf)
+        };
+        let model = Model::load(p, &mut read, parse_tokens(tokenizer)?).map_err(js)?;
+        Ok(Explorer {
+            model: Rc::new(RefCell::new(model)),
+        })
+    }
+
     /// a model from a whole GGUF or safetensors file in memory; `tokenizer` is a tokenizer.json
     /// or vocab.json for safetensors files (empty when none).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8], tokenizer: &[u8]) -> Result<Explorer, JsError> {
-        let tokens = if tokenizer.is_empty() {
-            None
-        } else {
-            Some(
-                tokenizer::parse_tokenizer_json(tokenizer)
-                    .or_else(|_| tokenizer::parse_vocab_json(tokenizer))
-                    .map_err(js)?,
-            )
-        };
+        let tokens = parse_tokens(tokenizer)?;
         let model = Model::from_source(&SliceSource::whole(bytes), tokens).map_err(js)?;
         Ok(Explorer {
             model: Rc::new(RefCell::new(model)),
@@ -202,6 +263,40 @@ impl Explorer {
         let mut m = self.model.borrow_mut();
         let s = m.ensure_spectrum(&mut cb).map_err(js)?;
         Ok(s.sigma.to_vec())
+    }
+
+    /// V as a flat row-major d×d array (V[j][k], column k = v_k), after [`singular_values`].
+    #[wasm_bindgen(js_name = rightSingularVectors)]
+    pub fn right_singular_vectors(&self) -> Result<Vec<f64>, JsError> {
+        let m = self.model.borrow();
+        let s = m
+            .spectrum
+            .as_ref()
+            .ok_or_else(|| JsError::new("the spectrum is not computed yet"))?;
+        Ok(s.v.iter().copied().collect())
+    }
+
+    /// installs a spectrum computed elsewhere (a Worker): σ descending and V row-major.
+    #[wasm_bindgen(js_name = setSpectrum)]
+    pub fn set_spectrum(&self, sigma: Vec<f64>, v: Vec<f64>) -> Result<(), JsError> {
+        let mut m = self.model.borrow_mut();
+        let d = m.d();
+        if sigma.len() != d || v.len() != d * d || sigma.iter().chain(&v).any(|x| !x.is_finite()) {
+            return Err(JsError::new("the spectrum does not fit this model"));
+        }
+        let v =
+            ndarray::Array2::from_shape_vec((d, d), v).map_err(|e| JsError::new(&e.to_string()))?;
+        m.spectrum = Some(crate::core::spectrum::Spectrum {
+            sigma: sigma.into(),
+            v,
+        });
+        Ok(())
+    }
+
+    /// whether the model has its spectrum (from the file or computed).
+    #[wasm_bindgen(js_name = hasSpectrum)]
+    pub fn has_spectrum(&self) -> bool {
+        self.model.borrow().spectrum.is_some()
     }
 
     /// forgets the spectrum (to benchmark computing it).

@@ -1,6 +1,6 @@
 // wires the page to the wasm façade: load the manifest and model, run queries, fill tables.
 // no maths here: every number comes from the Explorer in wasm.
-import init, { Explorer } from './pkg/unembed.js';
+import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +54,107 @@ function writeHash(file, controls) {
   history.replaceState(null, '', `#${p}`);
 }
 
+/** shows a loaded model: one explorer mounted on the page. */
+function install(ex, key) {
+  mounted?.destroy();
+  explorer?.free();
+  explorer = ex;
+  const info = explorer.info();
+  $('status').textContent = `${info.name}: ${info.vocab.toLocaleString('en')} tokens × d = ${info.d}, ${info.tied ? 'tied (W_U = E)' : 'untied'}`;
+  const hash = readHash();
+  const start = !hash.file || hash.file === key ? hash.controls : {};
+  mounted = mountExplorer($('explorer'), explorer, start, { onChange: (c) => writeHash(key, c) });
+}
+
+/** reads `length` bytes at `offset` of a File in chunks, reporting progress. */
+async function readRange(file, offset, length, onBytes) {
+  const out = new Uint8Array(length);
+  const CHUNK = 8 << 20;
+  for (let at = 0; at < length; at += CHUNK) {
+    const end = Math.min(length, at + CHUNK);
+    out.set(new Uint8Array(await file.slice(offset + at, offset + end).arrayBuffer()), at);
+    onBytes(end - at);
+  }
+  return out;
+}
+
+/** opens a local model: only its header and the tensors the explorer needs are read. */
+async function openLocal(files) {
+  const list = [...files];
+  const model = list.find((f) => /\.(gguf|safetensors)$/i.test(f.name)) ?? list.find((f) => !/\.json$/i.test(f.name));
+  const tok = list.find((f) => /\.json$/i.test(f.name));
+  if (!model) {
+    showError('Choose a .gguf or .safetensors file (for safetensors, also its tokenizer.json or vocab.json).');
+    return;
+  }
+  $('retry').hidden = true;
+  showError('');
+  try {
+    const total = model.size;
+    let n = Math.min(total, 1 << 20);
+    let prefix;
+    for (;;) {
+      $('status').textContent = `reading the header of ${model.name}…`;
+      prefix = new Uint8Array(await model.slice(0, n).arrayBuffer());
+      const need = headerNeeds(prefix, total);
+      if (need === 0) break;
+      n = Math.min(total, Math.max(need, 2 * n));
+    }
+    const ranges = tensorRanges(prefix, total);
+    let want = 0;
+    for (let i = 1; i < ranges.length; i += 2) want += ranges[i];
+    let got = 0;
+    const parts = [];
+    for (let i = 0; i < ranges.length; i += 2) {
+      parts.push(await readRange(model, ranges[i], ranges[i + 1], (b) => {
+        got += b;
+        $('progress').value = got / want;
+        $('status').textContent = `${model.name}: ${(got / 1e6).toFixed(1)} / ${(want / 1e6).toFixed(1)} MB of tensors (${Math.floor((100 * got) / want)}%)`;
+      }));
+    }
+    const tokenizer = tok ? new Uint8Array(await tok.arrayBuffer()) : new Uint8Array();
+    const ex = Explorer.fromRanges(prefix, total, parts, tokenizer);
+    const select = $('model-select');
+    select.querySelector('option[data-local]')?.remove();
+    const opt = new Option(`${model.name} (local)`, `local:${model.name}`);
+    opt.dataset.local = '1';
+    select.add(opt);
+    select.value = opt.value;
+    install(ex, `local:${model.name}`);
+    if (/\.safetensors$/i.test(model.name) && !tok) {
+      $('status').textContent += ' — no tokenizer.json given, so tokens show as <id>';
+    }
+    if (!ex.hasSpectrum()) computeSpectrum(ex, { prefix, total, parts, tokenizer });
+  } catch (e) {
+    $('status').textContent = 'failed';
+    showError(`${model.name}: ${e.message}`);
+  }
+}
+
+/** the spectrum of a file that does not carry one, in a Worker with its own progress bar. */
+function computeSpectrum(ex, data) {
+  $('spectrum-status').hidden = false;
+  $('spectrum-text').textContent = 'computing the spectrum…';
+  const worker = new Worker('spectrum-worker.js', { type: 'module' });
+  worker.onmessage = ({ data: m }) => {
+    if (m.progress !== undefined) {
+      $('spectrum-progress').value = m.progress;
+      $('spectrum-text').textContent = `computing the spectrum… ${Math.floor(100 * m.progress)}%`;
+      return;
+    }
+    worker.terminate();
+    if (m.error) {
+      $('spectrum-text').textContent = `spectrum failed: ${m.error}`;
+      return;
+    }
+    if (ex !== explorer) return; // another model was opened meanwhile
+    ex.setSpectrum(m.sigma, m.v);
+    $('spectrum-status').hidden = true;
+    mounted?.refresh();
+  };
+  worker.postMessage(data);
+}
+
 async function readManifest() {
   const res = await fetch('models/models.json', { cache: 'no-cache' });
   if (!res.ok) throw new Error(`could not read models/models.json: HTTP ${res.status}`);
@@ -77,14 +178,7 @@ async function load(file) {
     select.value = entry.file;
     const buf = await download(entry);
     $('status').textContent = 'reading the model…';
-    mounted?.destroy();
-    explorer?.free();
-    explorer = new Explorer(buf, new Uint8Array());
-    const info = explorer.info();
-    $('status').textContent = `${info.name}: ${info.vocab.toLocaleString('en')} tokens × d = ${info.d}, ${info.tied ? 'tied (W_U = E)' : 'untied'}`;
-    const hash = readHash();
-    const start = !hash.file || hash.file === entry.file ? hash.controls : {};
-    mounted = mountExplorer($('explorer'), explorer, start, { onChange: (c) => writeHash(entry.file, c) });
+    install(new Explorer(buf, new Uint8Array()), entry.file);
   } catch (e) {
     $('status').textContent = 'failed';
     showError(e.message);
@@ -94,7 +188,18 @@ async function load(file) {
 }
 
 async function main() {
-  $('model-select').onchange = () => load($('model-select').value);
+  $('model-select').onchange = () => {
+    if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
+  };
+  $('open-file').onclick = () => $('file-input').click();
+  $('file-input').onchange = () => { if ($('file-input').files.length) openLocal($('file-input').files); };
+  document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
+  document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    if (e.dataTransfer?.files.length) openLocal(e.dataTransfer.files);
+  });
   try {
     await init();
   } catch (e) {

@@ -36,7 +36,6 @@ const fmtLoss = (l) => (l > 1e300 ? '∞' : l.toFixed(4));
 
 export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'] } = {}) {
   const widget = new Widget(explorer);
-  const info = explorer.info();
   let controls = { mix_with: ' London', ...initial };
   let view = null;
   let pending = false;
@@ -175,6 +174,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       const c = view.coords[k];
       out.textContent = c === undefined ? '' : `c = ${fmt(c, 3)}`;
     });
+    for (const { input } of coeffInputs) input.disabled = !explorer.hasSpectrum();
     stepBtn.disabled = !controls.target;
     playBtn.disabled = !controls.target;
     if (document.activeElement !== base) base.value = controls.base;
@@ -226,7 +226,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     try {
       if (charts.topk) widget.drawTopk(charts.topk, fit(charts.topk));
       if (charts.cosnorm) widget.drawCosnorm(charts.cosnorm, fit(charts.cosnorm));
-      if (charts.spectrum && info.spectrum) widget.drawSpectrum(charts.spectrum, fit(charts.spectrum));
+      if (charts.spectrum && explorer.hasSpectrum()) widget.drawSpectrum(charts.spectrum, fit(charts.spectrum));
       if (charts.loss) widget.drawLoss(charts.loss, fit(charts.loss));
     } catch (e) {
       error.textContent = e.message;
@@ -272,6 +272,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     set,
     get controls() { return controls; },
     get view() { return view; },
+    /** redraws after something outside the controls changed (the spectrum arrived). */
+    refresh() { render(); },
     destroy() { resize.disconnect(); if (playing) clearInterval(playing); widget.free(); root.replaceChildren(); },
   };
 }

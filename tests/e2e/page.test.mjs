@@ -161,3 +161,50 @@ test('a bad download ends in a clear error and a working Retry', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a local GGUF opens by slices; its spectrum is computed in a Worker with a progress bar', async () => {
+  const src = execFileSync('bash', ['scripts/fetch-model.sh'], { encoding: 'utf8' }).trim();
+  const { page, errors } = await openPage();
+  await page.setInputFiles('#file-input', src);
+  await page.waitForFunction(() => document.querySelector('#model-select').value.startsWith('local:'), null, { timeout: 60000 });
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)');
+  const want = JSON.parse(execFileSync('target/release/unembed', ['query', src, '--token', ' Paris', '--json'], { encoding: 'utf8' }));
+  assert.deepEqual(await tableIds(page), want.top.map((e) => e.id));
+  // the coefficient sliders wait for the spectrum, which arrives from the Worker.
+  await page.waitForSelector('#spectrum-status:not([hidden])');
+  await page.waitForFunction(() => !document.querySelector('input[aria-label="offset along singular direction 1"]').disabled, null, { timeout: 120000 });
+  assert.equal(await page.isHidden('#spectrum-status'), true);
+  await page.screenshot({ path: `${SHOTS}/local-gguf.png`, fullPage: true });
+  errors.check();
+  await page.close();
+});
+
+test('a local GPT-2 style safetensors with its vocab.json opens and shows decoded tokens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unembed-st-'));
+  try {
+    const vocab = 50257;
+    const d = 64;
+    const data = new Float32Array(vocab * d);
+    let s = 12345;
+    for (let i = 0; i < data.length; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      data[i] = (s / 2147483648 - 0.5) * (1 + (i / d) % 3);
+    }
+    const header = JSON.stringify({ 'wte.weight': { dtype: 'F32', shape: [vocab, d], data_offsets: [0, data.byteLength] } });
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([len, Buffer.from(header), Buffer.from(data.buffer)]));
+    const { page, errors } = await openPage();
+    await page.setInputFiles('#file-input', [join(dir, 'model.safetensors'), resolve('tests/data/gpt2-encoder.json')]);
+    await page.waitForFunction(() => /50,257 tokens × d = 64/.test(document.querySelector('#status').textContent), null, { timeout: 60000 });
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)');
+    // h = v(" Paris"): by cosine its own token comes first (id 6342 in GPT-2).
+    const cosTop = await page.evaluate(() => window.unembedPage.mounted.view.by_cosine[0]);
+    assert.equal(cosTop.id, 6342);
+    assert.equal(cosTop.text, ' Paris');
+    errors.check();
+    await page.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
