@@ -106,9 +106,13 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     root.append(el('figure', { class: `chart ${name}` }, canvas, el('figcaption', {}, EXPLAIN[name], ' ', dl)));
   }
   const table = el('table', { class: 'topk-table' });
+  const cosTable = el('table', { class: 'cos-table' });
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
   root.prepend(panel);
-  if (views.includes('table')) root.append(el('section', { class: 'table' }, el('h3', {}, 'Top tokens ', csvBtn), table));
+  if (views.includes('table')) {
+    root.append(el('section', { class: 'table' }, el('h3', {}, 'Top tokens ', csvBtn),
+      el('div', { class: 'tables' }, table, cosTable)));
+  }
   root.append(formula, tooltip);
 
   if (charts.cosnorm) {
@@ -152,6 +156,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     draw();
     syncInputs();
     fillTable();
+    fillCosTable();
     describe();
     reportChange();
   }
@@ -186,6 +191,17 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     table.replaceChildren(el('caption', {}, `Top ${rows.length} by logit at T = ${controls.temperature} (entropy ${fmt(view.entropy, 3)} nats, ‖h‖ = ${fmt(view.h_norm, 3)})`),
       el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows.map((cells, k) => el('tr', { class: view.by_logit[k].id === view.target?.id ? 'target' : '' }, ...cells.map((c, j) => el('td', { class: j === 1 ? 'tok' : '' }, c))))));
+  }
+
+  /** the ranking by angle beside the one by dot product: who moves, and by how much. */
+  function fillCosTable() {
+    const rows = view.by_cosine.map((r, k) => {
+      const moved = r.rank - (k + 1);
+      return [String(k + 1), JSON.stringify(r.text), fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
+    });
+    cosTable.replaceChildren(el('caption', {}, 'Top by cos θ, with each token\'s rank by logit (how far the norm moves it)'),
+      el('thead', {}, el('tr', {}, ...['#', 'token', 'cos θ', 'logit rank', 'moved'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map((c, j) => el('td', { class: j === 1 ? 'tok' : '' }, c))))));
   }
 
   function describe() {
