@@ -315,6 +315,9 @@ pub struct Widget {
     view: Option<View>,
     cos: Vec<f64>,
     rect: Option<PlotRect>,
+    /// what the scatter on screen was drawn from: a step that leaves it unchanged (temperature,
+    /// ‖h‖ scale) skips the most expensive redraw.
+    cosnorm_key: u64,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -347,6 +350,7 @@ impl Widget {
             view: None,
             cos: Vec::new(),
             rect: None,
+            cosnorm_key: 0,
         }
     }
 
@@ -432,6 +436,36 @@ impl Widget {
             .flatten()
             .map(|r| r.entry.logit)
             .collect();
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            let h = self.session.h();
+            let n = crate::core::maths::norm(h);
+            for &x in h {
+                ((x as f64 / n.max(f64::MIN_POSITIVE)) as f32)
+                    .to_bits()
+                    .hash(&mut hasher);
+            }
+            for z in &iso {
+                ((z / v.h_norm.max(f64::MIN_POSITIVE)) as f32)
+                    .to_bits()
+                    .hash(&mut hasher);
+            }
+            labelled.hash(&mut hasher);
+            (
+                best,
+                self.target_id(),
+                canvas.width(),
+                canvas.height(),
+                dpr.to_bits(),
+            )
+                .hash(&mut hasher);
+            (m.n_vocab(), m.norms().as_ptr() as usize).hash(&mut hasher);
+            hasher.finish()
+        };
+        if key == self.cosnorm_key && self.rect.is_some() {
+            return Ok(());
+        }
         let data = CosNorm {
             cos: &self.cos,
             norms: m.norms(),
@@ -460,6 +494,7 @@ impl Widget {
         }
         plot::draw_cosnorm(&area, &data, &style, Layer::Overlay).map_err(draw_err)?;
         self.rect = Some(rect);
+        self.cosnorm_key = key;
         Ok(())
     }
 

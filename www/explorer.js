@@ -185,12 +185,31 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     if (document.activeElement !== base) base.value = controls.base;
   }
 
+  /** fills `tableEl` with a caption, a header and `rows` (arrays of cell texts), reusing the
+   * row elements from the last step so dragging does not rebuild the table. */
+  function fillRows(tableEl, caption, head, rows, rowClass = () => '') {
+    if (!tableEl.tHead) {
+      tableEl.append(el('caption'), el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))), el('tbody'));
+    }
+    tableEl.caption.textContent = caption;
+    const body = tableEl.tBodies[0];
+    while (body.rows.length > rows.length) body.deleteRow(-1);
+    rows.forEach((cells, k) => {
+      let tr = body.rows[k];
+      if (!tr) {
+        tr = body.insertRow();
+        cells.forEach((_, j) => { const td = tr.insertCell(); if (j === 1) td.className = 'tok'; });
+      }
+      tr.className = rowClass(k);
+      cells.forEach((c, j) => { if (tr.cells[j].textContent !== c) tr.cells[j].textContent = c; });
+    });
+  }
+
   function fillTable() {
-    const head = ['#', 'token', 'id', 'logit z', 'p', '‖v‖', 'cos θ', 'cos rank'];
     const rows = view.by_logit.map((r, k) => [String(k + 1), JSON.stringify(r.text), String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
-    table.replaceChildren(el('caption', {}, `Top ${rows.length} by logit at T = ${controls.temperature} (entropy ${fmt(view.entropy, 3)} nats, ‖h‖ = ${fmt(view.h_norm, 3)})`),
-      el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, ...rows.map((cells, k) => el('tr', { class: view.by_logit[k].id === view.target?.id ? 'target' : '' }, ...cells.map((c, j) => el('td', { class: j === 1 ? 'tok' : '' }, c))))));
+    fillRows(table, `Top ${rows.length} by logit at T = ${controls.temperature} (entropy ${fmt(view.entropy, 3)} nats, ‖h‖ = ${fmt(view.h_norm, 3)})`,
+      ['#', 'token', 'id', 'logit z', 'p', '‖v‖', 'cos θ', 'cos rank'], rows,
+      (k) => (view.by_logit[k].id === view.target?.id ? 'target' : ''));
   }
 
   /** the ranking by angle beside the one by dot product: who moves, and by how much. */
@@ -199,9 +218,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       const moved = r.rank - (k + 1);
       return [String(k + 1), JSON.stringify(r.text), fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
     });
-    cosTable.replaceChildren(el('caption', {}, 'Top by cos θ, with each token\'s rank by logit (how far the norm moves it)'),
-      el('thead', {}, el('tr', {}, ...['#', 'token', 'cos θ', 'logit rank', 'moved'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map((c, j) => el('td', { class: j === 1 ? 'tok' : '' }, c))))));
+    fillRows(cosTable, 'Top by cos θ, with each token\'s rank by logit (how far the norm moves it)',
+      ['#', 'token', 'cos θ', 'logit rank', 'moved'], rows);
   }
 
   function describe() {

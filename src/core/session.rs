@@ -69,6 +69,8 @@ struct Piece {
     key: String,
     h: Vec<f64>,
     z: Vec<f64>,
+    /// c = Vᵀh of the piece, once the model has a spectrum (empty until then).
+    c: Vec<f64>,
 }
 
 impl Piece {
@@ -78,6 +80,7 @@ impl Piece {
             key,
             h: h.into_iter().map(f64::from).collect(),
             z,
+            c: Vec::new(),
         })
     }
 }
@@ -95,6 +98,8 @@ pub struct Session {
     loss_history: Vec<f64>,
     h: Vec<f32>,
     z: Vec<f64>,
+    /// c = Vᵀh for the current h (empty without a spectrum).
+    coords: Vec<f64>,
     controls: Controls,
     /// number of full products so far (tests check that sliders do not add any).
     pub products: usize,
@@ -205,6 +210,7 @@ impl Session {
                 key: String::new(),
                 h: vec![0.0; d],
                 z: vec![0.0; dz.len()],
+                c: Vec::new(),
             };
         }
         for (s, &x) in self.steps.h.iter_mut().zip(&dh) {
@@ -213,6 +219,7 @@ impl Session {
         for (s, &x) in self.steps.z.iter_mut().zip(&dz) {
             *s += x;
         }
+        self.steps.c.clear();
         self.steps_done += 1;
         self.combine(model)?;
         let t = self.controls.temperature;
@@ -222,6 +229,20 @@ impl Session {
 
     /// h and z from the cached pieces.
     fn combine(&mut self, model: &Model) -> Result<()> {
+        // c = Vᵀh is linear too: each piece's coordinates once, then the same weighted sum.
+        if let Some(sp) = &model.spectrum {
+            let pieces = std::iter::once(&mut self.base)
+                .chain(self.with.iter_mut())
+                .chain(self.noise.iter_mut())
+                .chain(self.dirs.iter_mut())
+                .chain(std::iter::once(&mut self.steps));
+            for p in pieces {
+                if p.c.is_empty() && !p.h.is_empty() {
+                    let h: Vec<f32> = p.h.iter().map(|&x| x as f32).collect();
+                    p.c = sp.coords(&h)?;
+                }
+            }
+        }
         let c = &self.controls;
         let n = model.n_vocab();
         let d = model.d();
@@ -246,6 +267,8 @@ impl Session {
         }
         let mut h = vec![0f64; d];
         let mut z = vec![0f64; n];
+        let with_c = model.spectrum.is_some() && terms.iter().all(|(_, p)| p.c.len() == d);
+        let mut coords = vec![0f64; if with_c { d } else { 0 }];
         for (w, p) in terms {
             for (a, &x) in h.iter_mut().zip(&p.h) {
                 *a += w * x;
@@ -253,7 +276,11 @@ impl Session {
             for (a, &x) in z.iter_mut().zip(&p.z) {
                 *a += w * x;
             }
+            for (a, &x) in coords.iter_mut().zip(&p.c) {
+                *a += w * x;
+            }
         }
+        self.coords = coords;
         if let Some(j) = h
             .iter()
             .position(|x| x.is_nan() || x.abs() >= f32::MAX as f64)
@@ -312,6 +339,7 @@ impl Session {
                 .collect()
         };
         let coords = match &model.spectrum {
+            Some(_) if self.coords.len() == self.h.len() => self.coords.clone(),
             Some(s) => s.coords(&self.h)?,
             None => Vec::new(),
         };
@@ -532,6 +560,12 @@ mod tests {
         s.update(&mut m, &c).unwrap();
         let z = m.unembed().matvec(s.h()).unwrap();
         for (a, b) in s.z().iter().zip(&z) {
+            assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} {b}");
+        }
+        // c = Vᵀh, summed from the pieces, matches a direct product.
+        let direct = m.spectrum.as_ref().unwrap().coords(s.h()).unwrap();
+        let v = s.view(&m).unwrap();
+        for (a, b) in v.coords.iter().zip(&direct) {
             assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} {b}");
         }
         // the same h as the CLI builds from the same controls (without the coefficients).
