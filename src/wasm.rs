@@ -318,6 +318,8 @@ pub struct Widget {
     /// what the scatter on screen was drawn from: a step that leaves it unchanged (temperature,
     /// ‖h‖ scale) skips the most expensive redraw.
     cosnorm_key: u64,
+    topk_rect: Option<PlotRect>,
+    spectrum_rect: Option<PlotRect>,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -351,6 +353,8 @@ impl Widget {
             cos: Vec::new(),
             rect: None,
             cosnorm_key: 0,
+            topk_rect: None,
+            spectrum_rect: None,
         }
     }
 
@@ -396,17 +400,19 @@ impl Widget {
     }
 
     #[wasm_bindgen(js_name = drawTopk)]
-    pub fn draw_topk(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+    pub fn draw_topk(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
         let v = self.current()?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        plot::draw_topk(
+        let rect = plot::draw_topk(
             &area,
             &v.by_logit,
             v.temperature,
             self.target_id(),
             &Style { scale: dpr },
         )
-        .map_err(draw_err)
+        .map_err(draw_err)?;
+        self.topk_rect = Some(rect);
+        Ok(())
     }
 
     /// the scatter: frame, then every token blitted in one putImageData, then the overlays.
@@ -499,22 +505,70 @@ impl Widget {
     }
 
     #[wasm_bindgen(js_name = drawSpectrum)]
-    pub fn draw_spectrum(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+    pub fn draw_spectrum(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
         let v = self.current()?;
         let m = self.model.borrow();
         let Some(s) = m.spectrum.as_ref() else {
             return Err(JsError::new("the spectrum is not computed yet"));
         };
-        let energy = s.cumulative_energy().first().copied().unwrap_or(0.0);
+        let energy = s.cumulative_energy();
         let area = canvas_backend(canvas)?.into_drawing_area();
-        plot::draw_spectrum(
+        let rect = plot::draw_spectrum(
             &area,
             &s.sigma.to_vec(),
             &v.contributions,
-            energy,
+            &energy,
             &Style { scale: dpr },
         )
-        .map_err(draw_err)
+        .map_err(draw_err)?;
+        drop(m);
+        self.spectrum_rect = Some(rect);
+        Ok(())
+    }
+
+    /// what is under canvas pixel (x, y) of a chart: a token (`topk`, `cosnorm`: the nearest
+    /// within `radius`) or a singular direction (`spectrum`), or null.
+    pub fn hover(&self, chart: &str, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
+        match chart {
+            "cosnorm" => self.hover_cosnorm(x, y, radius),
+            "topk" => {
+                let (Some(r), Some(v)) = (self.topk_rect, self.view.as_ref()) else {
+                    return Ok(JsValue::NULL);
+                };
+                let k = v.by_logit.len();
+                if k == 0 || y < r.y.0 as f64 || y >= r.y.1 as f64 || x < 0.0 {
+                    return Ok(JsValue::NULL);
+                }
+                let row = ((y - r.y.0 as f64) / (r.y.1 - r.y.0) as f64 * k as f64) as usize;
+                match v.by_logit.get(row) {
+                    Some(e) => to_js(&e.entry),
+                    None => Ok(JsValue::NULL),
+                }
+            }
+            "spectrum" => {
+                let (Some(r), Some(v)) = (self.spectrum_rect, self.view.as_ref()) else {
+                    return Ok(JsValue::NULL);
+                };
+                if x < r.x.0 as f64 || x > r.x.1 as f64 {
+                    return Ok(JsValue::NULL);
+                }
+                let m = self.model.borrow();
+                let Some(s) = m.spectrum.as_ref() else {
+                    return Ok(JsValue::NULL);
+                };
+                let f = (x - r.x.0 as f64) / (r.x.1 - r.x.0).max(1) as f64;
+                let k =
+                    ((r.cos.0 + f * (r.cos.1 - r.cos.0)).round() as usize).clamp(1, s.sigma.len());
+                to_js(&serde_json::json!({
+                    "k": k,
+                    "sigma": s.sigma[k - 1],
+                    "c": v.coords.get(k - 1),
+                    "contribution": v.contributions.get(k - 1),
+                    "energy": s.cumulative_energy()[k - 1],
+                }))
+            }
+            _ => Ok(JsValue::NULL),
+        }
     }
 
     #[wasm_bindgen(js_name = drawLoss)]
@@ -526,8 +580,7 @@ impl Widget {
     }
 
     /// the token nearest to canvas pixel (x, y) of the scatter, within `radius` pixels, or null.
-    #[wasm_bindgen(js_name = hoverCosnorm)]
-    pub fn hover_cosnorm(&self, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
+    fn hover_cosnorm(&self, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
         let (Some(rect), Some(v)) = (self.rect, self.view.as_ref()) else {
             return Ok(JsValue::NULL);
         };

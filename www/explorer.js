@@ -115,9 +115,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
   root.append(formula, tooltip);
 
-  if (charts.cosnorm) {
-    charts.cosnorm.addEventListener('mousemove', (e) => hover(e));
-    charts.cosnorm.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
+  for (const [name, canvas] of Object.entries(charts)) {
+    if (name === 'loss') continue;
+    canvas.addEventListener('mousemove', (e) => hover(name, canvas, e));
+    canvas.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
   }
   const resize = new ResizeObserver((entries) => {
     for (const e of entries) sizes.set(e.target, [e.contentRect.width, e.contentRect.height]);
@@ -268,16 +269,20 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     }
   }
 
-  function hover(e) {
-    const r = charts.cosnorm.getBoundingClientRect();
+  function hover(name, canvas, e) {
+    const r = canvas.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
-    const tok = widget.hoverCosnorm((e.clientX - r.left) * dpr, (e.clientY - r.top) * dpr, 6 * dpr);
-    if (!tok) { tooltip.hidden = true; return; }
+    const it = widget.hover(name, (e.clientX - r.left) * dpr, (e.clientY - r.top) * dpr, 6 * dpr);
+    if (!it) { tooltip.hidden = true; return; }
     tooltip.hidden = false;
-    tooltip.textContent = `${JSON.stringify(tok.text)} #${tok.id}  z = ${fmt(tok.logit)}  p = ${fmtP(tok.prob)}  ‖v‖ = ${fmt(tok.norm)}  cos θ = ${fmt(tok.cos)}`;
+    if (it.k !== undefined) {
+      tooltip.textContent = `direction ${it.k}: σ = ${fmt(it.sigma)}, c = ${fmt(it.c ?? 0)}, σ·c = ${fmt(it.contribution ?? 0)}; first ${it.k} carry ${(100 * it.energy).toFixed(1)}% of ‖E‖²`;
+    } else {
+      tooltip.textContent = `${JSON.stringify(it.text)} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
+      showFormula(it);
+    }
     tooltip.style.left = `${e.pageX + 12}px`;
     tooltip.style.top = `${e.pageY + 12}px`;
-    showFormula(tok);
   }
 
   function suggest(prefix) {

@@ -89,7 +89,7 @@ pub fn draw_topk<DB: DrawingBackend>(
     temperature: f64,
     target: Option<u32>,
     style: &Style,
-) -> PlotResult<()> {
+) -> PlotResult<PlotRect> {
     area.fill(&WHITE).map_err(err)?;
     let k = rows.len().max(1) as u32;
     let pmax = rows
@@ -157,7 +157,15 @@ pub fn draw_topk<DB: DrawingBackend>(
             )
         }))
         .map_err(err)?;
-    area.present().map_err(err)
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    area.present().map_err(err)?;
+    // rows run top to bottom over the plot's height: row r spans r/k … (r+1)/k of it.
+    Ok(PlotRect {
+        x: (xr.start, xr.end),
+        y: (yr.start, yr.end),
+        cos: (0.0, 1.0),
+        norm: (0.0, k as f64),
+    })
 }
 
 /// what the norm-vs-angle chart shows.
@@ -392,9 +400,10 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     sigma: &[f64],
     contributions: &[f64],
-    energy_first: f64,
+    energy: &[f64],
     style: &Style,
-) -> PlotResult<()> {
+) -> PlotResult<PlotRect> {
+    let energy_first = energy.first().copied().unwrap_or(0.0);
     area.fill(&WHITE).map_err(err)?;
     let n = sigma.len().max(1);
     let positive = sigma
@@ -415,8 +424,10 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(50.0))
+        .right_y_label_area_size(style.px(44.0))
         .build_cartesian_2d(1f64..n as f64, (lo * 0.8..hi * 1.25).log_scale())
-        .map_err(err)?;
+        .map_err(err)?
+        .set_secondary_coord(1f64..n as f64, 0f64..1.0);
     chart
         .configure_mesh()
         .max_light_lines(2)
@@ -449,14 +460,38 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .label("σ_k")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BAR));
     chart
+        .configure_secondary_axes()
+        .y_desc("cumulative energy")
+        .y_label_formatter(&|e| format!("{:.0}%", 100.0 * e))
+        .axis_desc_style(style.font(11.0))
+        .label_style(style.font(10.5))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_secondary_series(LineSeries::new(
+            energy.iter().enumerate().map(|(k, &e)| (k as f64 + 1.0, e)),
+            INK.mix(0.7).stroke_width(style.px(1.2)),
+        ))
+        .map_err(err)?
+        .label("cumulative energy Σ_j≤k σ_j² / ‖E‖² (right axis)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], INK));
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let rect = PlotRect {
+        x: (xr.start, xr.end),
+        y: (yr.start, yr.end),
+        cos: (1.0, n as f64),
+        norm: (0.0, 1.0),
+    };
+    chart
         .configure_series_labels()
         .label_font(style.font(10.5))
         .background_style(WHITE.mix(0.9))
         .border_style(GRID)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::MiddleRight)
         .draw()
         .map_err(err)?;
-    area.present().map_err(err)
+    area.present().map_err(err)?;
+    Ok(rect)
 }
 
 /// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i.

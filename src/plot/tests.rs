@@ -34,7 +34,7 @@ fn topk_draws_bars_and_labels() {
     let (m, s) = session();
     let v = s.view(&m).unwrap();
     let out = svg(500, 300, |a| {
-        draw_topk(a, &v.by_logit, 1.0, Some(2), &Style::default()).unwrap()
+        draw_topk(a, &v.by_logit, 1.0, Some(2), &Style::default()).unwrap();
     });
     assert!(out.contains("top 10 by logit"));
     assert!(out.matches("<rect").count() >= 10);
@@ -90,18 +90,18 @@ fn spectrum_and_loss_draw() {
     let (m, s) = session();
     let v = s.view(&m).unwrap();
     let sp = m.spectrum.as_ref().unwrap();
-    let energy = sp.cumulative_energy()[0];
+    let energy = sp.cumulative_energy();
     let out = svg(600, 300, |a| {
         draw_spectrum(
             a,
             &sp.sigma.to_vec(),
             &v.contributions,
-            energy,
+            &energy,
             &Style { scale: 2.0 },
         )
-        .unwrap()
+        .unwrap();
     });
-    assert!(out.contains("σ_k"));
+    assert!(out.contains("σ_k") && out.contains("cumulative energy"));
     let t = v.target.as_ref().unwrap();
     let out = svg(600, 250, |a| {
         draw_loss(a, &v.loss_history, t.grad.as_ref(), &Style::default()).unwrap()

@@ -60,6 +60,17 @@ test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson 
   for (const name of ['topk', 'cosnorm', 'spectrum', 'loss']) {
     assert.ok((await chartPixels(page, name)).length > 5000, `${name} drew something`);
   }
+  // hovering a bar or a direction names what is under the cursor.
+  await page.locator('canvas[data-chart="topk"]').scrollIntoViewIfNeeded();
+  const topk = await page.locator('canvas[data-chart="topk"]').boundingBox();
+  await page.mouse.move(topk.x + topk.width * 0.5, topk.y + topk.height * 0.2);
+  await page.waitForSelector('.tooltip:not([hidden])');
+  assert.match(await page.textContent('.tooltip'), /#\d+ +z = /);
+  await page.locator('canvas[data-chart="spectrum"]').scrollIntoViewIfNeeded();
+  const sp = await page.locator('canvas[data-chart="spectrum"]').boundingBox();
+  await page.mouse.move(sp.x + sp.width * 0.5, sp.y + sp.height * 0.5);
+  await page.waitForFunction(() => /direction \d+: σ = /.test(document.querySelector('.tooltip').textContent));
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: `${SHOTS}/first-screen.png`, fullPage: true });
   errors.check();
   await page.close();
