@@ -320,10 +320,21 @@ pub struct Widget {
     cosnorm_key: u64,
     topk_rect: Option<PlotRect>,
     spectrum_rect: Option<PlotRect>,
+    /// what the spectrum chart on screen was drawn from (the temperature does not change it).
+    spectrum_key: u64,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
     CanvasBackend::with_canvas_object(canvas.clone())
+        .ok_or_else(|| JsError::new("this canvas has no 2d context"))
+}
+
+fn context_2d(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, JsError> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
         .ok_or_else(|| JsError::new("this canvas has no 2d context"))
 }
 
@@ -355,6 +366,7 @@ impl Widget {
             cosnorm_key: 0,
             topk_rect: None,
             spectrum_rect: None,
+            spectrum_key: 0,
         }
     }
 
@@ -487,12 +499,7 @@ impl Widget {
         let buf = plot::rasterize_points(&rect, &self.cos, m.norms());
         let (w, h) = ((rect.x.1 - rect.x.0) as u32, (rect.y.1 - rect.y.0) as u32);
         if w > 0 && h > 0 {
-            let ctx = canvas
-                .get_context("2d")
-                .map_err(|_| JsError::new("no 2d context"))?
-                .ok_or_else(|| JsError::new("no 2d context"))?
-                .dyn_into::<CanvasRenderingContext2d>()
-                .map_err(|_| JsError::new("no 2d context"))?;
+            let ctx = context_2d(canvas)?;
             let img = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&buf), w, h)
                 .map_err(|_| JsError::new("cannot make the scatter image"))?;
             ctx.put_image_data(&img, rect.x.0 as f64, rect.y.0 as f64)
@@ -504,25 +511,56 @@ impl Widget {
         Ok(())
     }
 
+    /// the spectrum on two stacked canvases of one size: `back` (axes, σ_k, energy; redrawn
+    /// only when its size changes) and a transparent `front` for h's |σ_k·c_k|.
     #[wasm_bindgen(js_name = drawSpectrum)]
-    pub fn draw_spectrum(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
-        let v = self.current()?;
-        let m = self.model.borrow();
+    pub fn draw_spectrum(
+        &mut self,
+        back: &HtmlCanvasElement,
+        front: &HtmlCanvasElement,
+        dpr: f64,
+    ) -> Result<(), JsError> {
+        let contributions = self.current()?.contributions.clone();
+        let model = self.model.clone();
+        let m = model.borrow();
         let Some(s) = m.spectrum.as_ref() else {
             return Err(JsError::new("the spectrum is not computed yet"));
         };
+        let sigma = s.sigma.to_vec();
         let energy = s.cumulative_energy();
-        let area = canvas_backend(canvas)?.into_drawing_area();
-        let rect = plot::draw_spectrum(
+        let style = Style { scale: dpr };
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (
+                sigma.len(),
+                sigma[0].to_bits(),
+                back.width(),
+                back.height(),
+                dpr.to_bits(),
+            )
+                .hash(&mut hasher);
+            hasher.finish()
+        };
+        if key != self.spectrum_key || self.spectrum_rect.is_none() {
+            let area = canvas_backend(back)?.into_drawing_area();
+            let rect = plot::draw_spectrum(&area, &sigma, &[], &energy, &style, Layer::Frame)
+                .map_err(draw_err)?;
+            self.spectrum_rect = Some(rect);
+            self.spectrum_key = key;
+        }
+        let ctx = context_2d(front)?;
+        ctx.clear_rect(0.0, 0.0, front.width() as f64, front.height() as f64);
+        let area = canvas_backend(front)?.into_drawing_area();
+        plot::draw_spectrum(
             &area,
-            &s.sigma.to_vec(),
-            &v.contributions,
+            &sigma,
+            &contributions,
             &energy,
-            &Style { scale: dpr },
+            &style,
+            Layer::Overlay,
         )
         .map_err(draw_err)?;
-        drop(m);
-        self.spectrum_rect = Some(rect);
         Ok(())
     }
 

@@ -98,12 +98,30 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const charts = {};
   const tooltip = el('div', { class: 'tooltip', role: 'status', hidden: '' });
   const formula = el('p', { class: 'formula', 'aria-live': 'polite' });
+  let spectrumFront = null;
   for (const name of ['topk', 'cosnorm', 'spectrum', 'loss']) {
     if (!views.includes(name)) continue;
     const canvas = el('canvas', { role: 'img', 'aria-label': `${name} chart`, 'data-chart': name });
-    const dl = el('button', { type: 'button', class: 'small', onclick: () => download(canvas.toDataURL('image/png'), `unembed-${name}.png`) }, 'PNG');
+    const dl = el('button', { type: 'button', class: 'small', onclick: () => download(pngOf(name), `unembed-${name}.png`) }, 'PNG');
     charts[name] = canvas;
-    root.append(el('figure', { class: `chart ${name}` }, canvas, el('figcaption', {}, EXPLAIN[name], ' ', dl)));
+    // the spectrum's static frame and its per-step overlay are two stacked canvases.
+    let body = canvas;
+    if (name === 'spectrum') {
+      spectrumFront = el('canvas', { class: 'overlay', 'aria-hidden': 'true' });
+      body = el('div', { class: 'stack' }, canvas, spectrumFront);
+    }
+    root.append(el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, EXPLAIN[name], ' ', dl)));
+  }
+
+  /** a chart as PNG (the spectrum's two layers flattened). */
+  function pngOf(name) {
+    const c = charts[name];
+    if (name !== 'spectrum') return c.toDataURL('image/png');
+    const out = el('canvas', { width: String(c.width), height: String(c.height) });
+    const ctx = out.getContext('2d');
+    ctx.drawImage(c, 0, 0);
+    ctx.drawImage(spectrumFront, 0, 0);
+    return out.toDataURL('image/png');
   }
   const table = el('table', { class: 'topk-table' });
   const cosTable = el('table', { class: 'cos-table' });
@@ -117,8 +135,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   for (const [name, canvas] of Object.entries(charts)) {
     if (name === 'loss') continue;
-    canvas.addEventListener('mousemove', (e) => hover(name, canvas, e));
-    canvas.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
+    const target = name === 'spectrum' ? spectrumFront : canvas;
+    target.addEventListener('mousemove', (e) => hover(name, canvas, e));
+    target.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
   }
   const resize = new ResizeObserver((entries) => {
     for (const e of entries) sizes.set(e.target, [e.contentRect.width, e.contentRect.height]);
@@ -261,7 +280,14 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     try {
       if (charts.topk) widget.drawTopk(charts.topk, fit(charts.topk));
       if (charts.cosnorm) widget.drawCosnorm(charts.cosnorm, fit(charts.cosnorm));
-      if (charts.spectrum && explorer.hasSpectrum()) widget.drawSpectrum(charts.spectrum, fit(charts.spectrum));
+      if (charts.spectrum && explorer.hasSpectrum()) {
+        const dpr = fit(charts.spectrum);
+        if (spectrumFront.width !== charts.spectrum.width || spectrumFront.height !== charts.spectrum.height) {
+          spectrumFront.width = charts.spectrum.width;
+          spectrumFront.height = charts.spectrum.height;
+        }
+        widget.drawSpectrum(charts.spectrum, spectrumFront, dpr);
+      }
       if (charts.loss) widget.drawLoss(charts.loss, fit(charts.loss));
     } catch (e) {
       error.textContent = e.message;

@@ -326,9 +326,12 @@ impl Session {
         };
         let by_logit = top_k(n, c.top, |i| self.z[i]);
         let by_cosine = top_k(n, c.top, |i| cos[i]);
-        let ranked = |ids: &[usize]| -> Vec<Ranked> {
-            let by_z = ranks(&self.z, ids);
-            let by_cos = ranks(&cos, ids);
+        // a list's own ranks are its positions (top_k and rank break ties alike); only the
+        // cross ranks need a pass over the vocabulary.
+        let ranked = |ids: &[usize], by_z: Option<Vec<usize>>, by_cos: Option<Vec<usize>>| {
+            let own: Vec<usize> = (1..=ids.len()).collect();
+            let by_z = by_z.unwrap_or_else(|| own.clone());
+            let by_cos = by_cos.unwrap_or(own);
             ids.iter()
                 .zip(by_z.into_iter().zip(by_cos))
                 .map(|(&i, (rank, cos_rank))| Ranked {
@@ -336,7 +339,7 @@ impl Session {
                     rank,
                     cos_rank,
                 })
-                .collect()
+                .collect::<Vec<Ranked>>()
         };
         let coords = match &model.spectrum {
             Some(_) if self.coords.len() == self.h.len() => self.coords.clone(),
@@ -367,8 +370,10 @@ impl Session {
                 } else {
                     None
                 };
+                let one = [id as usize];
                 Some(TargetView {
-                    ranked: ranked(&[id as usize]).remove(0),
+                    ranked: ranked(&one, Some(ranks(&self.z, &one)), Some(ranks(&cos, &one)))
+                        .remove(0),
                     loss: finite_or_max(sm.loss(&self.z, id as usize)),
                     grad,
                 })
@@ -378,8 +383,8 @@ impl Session {
             h_norm,
             temperature: c.temperature,
             entropy: sm.entropy,
-            by_logit: ranked(&by_logit),
-            by_cosine: ranked(&by_cosine),
+            by_logit: ranked(&by_logit, None, Some(ranks(&cos, &by_logit))),
+            by_cosine: ranked(&by_cosine, Some(ranks(&self.z, &by_cosine)), None),
             target,
             coords: coords.into_iter().take(64).collect(),
             contributions,
@@ -615,9 +620,15 @@ mod tests {
             s.update(&mut m, &c).unwrap();
         }
         assert_eq!(s.products, after_first);
-        let v = s.view(&m).unwrap();
+        let (v, cos) = s.view_and_cosines(&m).unwrap();
         assert_eq!(v.by_logit.len(), 10);
-        assert!(v.by_logit[0].rank == 1 && v.by_cosine[0].cos_rank == 1);
+        // every rank shown equals a plain count over the vocabulary.
+        let n = s.z().len();
+        for r in v.by_logit.iter().chain(&v.by_cosine) {
+            let i = r.entry.id as usize;
+            assert_eq!(r.rank, crate::core::maths::rank(n, i, |j| s.z()[j]));
+            assert_eq!(r.cos_rank, crate::core::maths::rank(n, i, |j| cos[j]));
+        }
     }
 
     #[test]

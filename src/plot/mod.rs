@@ -366,68 +366,106 @@ pub fn rasterize_points(rect: &PlotRect, cos: &[f64], norms: &[f32]) -> Vec<u8> 
     let w = (rect.x.1 - rect.x.0).max(0) as usize;
     let h = (rect.y.1 - rect.y.0).max(0) as usize;
     let mut counts = vec![0u16; w * h];
+    // the same mapping as PlotRect::pixel, with the divisions hoisted out of the loop.
+    let sx = (rect.x.1 - rect.x.0) as f64 / (rect.cos.1 - rect.cos.0);
+    let sy = (rect.y.1 - rect.y.0) as f64 / (rect.norm.1 - rect.norm.0);
     for (&c, &n) in cos.iter().zip(norms) {
-        let (px, py) = rect.pixel(c, n as f64);
-        let (x, y) = (px - rect.x.0, py - rect.y.0);
+        let x = ((c - rect.cos.0) * sx).round() as i64;
+        let y = (h as i64) - ((n as f64 - rect.norm.0) * sy).round() as i64;
         if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
             let k = y as usize * w + x as usize;
             counts[k] = counts[k].saturating_add(1);
         }
     }
-    let mut buf = Vec::with_capacity(w * h * 4);
-    for &n in &counts {
-        if n == 0 {
-            buf.extend_from_slice(&BG);
-        } else {
-            // darker where more tokens fall on one pixel.
-            let t = (1.0 - 0.75 / (n as f32).sqrt()).clamp(0.25, 1.0);
-            let mix = |a: u8, b: u8| {
-                (a as f32 * t + b as f32 * (1.0 - t) * 0.85 + 40.0 * (1.0 - t)) as u8
-            };
-            buf.extend_from_slice(&[
-                mix(POINT[0], 200),
-                mix(POINT[1], 210),
-                mix(POINT[2], 230),
-                255,
-            ]);
-        }
+    // one colour per count, darker where more tokens fall on one pixel.
+    let shade = |n: u16| -> [u8; 4] {
+        let t = (1.0 - 0.75 / (n as f32).sqrt()).clamp(0.25, 1.0);
+        let mix =
+            |a: u8, b: u8| (a as f32 * t + b as f32 * (1.0 - t) * 0.85 + 40.0 * (1.0 - t)) as u8;
+        [
+            mix(POINT[0], 200),
+            mix(POINT[1], 210),
+            mix(POINT[2], 230),
+            255,
+        ]
+    };
+    let palette: Vec<[u8; 4]> = (0..64u16)
+        .map(|n| if n == 0 { BG } else { shade(n) })
+        .collect();
+    let mut buf = vec![0u8; w * h * 4];
+    for (px, &n) in buf.chunks_exact_mut(4).zip(&counts) {
+        px.copy_from_slice(&palette[n.min(63) as usize]);
     }
     buf
 }
 
-/// σ_k on a log scale with |σ_k·c_k| (h's share of the logits along direction k).
+/// σ_k on a log scale with the cumulative energy, and |σ_k·c_k| (h's share of the logits along
+/// direction k). the value range depends on σ only (|σ_k·c_k| is clipped to it), so the frame
+/// (`Layer::Frame`: axes, σ_k, energy) can stay while the overlay (`Layer::Overlay`: the
+/// |σ_k·c_k| comb, on a transparent canvas above) is redrawn for each h.
 pub fn draw_spectrum<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     sigma: &[f64],
     contributions: &[f64],
     energy: &[f64],
     style: &Style,
+    layer: Layer,
 ) -> PlotResult<PlotRect> {
+    let frame = layer != Layer::Overlay;
+    let overlay = layer != Layer::Frame;
     let energy_first = energy.first().copied().unwrap_or(0.0);
-    area.fill(&WHITE).map_err(err)?;
+    if frame {
+        area.fill(&WHITE).map_err(err)?;
+    }
     let n = sigma.len().max(1);
-    let positive = sigma
+    let smax = sigma.iter().fold(0f64, |m, &x| m.max(x)).max(1e-12);
+    let smin = sigma
         .iter()
-        .chain(contributions.iter())
-        .map(|x| x.abs())
-        .filter(|&x| x > 0.0);
-    let lo = positive.clone().fold(f64::INFINITY, f64::min).max(1e-6);
-    let hi = positive.fold(0.0, f64::max).max(lo * 10.0);
+        .copied()
+        .filter(|&x| x > 0.0)
+        .fold(smax, f64::min);
+    let (lo, hi) = (smin / 100.0, smax * 10.0);
+    let caption = format!(
+        "singular values σ_k of E (σ₁ alone carries {:.0}% of ‖E‖²) and h's |σ_k·c_k|",
+        100.0 * energy_first
+    );
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!(
-                "singular values σ_k of E (σ₁ alone carries {:.0}% of ‖E‖²) and h's |σ_k·c_k|",
-                100.0 * energy_first
-            ),
-            style.font(13.0),
+            caption,
+            // the overlay lays out exactly like the frame, so it keeps an invisible caption.
+            style
+                .font(13.0)
+                .color(&if frame { INK.to_rgba() } else { TRANSPARENT }),
         )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(50.0))
         .right_y_label_area_size(style.px(44.0))
-        .build_cartesian_2d(1f64..n as f64, (lo * 0.8..hi * 1.25).log_scale())
+        .build_cartesian_2d(1f64..n as f64, (lo..hi).log_scale())
         .map_err(err)?
         .set_secondary_coord(1f64..n as f64, 0f64..1.0);
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let rect = PlotRect {
+        x: (xr.start, xr.end),
+        y: (yr.start, yr.end),
+        cos: (1.0, n as f64),
+        norm: (0.0, 1.0),
+    };
+    if overlay {
+        // one comb-shaped path for all |σ_k·c_k| (one stroke, not one per direction).
+        let mut comb = Vec::with_capacity(3 * contributions.len());
+        for (k, c) in contributions.iter().enumerate() {
+            let x = k as f64 + 1.0;
+            comb.extend([(x, lo), (x, c.abs().clamp(lo, hi)), (x, lo)]);
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(comb, TARGET.mix(0.45))))
+            .map_err(err)?;
+    }
+    if !frame {
+        area.present().map_err(err)?;
+        return Ok(rect);
+    }
     chart
         .configure_mesh()
         .max_light_lines(2)
@@ -437,17 +475,6 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .label_style(style.font(10.5))
         .draw()
         .map_err(err)?;
-    // one comb-shaped path for all |σ_k·c_k| (one stroke, not one per direction).
-    let mut comb = Vec::with_capacity(3 * contributions.len());
-    for (k, c) in contributions.iter().enumerate() {
-        let x = k as f64 + 1.0;
-        comb.extend([(x, lo * 0.8), (x, c.abs().max(lo * 0.8)), (x, lo * 0.8)]);
-    }
-    chart
-        .draw_series(std::iter::once(PathElement::new(comb, TARGET.mix(0.45))))
-        .map_err(err)?
-        .label("|σ_k·c_k|, c = Vᵀh")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET));
     chart
         .draw_series(LineSeries::new(
             sigma
@@ -461,6 +488,8 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BAR));
     chart
         .configure_secondary_axes()
+        .y_labels(5)
+        .x_labels(0)
         .y_desc("cumulative energy")
         .y_label_formatter(&|e| format!("{:.0}%", 100.0 * e))
         .axis_desc_style(style.font(11.0))
@@ -473,21 +502,19 @@ pub fn draw_spectrum<DB: DrawingBackend>(
             INK.mix(0.7).stroke_width(style.px(1.2)),
         ))
         .map_err(err)?
-        .label("cumulative energy Σ_j≤k σ_j² / ‖E‖² (right axis)")
+        .label("cumulative energy (right axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], INK));
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let rect = PlotRect {
-        x: (xr.start, xr.end),
-        y: (yr.start, yr.end),
-        cos: (1.0, n as f64),
-        norm: (0.0, 1.0),
-    };
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+        .map_err(err)?
+        .label("|σ_k·c_k|, c = Vᵀh")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET));
     chart
         .configure_series_labels()
         .label_font(style.font(10.5))
         .background_style(WHITE.mix(0.9))
         .border_style(GRID)
-        .position(SeriesLabelPosition::MiddleRight)
+        .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(err)?;
     area.present().map_err(err)?;

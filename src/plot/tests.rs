@@ -98,6 +98,7 @@ fn spectrum_and_loss_draw() {
             &v.contributions,
             &energy,
             &Style { scale: 2.0 },
+            Layer::All,
         )
         .unwrap();
     });
