@@ -24,6 +24,7 @@ async function download(entry) {
   const total = entry.bytes;
   const buf = new Uint8Array(total);
   let got = 0;
+  let shown = -1;
   const reader = res.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -31,8 +32,13 @@ async function download(entry) {
     if (got + value.length > total) throw new Error(`${entry.file} is longer than the manifest says (${total} bytes)`);
     buf.set(value, got);
     got += value.length;
-    $('progress').value = got / total;
-    $('status').textContent = `${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${Math.floor((100 * got) / total)}%)`;
+    // the DOM only when the percentage moves: a fast download has thousands of chunks.
+    const pct = Math.floor((100 * got) / total);
+    if (pct !== shown) {
+      shown = pct;
+      $('progress').value = got / total;
+      $('status').textContent = `${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`;
+    }
   }
   if (got !== total) throw new Error(`${entry.file} ended after ${got} of ${total} bytes`);
   $('status').textContent = 'checking sha256…';
