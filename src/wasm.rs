@@ -318,6 +318,8 @@ pub struct Widget {
     /// what the scatter on screen was drawn from: a step that leaves it unchanged (temperature,
     /// ‖h‖ scale) skips the most expensive redraw.
     cosnorm_key: u64,
+    /// what the scatter's frame (axes, labels) was drawn for: the ranges and the canvas.
+    cosnorm_frame_key: u64,
     topk_rect: Option<PlotRect>,
     spectrum_rect: Option<PlotRect>,
     /// what the spectrum chart on screen was drawn from (the temperature does not change it).
@@ -364,6 +366,7 @@ impl Widget {
             cos: Vec::new(),
             rect: None,
             cosnorm_key: 0,
+            cosnorm_frame_key: 0,
             topk_rect: None,
             spectrum_rect: None,
             spectrum_key: 0,
@@ -495,7 +498,26 @@ impl Widget {
         };
         let style = Style { scale: dpr };
         let area = canvas_backend(canvas)?.into_drawing_area();
-        let rect = plot::draw_cosnorm(&area, &data, &style, Layer::Frame).map_err(draw_err)?;
+        // the frame outside the plot area stays valid while the ranges and the canvas do;
+        // inside it, the points image below covers everything the last step drew.
+        let frame_key = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            let (cr, nr) = plot::cosnorm_ranges(&self.cos, m.norms());
+            (
+                cr.0.to_bits(),
+                cr.1.to_bits(),
+                nr.0.to_bits(),
+                nr.1.to_bits(),
+            )
+                .hash(&mut hasher);
+            (canvas.width(), canvas.height(), dpr.to_bits()).hash(&mut hasher);
+            hasher.finish()
+        };
+        let rect = match self.rect {
+            Some(r) if frame_key == self.cosnorm_frame_key => r,
+            _ => plot::draw_cosnorm(&area, &data, &style, Layer::Frame).map_err(draw_err)?,
+        };
         let buf = plot::rasterize_points(&rect, &self.cos, m.norms());
         let (w, h) = ((rect.x.1 - rect.x.0) as u32, (rect.y.1 - rect.y.0) as u32);
         if w > 0 && h > 0 {
@@ -508,6 +530,7 @@ impl Widget {
         plot::draw_cosnorm(&area, &data, &style, Layer::Overlay).map_err(draw_err)?;
         self.rect = Some(rect);
         self.cosnorm_key = key;
+        self.cosnorm_frame_key = frame_key;
         Ok(())
     }
 

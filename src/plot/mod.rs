@@ -215,8 +215,11 @@ pub fn cosnorm_ranges(cos: &[f64], norms: &[f32]) -> ((f64, f64), (f64, f64)) {
         (c0, c1) = (-1.0, 1.0);
     }
     let pad = 0.04 * (c1 - c0);
+    // rounded outward to steps of 0.1, so small moves of h keep the same axes (and the page
+    // can keep the frame it drew).
+    let (lo, hi) = ((c0 - pad).max(-1.05), (c1 + pad).min(1.05));
     (
-        ((c0 - pad).max(-1.05), (c1 + pad).min(1.05)),
+        ((lo * 10.0).floor() / 10.0, (hi * 10.0).ceil() / 10.0),
         (0.0, (n1 * 1.06).max(1e-9)),
     )
 }
