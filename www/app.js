@@ -2,6 +2,7 @@
 // no maths here: every number comes from the Explorer in wasm.
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
+import { readManifest, downloadModel } from './loader.js';
 
 const $ = (id) => document.getElementById(id);
 let explorer = null;
@@ -10,41 +11,6 @@ let mounted = null;
 function showError(msg) {
   $('error').textContent = msg;
   $('error').hidden = !msg;
-}
-
-async function sha256Hex(buf) {
-  const d = await crypto.subtle.digest('SHA-256', buf);
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** streams a file with a progress bar; checks its length and sha256 against the manifest. */
-async function download(entry) {
-  const res = await fetch(`models/${entry.file}`);
-  if (!res.ok) throw new Error(`could not download ${entry.file}: HTTP ${res.status}`);
-  const total = entry.bytes;
-  const buf = new Uint8Array(total);
-  let got = 0;
-  let shown = -1;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (got + value.length > total) throw new Error(`${entry.file} is longer than the manifest says (${total} bytes)`);
-    buf.set(value, got);
-    got += value.length;
-    // the DOM only when the percentage moves: a fast download has thousands of chunks.
-    const pct = Math.floor((100 * got) / total);
-    if (pct !== shown) {
-      shown = pct;
-      $('progress').value = got / total;
-      $('status').textContent = `${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`;
-    }
-  }
-  if (got !== total) throw new Error(`${entry.file} ended after ${got} of ${total} bytes`);
-  $('status').textContent = 'checking sha256…';
-  const sha = await sha256Hex(buf);
-  if (sha !== entry.sha256) throw new Error(`${entry.file}: sha256 is ${sha}, the manifest says ${entry.sha256}`);
-  return buf;
 }
 
 /** the state in the URL hash: #m=<model file>&s=<controls as JSON>. */
@@ -161,28 +127,30 @@ function computeSpectrum(ex, data) {
   worker.postMessage(data);
 }
 
-async function readManifest() {
-  const res = await fetch('models/models.json', { cache: 'no-cache' });
-  if (!res.ok) throw new Error(`could not read models/models.json: HTTP ${res.status}`);
-  const { models } = await res.json();
-  if (!models?.length) throw new Error('models/models.json lists no models');
-  return models;
-}
-
 /** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first. */
 async function load(file) {
   $('retry').hidden = true;
   showError('');
   $('progress').value = 0;
   try {
-    const models = await readManifest();
+    const models = await readManifest(location.href);
     const select = $('model-select');
     if (select.options.length !== models.length) {
       select.replaceChildren(...models.map((m) => new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file)));
     }
     const entry = models.find((m) => m.file === file) ?? models[0];
     select.value = entry.file;
-    const buf = await download(entry);
+    let shown = -1;
+    const buf = await downloadModel(location.href, entry, (got, total) => {
+      // the DOM only when the percentage moves: a fast download has thousands of chunks.
+      const pct = Math.floor((100 * got) / total);
+      if (pct === shown) return;
+      shown = pct;
+      $('progress').value = got / total;
+      $('status').textContent = pct < 100
+        ? `${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`
+        : 'checking sha256…';
+    });
     $('status').textContent = 'reading the model…';
     install(new Explorer(buf, new Uint8Array()), entry.file);
   } catch (e) {

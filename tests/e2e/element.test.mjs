@@ -1,0 +1,61 @@
+// <unembed-explorer> on a page of its own: two elements share one download of the model,
+// show their own presets, follow attribute changes, and clean up when removed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, symlinkSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { serve, launch, watchErrors } from './harness.mjs';
+
+let dir, srv, browser;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'unembed-element-'));
+  for (const f of readdirSync('www')) symlinkSync(resolve('www', f), join(dir, f));
+  writeFileSync(join(dir, 'two.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="stylesheet" href="style.css"><link rel="icon" href="data:,">
+<script type="module" src="unembed-explorer.js"></script></head><body>
+<h2>one</h2><unembed-explorer id="a" token=" Paris" views="topk,table"></unembed-explorer>
+<h2>two</h2><unembed-explorer id="b" token=" king" temperature="0.5" views="cosnorm,table"></unembed-explorer>
+</body></html>`);
+  srv = await serve(dir);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  srv?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const firstIds = (page, id) => page.$$eval(`#${id} .topk-table tbody tr`, (rows) => rows.map((r) => r.cells[2].textContent));
+
+test('two elements share one download and keep their own presets', async () => {
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  const downloads = [];
+  page.on('request', (r) => { if (r.url().endsWith('.gguf')) downloads.push(r.url()); });
+  await page.goto(`${srv.url}two.html`);
+  await page.waitForSelector('#a .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.waitForSelector('#b .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  assert.equal(downloads.length, 1, `one download, not ${downloads.length}`);
+  assert.notDeepEqual(await firstIds(page, 'a'), await firstIds(page, 'b'));
+  // each shows only its views.
+  assert.equal(await page.locator('#a canvas[data-chart="topk"]').count(), 1);
+  assert.equal(await page.locator('#a canvas[data-chart="cosnorm"]').count(), 0);
+  assert.equal(await page.locator('#b canvas[data-chart="cosnorm"]').count(), 1);
+  assert.match(await page.textContent('#b .topk-table caption'), /T = 0\.5/);
+  // attributes are live.
+  await page.evaluate(() => document.querySelector('#b').setAttribute('temperature', '2'));
+  await page.waitForFunction(() => /T = 2/.test(document.querySelector('#b .topk-table caption').textContent));
+  const before = await firstIds(page, 'a');
+  await page.evaluate(() => document.querySelector('#a').setAttribute('token', 'king - man + woman'));
+  await page.waitForFunction((b) => [...document.querySelectorAll('#a .topk-table tbody tr')].map((r) => r.cells[2].textContent).join() !== b.join(), before);
+  // removing one leaves the other working.
+  await page.evaluate(() => document.querySelector('#a').remove());
+  await page.evaluate(() => document.querySelector('#b').setAttribute('temperature', '1'));
+  await page.waitForFunction(() => /T = 1 /.test(document.querySelector('#b .topk-table caption').textContent));
+  assert.equal(downloads.length, 1);
+  errors.check();
+  await page.close();
+});

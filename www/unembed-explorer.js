@@ -1,0 +1,107 @@
+// <unembed-explorer model="smollm2-135m.gguf" token=" Paris" views="topk,cosnorm"
+//                   temperature="0.8" target=" London">
+// the explorer as a custom element in a plain ES module. every element on a page shares one
+// wasm instance and one download of each model; attributes can change at any time; removing
+// the element frees its widget. models and the wasm are found beside this module
+// (`pkg/`, `models/models.json`), or under the `base` attribute.
+import init, { Explorer } from './pkg/unembed.js';
+import { mountExplorer } from './explorer.js';
+import { readManifest, downloadModel } from './loader.js';
+
+const HERE = new URL('.', import.meta.url);
+let wasm = null;
+const loaded = new Map(); // `${base}|${file}` → Promise<Explorer>
+
+function ready() {
+  wasm ??= init({ module_or_path: new URL('pkg/unembed_bg.wasm', HERE) });
+  return wasm;
+}
+
+/** the shared Explorer for a model file (the manifest's first model when `file` is empty). */
+export function loadModel(base, file, onProgress) {
+  const key = `${base}|${file ?? ''}`;
+  if (!loaded.has(key)) {
+    const p = (async () => {
+      await ready();
+      const models = await readManifest(base);
+      const entry = file ? models.find((m) => m.file === file) : models[0];
+      if (!entry) throw new Error(`no model ${JSON.stringify(file)} in ${new URL('models/models.json', base).pathname}`);
+      const buf = await downloadModel(base, entry, onProgress);
+      return new Explorer(buf, new Uint8Array());
+    })();
+    // a failed download is not cached: the next element (or Retry) tries again.
+    p.catch(() => loaded.delete(key));
+    loaded.set(key, p);
+  }
+  return loaded.get(key);
+}
+
+const CONTROL_ATTRS = { token: 'base', temperature: 'temperature', target: 'target', mix: 'mix', 'mix-with': 'mix_with', scale: 'scale', noise: 'noise', seed: 'seed', top: 'top' };
+const NUMBERS = new Set(['temperature', 'mix', 'scale', 'noise', 'seed', 'top']);
+
+export class UnembedExplorer extends HTMLElement {
+  static observedAttributes = ['model', 'base', 'views', ...Object.keys(CONTROL_ATTRS)];
+
+  #mounted = null;
+  #generation = 0;
+
+  controlsFromAttributes() {
+    const c = {};
+    for (const [attr, key] of Object.entries(CONTROL_ATTRS)) {
+      const v = this.getAttribute(attr);
+      if (v === null) continue;
+      c[key] = NUMBERS.has(attr) ? Number(v) : v;
+    }
+    return c;
+  }
+
+  connectedCallback() {
+    this.#start();
+  }
+
+  disconnectedCallback() {
+    this.#generation += 1;
+    this.#mounted?.destroy();
+    this.#mounted = null;
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value || !this.isConnected) return;
+    if (name === 'model' || name === 'base' || name === 'views' || !this.#mounted) {
+      this.disconnectedCallback();
+      this.#start();
+    } else {
+      this.#mounted.set(this.controlsFromAttributes());
+    }
+  }
+
+  async #start() {
+    const generation = ++this.#generation;
+    const base = new URL(this.getAttribute('base') ?? '.', HERE);
+    const views = (this.getAttribute('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',').map((v) => v.trim());
+    const status = document.createElement('p');
+    status.className = 'unembed-status';
+    status.setAttribute('role', 'status');
+    status.textContent = 'loading the model…';
+    this.replaceChildren(status);
+    try {
+      const explorer = await loadModel(base, this.getAttribute('model'), (got, total) => {
+        status.textContent = `loading the model… ${Math.floor((100 * got) / total)}%`;
+      });
+      if (generation !== this.#generation) return; // removed or changed meanwhile
+      const host = document.createElement('div');
+      this.replaceChildren(host);
+      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views });
+    } catch (e) {
+      if (generation !== this.#generation) return;
+      status.textContent = `could not load the model: ${e.message} `;
+      const retry = document.createElement('button');
+      retry.type = 'button';
+      retry.textContent = 'Retry';
+      retry.onclick = () => this.#start();
+      status.append(retry);
+    }
+  }
+}
+
+if (!customElements.get('unembed-explorer')) customElements.define('unembed-explorer', UnembedExplorer);
