@@ -2,22 +2,10 @@
 // charts and table inside `element` and wires them to a wasm Widget. JS only moves values
 // between the DOM and the widget; every number and every chart comes from wasm.
 import { Widget } from './pkg/unembed.js';
+import { strings, number } from './i18n.js';
 
-const SLIDERS = [
-  // key, label, min, max, step, help
-  ['scale', '‖h‖ scale', 0, 4, 0.01, 'multiplies h: longer h sharpens the softmax'],
-  ['mix', 'mix toward', 0, 1, 0.01, 'h ← (1 − t)·h + t·v(other token)'],
-  ['noise', 'noise σ', 0, 0.5, 0.005, 'adds seeded Gaussian noise to every component of h'],
-  ['temperature', 'temperature T', 0, 3, 0.01, 'p = softmax(z / T); T = 0 puts all mass on the arg-max'],
-];
+const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
-
-const EXPLAIN = {
-  topk: 'The model scores every token with z_i = v_i · h and turns the scores into probabilities with a softmax. Only the top of the list is shown; the rest of the vocabulary shares what is left.',
-  cosnorm: 'Each dot is one token: how well it points along h (cos θ) against how long its vector is (‖v‖). Since z = ‖v‖·‖h‖·cos θ, tokens on one curve get the same logit: a long vector at a worse angle can beat the token h points at.',
-  spectrum: 'E = U Σ Vᵀ. The singular values σ_k say how much E stretches each direction; the first is far larger than the rest, so whatever part of h lies along v₁ dominates every logit. The orange bars show h in that basis: σ_k·c_k with c = Vᵀh.',
-  loss: 'Cross-entropy L = −log p(target). Its gradient ∇L = Σ p_i v_i − v_true pulls h toward the target\'s embedding and pushes it away from what the model currently expects. Step moves h by −lr·∇L.',
-};
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -30,11 +18,13 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : (x > 0 ? '∞' : '−∞'));
-const fmtP = (p) => (p >= 1e-3 ? p.toFixed(4) : p.toExponential(2));
-const fmtLoss = (l) => (l > 1e300 ? '∞' : l.toFixed(4));
 
-export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'] } = {}) {
+export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang } = {}) {
+  const T = strings(lang);
+  const fmt = number(lang);
+  const vi = T !== strings('en');
+  const fmtP = (p) => (p >= 1e-3 ? fmt(p, 4) : (vi ? p.toExponential(2).replace('.', ',') : p.toExponential(2)));
+  const fmtLoss = (l) => (l > 1e300 ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   let controls = { mix_with: ' London', ...initial };
   let view = null;
@@ -45,27 +35,28 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   root.replaceChildren();
 
   // ---- controls
-  const base = el('input', { type: 'text', class: 'token', 'aria-label': 'hidden state h: a token or an expression', list: `${uid()}-list`, value: controls.base ?? ' Paris' });
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list`, value: controls.base ?? ' Paris' });
   const list = el('datalist', { id: base.getAttribute('list') });
-  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': 'token to mix toward', value: controls.mix_with ?? ' London' });
-  const target = el('input', { type: 'text', class: 'token', 'aria-label': 'target token for the loss', value: controls.target ?? '' });
-  const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': 'learning rate' });
+  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith, value: controls.mix_with ?? ' London' });
+  const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target, value: controls.target ?? '' });
+  const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': T.lr });
   const seedOut = el('output', {}, String(controls.seed ?? 1));
   const error = el('p', { class: 'error', role: 'alert', hidden: '' });
   const lesson = el('p', { class: 'lesson' });
   const sliders = {};
-  const sliderRows = SLIDERS.map(([key, label, min, max, step, help]) => {
+  const sliderRows = SLIDER_KEYS.map(([key, min, max, step]) => {
+    const [label, help] = T[key];
     const input = el('input', { type: 'range', min, max, step, value: String(controls[key] ?? (key === 'scale' || key === 'temperature' ? 1 : 0)), 'aria-label': label, title: help });
     const out = el('output', {});
     sliders[key] = { input, out };
     input.addEventListener('input', () => set({ [key]: Number(input.value) }));
-    const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, 'seed ', seedOut, ' '), el('button', { type: 'button', title: 'new noise seed', onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, 're-roll')] : [];
+    const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, `${T.seed} `, seedOut, ' '), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll)] : [];
     return el('div', { class: 'slider' }, el('label', {}, label, ' ', input), out, ...extra, el('span', { class: 'help' }, help));
   });
   const coeffInputs = [];
   const coeffRows = [];
   for (let k = 0; k < N_DIRS; k++) {
-    const input = el('input', { type: 'range', min: '-3', max: '3', step: '0.01', value: String(controls.coeffs?.[k] ?? 0), 'aria-label': `offset along singular direction ${k + 1}` });
+    const input = el('input', { type: 'range', min: '-3', max: '3', step: '0.01', value: String(controls.coeffs?.[k] ?? 0), 'aria-label': T.coeffLabel(k + 1) });
     const out = el('output', {});
     input.addEventListener('input', () => {
       const coeffs = Array.from({ length: N_DIRS }, (_, j) => Number(coeffInputs[j].input.value));
@@ -74,9 +65,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     coeffInputs.push({ input, out });
     coeffRows.push(el('div', { class: 'coeff' }, el('label', {}, `v${sub(k + 1)}`, input), out));
   }
-  const stepBtn = el('button', { type: 'button', onclick: () => step(1) }, 'Step');
-  const playBtn = el('button', { type: 'button', onclick: () => togglePlay() }, 'Play');
-  const resetBtn = el('button', { type: 'button', onclick: () => set({ steps: 0 }) }, 'Reset');
+  const stepBtn = el('button', { type: 'button', onclick: () => step(1) }, T.step);
+  const playBtn = el('button', { type: 'button', onclick: () => togglePlay() }, T.play);
+  const resetBtn = el('button', { type: 'button', onclick: () => set({ steps: 0 }) }, T.reset);
   const targetInfo = el('p', { class: 'target-info', 'aria-live': 'polite' });
 
   base.addEventListener('change', () => set({ base: base.value }));
@@ -88,10 +79,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   const panel = el('section', { class: 'controls', 'aria-label': 'build the hidden state' },
     el('div', { class: 'row' }, el('label', {}, 'h = ', base), list,
-      el('span', { class: 'help' }, 'a token (" Paris" with its leading space), #id, or king - man + woman')),
+      el('span', { class: 'help' }, T.hHelp)),
     ...sliderRows,
-    el('details', { class: 'coeffs', open: '' }, el('summary', {}, 'h along the top singular directions (offsets a_k: h ← h + Σ a_k v_k)'), ...coeffRows),
-    el('div', { class: 'row' }, el('label', {}, 'target ', target), el('label', {}, ' lr ', lr), stepBtn, playBtn, resetBtn),
+    el('details', { class: 'coeffs', open: '' }, el('summary', {}, T.coeffs), ...coeffRows),
+    el('div', { class: 'row' }, el('label', {}, `${T.targetWord} `, target), el('label', {}, ` ${T.lrWord} `, lr), stepBtn, playBtn, resetBtn),
     targetInfo, error, lesson);
 
   // ---- charts
@@ -101,7 +92,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   let spectrumFront = null;
   for (const name of ['topk', 'cosnorm', 'spectrum', 'loss']) {
     if (!views.includes(name)) continue;
-    const canvas = el('canvas', { role: 'img', 'aria-label': `${name} chart`, 'data-chart': name });
+    const canvas = el('canvas', { role: 'img', 'aria-label': T.chart(name), 'data-chart': name });
     const dl = el('button', { type: 'button', class: 'small', onclick: () => download(pngOf(name), `unembed-${name}.png`) }, 'PNG');
     charts[name] = canvas;
     // the spectrum's static frame and its per-step overlay are two stacked canvases.
@@ -110,7 +101,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       spectrumFront = el('canvas', { class: 'overlay', 'aria-hidden': 'true' });
       body = el('div', { class: 'stack' }, canvas, spectrumFront);
     }
-    root.append(el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, EXPLAIN[name], ' ', dl)));
+    root.append(el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, T.explain[name], ' ', dl)));
   }
 
   /** a chart as PNG (the spectrum's two layers flattened). */
@@ -128,7 +119,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
   root.prepend(panel);
   if (views.includes('table')) {
-    root.append(el('section', { class: 'table' }, el('h3', {}, 'Top tokens ', csvBtn),
+    root.append(el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
       el('div', { class: 'tables' }, table, cosTable)));
   }
   root.append(formula, tooltip);
@@ -191,7 +182,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   function syncInputs() {
     for (const [key, { input, out }] of Object.entries(sliders)) {
       input.value = String(controls[key]);
-      out.textContent = key === 'temperature' && controls[key] === 0 ? '0 (arg-max)' : fmt(controls[key], 2);
+      out.textContent = key === 'temperature' && controls[key] === 0 ? T.argmax : fmt(controls[key], 2);
     }
     seedOut.textContent = String(controls.seed);
     coeffInputs.forEach(({ input, out }, k) => {
@@ -227,8 +218,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   function fillTable() {
     const rows = view.by_logit.map((r, k) => [String(k + 1), JSON.stringify(r.text), String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
-    fillRows(table, `Top ${rows.length} by logit at T = ${controls.temperature} (entropy ${fmt(view.entropy, 3)} nats, ‖h‖ = ${fmt(view.h_norm, 3)})`,
-      ['#', 'token', 'id', 'logit z', 'p', '‖v‖', 'cos θ', 'cos rank'], rows,
+    fillRows(table, T.tableCaption(rows.length, fmt(controls.temperature, 2).replace(/[.,]?0+$/, ''), fmt(view.entropy, 3), fmt(view.h_norm, 3)),
+      T.tableHead, rows,
       (k) => (view.by_logit[k].id === view.target?.id ? 'target' : ''));
   }
 
@@ -238,26 +229,25 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       const moved = r.rank - (k + 1);
       return [String(k + 1), JSON.stringify(r.text), fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
     });
-    fillRows(cosTable, 'Top by cos θ, with each token\'s rank by logit (how far the norm moves it)',
-      ['#', 'token', 'cos θ', 'logit rank', 'moved'], rows);
+    fillRows(cosTable, T.cosCaption, T.cosHead, rows);
   }
 
   function describe() {
     const top = view.by_logit[0];
     const best = view.by_cosine[0];
     lesson.textContent = top.id === best.id
-      ? `The top logit, ${JSON.stringify(top.text)}, is also the token h points at most directly (cos θ = ${fmt(best.cos)}).`
-      : `${JSON.stringify(top.text)} has the top logit because its vector is long (‖v‖ = ${fmt(top.norm, 2)}), while ${JSON.stringify(best.text)} points most directly along h (cos θ = ${fmt(best.cos)}) and ranks #${best.rank} by logit.`;
+      ? T.same(JSON.stringify(top.text), fmt(best.cos))
+      : T.differs(JSON.stringify(top.text), fmt(top.norm, 2), JSON.stringify(best.text), fmt(best.cos), best.rank);
     const t = view.target;
     targetInfo.textContent = t
-      ? `target ${JSON.stringify(t.text)}: p = ${fmtP(t.prob)}, rank ${t.rank} by logit (${t.cos_rank} by cosine), loss ${fmtLoss(t.loss)}${t.grad ? `, ‖∇L‖ = ${fmt(t.grad.norm)}` : ''}; ${controls.steps} step${controls.steps === 1 ? '' : 's'} taken`
-      : 'Pick a target token to see the loss and take gradient steps.';
+      ? T.targetInfo(JSON.stringify(t.text), fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.grad ? T.gradNorm(fmt(t.grad.norm)) : '', controls.steps)
+      : T.pickTarget;
     showFormula(null);
   }
 
   function showFormula(tok) {
     const t = tok ?? view.by_logit[0];
-    formula.textContent = `${JSON.stringify(t.text)}: z = ‖v‖ × ‖h‖ × cos θ = ${fmt(t.norm)} × ${fmt(view.h_norm)} × ${fmt(t.cos)} = ${fmt(t.logit)};  p = softmax(z / T) = ${fmtP(t.prob)} at T = ${controls.temperature}`;
+    formula.textContent = T.formula(JSON.stringify(t.text), fmt(t.norm), fmt(view.h_norm), fmt(t.cos), fmt(t.logit), fmtP(t.prob), fmt(controls.temperature, 2));
   }
 
   // canvas sizes come from the ResizeObserver, so drawing never forces a layout.
@@ -302,7 +292,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     if (!it) { tooltip.hidden = true; return; }
     tooltip.hidden = false;
     if (it.k !== undefined) {
-      tooltip.textContent = `direction ${it.k}: σ = ${fmt(it.sigma)}, c = ${fmt(it.c ?? 0)}, σ·c = ${fmt(it.contribution ?? 0)}; first ${it.k} carry ${(100 * it.energy).toFixed(1)}% of ‖E‖²`;
+      tooltip.textContent = T.direction(it.k, fmt(it.sigma), fmt(it.c ?? 0), fmt(it.contribution ?? 0), fmt(100 * it.energy, 1));
     } else {
       tooltip.textContent = `${JSON.stringify(it.text)} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
       showFormula(it);
@@ -319,8 +309,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   function step(n) { set({ steps: (controls.steps ?? 0) + n }); }
 
   function togglePlay() {
-    if (playing) { clearInterval(playing); playing = null; playBtn.textContent = 'Play'; return; }
-    playBtn.textContent = 'Pause';
+    if (playing) { clearInterval(playing); playing = null; playBtn.textContent = T.play; return; }
+    playBtn.textContent = T.pause;
     playing = setInterval(() => { if ((controls.steps ?? 0) >= 200) togglePlay(); else step(1); }, 120);
   }
 

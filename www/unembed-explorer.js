@@ -7,6 +7,7 @@
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { readManifest, downloadModel } from './loader.js';
+import { strings } from './i18n.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
@@ -40,7 +41,7 @@ const CONTROL_ATTRS = { token: 'base', temperature: 'temperature', target: 'targ
 const NUMBERS = new Set(['temperature', 'mix', 'scale', 'noise', 'seed', 'top']);
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', ...Object.keys(CONTROL_ATTRS)];
+  static observedAttributes = ['model', 'base', 'views', 'lang', ...Object.keys(CONTROL_ATTRS)];
 
   #mounted = null;
   #generation = 0;
@@ -67,7 +68,7 @@ export class UnembedExplorer extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (old === value || !this.isConnected) return;
-    if (name === 'model' || name === 'base' || name === 'views' || !this.#mounted) {
+    if (name === 'model' || name === 'base' || name === 'views' || name === 'lang' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
     } else {
@@ -79,25 +80,28 @@ export class UnembedExplorer extends HTMLElement {
     const generation = ++this.#generation;
     const base = new URL(this.getAttribute('base') ?? '.', HERE);
     const views = (this.getAttribute('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',').map((v) => v.trim());
+    // the element's own lang, else the nearest ancestor's, else the page's.
+    const lang = this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang;
+    const T = strings(lang);
     const status = document.createElement('p');
     status.className = 'unembed-status';
     status.setAttribute('role', 'status');
-    status.textContent = 'loading the model…';
+    status.textContent = T.loading;
     this.replaceChildren(status);
     try {
       const explorer = await loadModel(base, this.getAttribute('model'), (got, total) => {
-        status.textContent = `loading the model… ${Math.floor((100 * got) / total)}%`;
+        status.textContent = T.loadingPct(Math.floor((100 * got) / total));
       });
       if (generation !== this.#generation) return; // removed or changed meanwhile
       const host = document.createElement('div');
       this.replaceChildren(host);
-      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views });
+      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views, lang });
     } catch (e) {
       if (generation !== this.#generation) return;
-      status.textContent = `could not load the model: ${e.message} `;
+      status.textContent = T.loadFailed(e.message);
       const retry = document.createElement('button');
       retry.type = 'button';
-      retry.textContent = 'Retry';
+      retry.textContent = T.retry;
       retry.onclick = () => this.#start();
       status.append(retry);
     }

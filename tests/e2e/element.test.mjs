@@ -17,6 +17,7 @@ before(async () => {
 <script type="module" src="unembed-explorer.js"></script></head><body>
 <h2>one</h2><unembed-explorer id="a" token=" Paris" views="topk,table"></unembed-explorer>
 <h2>two</h2><unembed-explorer id="b" token=" king" temperature="0.5" views="cosnorm,table"></unembed-explorer>
+<section lang="vi"><h2>ba</h2><unembed-explorer id="c" token=" Paris" views="table"></unembed-explorer></section>
 </body></html>`);
   srv = await serve(dir);
   browser = await launch();
@@ -38,7 +39,13 @@ test('two elements share one download and keep their own presets', async () => {
   await page.goto(`${srv.url}two.html`);
   await page.waitForSelector('#a .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
   await page.waitForSelector('#b .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.waitForSelector('#c .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
   assert.equal(downloads.length, 1, `one download, not ${downloads.length}`);
+  // lang="vi" on an ancestor: Vietnamese labels and a decimal comma.
+  assert.match(await page.textContent('#c h3'), /Các token đứng đầu/);
+  assert.equal(await page.locator('#c input[aria-label="nhiệt độ T"]').count(), 1);
+  assert.match(await page.textContent('#c .topk-table caption'), /entropy \d+,\d{3} nat/);
+  assert.match(await page.textContent('#a h3'), /Top tokens/);
   assert.notDeepEqual(await firstIds(page, 'a'), await firstIds(page, 'b'));
   // each shows only its views.
   assert.equal(await page.locator('#a canvas[data-chart="topk"]').count(), 1);
