@@ -20,7 +20,7 @@ use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::session::{Controls, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::tokenizer;
-use crate::plot::{self, CosNorm, Layer, PlotRect, Style};
+use crate::plot::{self, CosNorm, Lang, Layer, PlotRect, Style};
 
 fn js(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -324,6 +324,7 @@ pub struct Widget {
     spectrum_rect: Option<PlotRect>,
     /// what the spectrum chart on screen was drawn from (the temperature does not change it).
     spectrum_key: u64,
+    lang: Lang,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -370,6 +371,7 @@ impl Widget {
             topk_rect: None,
             spectrum_rect: None,
             spectrum_key: 0,
+            lang: Lang::En,
         }
     }
 
@@ -393,6 +395,23 @@ impl Widget {
         let out = to_js(&view);
         self.view = Some(view);
         out
+    }
+
+    /// the language of the charts' words ("vi", "vi-VN" → Vietnamese, else English).
+    #[wasm_bindgen(js_name = setLang)]
+    pub fn set_lang(&mut self, tag: &str) {
+        self.lang = Lang::parse(tag);
+        // the cached frames were drawn in the old language.
+        self.cosnorm_key = 0;
+        self.cosnorm_frame_key = 0;
+        self.spectrum_key = 0;
+    }
+
+    fn style(&self, dpr: f64) -> Style {
+        Style {
+            scale: dpr,
+            lang: self.lang,
+        }
     }
 
     /// the controls in force (with defaults filled in), for the URL.
@@ -423,7 +442,7 @@ impl Widget {
             &v.by_logit,
             v.temperature,
             self.target_id(),
-            &Style { scale: dpr },
+            &self.style(dpr),
         )
         .map_err(draw_err)?;
         self.topk_rect = Some(rect);
@@ -496,7 +515,7 @@ impl Widget {
             target: self.target_id(),
             iso_logits: &iso,
         };
-        let style = Style { scale: dpr };
+        let style = self.style(dpr);
         let area = canvas_backend(canvas)?.into_drawing_area();
         // the frame outside the plot area stays valid while the ranges and the canvas do;
         // inside it, the points image below covers everything the last step drew.
@@ -551,7 +570,7 @@ impl Widget {
         };
         let sigma = s.sigma.to_vec();
         let energy = s.cumulative_energy();
-        let style = Style { scale: dpr };
+        let style = self.style(dpr);
         let key = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -637,7 +656,7 @@ impl Widget {
         let v = self.current()?;
         let grad = v.target.as_ref().and_then(|t| t.grad.as_ref());
         let area = canvas_backend(canvas)?.into_drawing_area();
-        plot::draw_loss(&area, &v.loss_history, grad, &Style { scale: dpr }).map_err(draw_err)
+        plot::draw_loss(&area, &v.loss_history, grad, &self.style(dpr)).map_err(draw_err)
     }
 
     /// the token nearest to canvas pixel (x, y) of the scatter, within `radius` pixels, or null.

@@ -26,6 +26,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const fmtP = (p) => (p >= 1e-3 ? fmt(p, 4) : (vi ? p.toExponential(2).replace('.', ',') : p.toExponential(2)));
   const fmtLoss = (l) => (l > 1e300 ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
+  widget.setLang(lang ?? '');
   let controls = { mix_with: ' London', ...initial };
   let view = null;
   let pending = false;

@@ -11,15 +11,87 @@ use plotters::prelude::*;
 
 use crate::core::session::{GradView, Ranked};
 
-/// how a chart is drawn: `scale` is the device-pixel ratio (fonts and lines grow with it).
+/// how a chart is drawn: `scale` is the device-pixel ratio (fonts and lines grow with it),
+/// `lang` the language of its words.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub scale: f64,
+    pub lang: Lang,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { scale: 1.0 }
+        Style {
+            scale: 1.0,
+            lang: Lang::En,
+        }
+    }
+}
+
+/// the languages of the charts' words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Vi,
+}
+
+impl Lang {
+    /// "vi", "vi-VN" → Vietnamese; anything else English.
+    pub fn parse(tag: &str) -> Lang {
+        if tag.to_ascii_lowercase().starts_with("vi") {
+            Lang::Vi
+        } else {
+            Lang::En
+        }
+    }
+
+    /// the chart word `key` in this language.
+    pub fn word(self, key: &str) -> &'static str {
+        let vi = self == Lang::Vi;
+        match key {
+            "topk" if vi => "token có logit cao nhất: p = softmax(z / T)",
+            "topk" => "top tokens by logit: p = softmax(z / T)",
+            "cosnorm" if vi => {
+                "mỗi token tại (cos θ, ‖v‖); đường cong: cùng logit z = ‖v‖·‖h‖·cos θ"
+            }
+            "cosnorm" => "every token at (cos θ, ‖v‖); curves: equal logit z = ‖v‖·‖h‖·cos θ",
+            "cos_axis" if vi => "cos θ  (góc giữa h và token)",
+            "cos_axis" => "cos θ  (angle between h and the token)",
+            "spectrum" if vi => {
+                "giá trị kỳ dị σ_k của E (σ₁ chiếm {}% của ‖E‖²) và |σ_k·c_k| của h"
+            }
+            "spectrum" => {
+                "singular values σ_k of E (σ₁ alone carries {}% of ‖E‖²) and h's |σ_k·c_k|"
+            }
+            "k_axis" if vi => "k (hướng kỳ dị)",
+            "k_axis" => "k (singular direction)",
+            "energy" if vi => "năng lượng tích lũy",
+            "energy" => "cumulative energy",
+            "energy_legend" if vi => "năng lượng tích lũy (trục phải)",
+            "energy_legend" => "cumulative energy (right axis)",
+            "pick" if vi => "chọn một token đích để xem mất mát và gradient",
+            "pick" => "pick a target token to see its loss and gradient",
+            "loss" if vi => "mất mát L = −log p(đích) theo từng bước",
+            "loss" => "loss L = −log p(target) over steps",
+            "step" if vi => "bước",
+            "step" => "step",
+            "pull" if vi => "kéo",
+            "pull" => "pull",
+            "push" if vi => "đẩy",
+            "push" => "push",
+            "probability" if vi => "xác suất p",
+            "probability" => "probability p",
+            _ => "",
+        }
+    }
+
+    /// a number with the language's decimal mark.
+    pub fn num(self, s: String) -> String {
+        if self == Lang::Vi {
+            s.replace('.', ",")
+        } else {
+            s
+        }
     }
 }
 
@@ -101,8 +173,9 @@ pub fn draw_topk<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
-                "top {} by logit: p = softmax(z / T), T = {temperature}",
-                rows.len()
+                "{}, T = {}",
+                style.lang.word("topk"),
+                style.lang.num(temperature.to_string())
             ),
             style.font(13.0),
         )
@@ -151,7 +224,11 @@ pub fn draw_topk<DB: DrawingBackend>(
         .draw_series(rows.iter().enumerate().map(|(r, row)| {
             let i = k - 1 - r as u32;
             Text::new(
-                format!(" {}  z={:.2}", fmt_p(row.entry.prob), row.entry.logit),
+                style.lang.num(format!(
+                    " {}  z={:.2}",
+                    fmt_p(row.entry.prob),
+                    row.entry.logit
+                )),
                 (row.entry.prob, SegmentValue::CenterOf(i)),
                 style.font(10.5).color(&MUTED),
             )
@@ -249,7 +326,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
     let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
     let mut chart = ChartBuilder::on(area)
         .caption(
-            "every token at (cos θ, ‖v‖); curves: equal logit z = ‖v‖·‖h‖·cos θ",
+            style.lang.word("cosnorm"),
             // the overlay pass must lay out exactly like the frame pass, so it keeps the
             // caption (drawn in white-on-white space it does not repaint).
             style
@@ -266,7 +343,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .configure_mesh()
             .max_light_lines(2)
             .light_line_style(GRID)
-            .x_desc("cos θ  (angle between h and the token)")
+            .x_desc(style.lang.word("cos_axis"))
             .y_desc("‖v‖")
             .axis_desc_style(style.font(11.0))
             .label_style(style.font(10.5))
@@ -318,7 +395,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(style.px(1.2))))
             .map_err(err)?
-            .label(format!("z = {z:.2}"))
+            .label(format!("z = {}", style.lang.num(format!("{z:.2}"))))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
     }
     // the labelled tokens on top of the cloud.
@@ -428,10 +505,10 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .filter(|&x| x > 0.0)
         .fold(smax, f64::min);
     let (lo, hi) = (smin / 100.0, smax * 10.0);
-    let caption = format!(
-        "singular values σ_k of E (σ₁ alone carries {:.0}% of ‖E‖²) and h's |σ_k·c_k|",
-        100.0 * energy_first
-    );
+    let caption = style
+        .lang
+        .word("spectrum")
+        .replace("{}", &format!("{:.0}", 100.0 * energy_first));
     let mut chart = ChartBuilder::on(area)
         .caption(
             caption,
@@ -473,7 +550,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .configure_mesh()
         .max_light_lines(2)
         .light_line_style(GRID)
-        .x_desc("k (singular direction)")
+        .x_desc(style.lang.word("k_axis"))
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
         .draw()
@@ -493,7 +570,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .configure_secondary_axes()
         .y_labels(5)
         .x_labels(0)
-        .y_desc("cumulative energy")
+        .y_desc(style.lang.word("energy"))
         .y_label_formatter(&|e| format!("{:.0}%", 100.0 * e))
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
@@ -505,7 +582,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
             INK.mix(0.7).stroke_width(style.px(1.2)),
         ))
         .map_err(err)?
-        .label("cumulative energy (right axis)")
+        .label(style.lang.word("energy_legend"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], INK));
     chart
         .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
@@ -535,7 +612,7 @@ pub fn draw_loss<DB: DrawingBackend>(
     if history.is_empty() {
         let (w, h) = area.dim_in_pixel();
         area.draw(&Text::new(
-            "pick a target token to see its loss and gradient",
+            style.lang.word("pick"),
             ((w / 2) as i32, (h / 2) as i32),
             style
                 .font(13.0)
@@ -557,7 +634,7 @@ pub fn draw_loss<DB: DrawingBackend>(
     let lmax = finite.iter().fold(0.0f64, |m, &l| m.max(l)).max(1e-3);
     let steps = history.len().max(2) as f64 - 1.0;
     let mut chart = ChartBuilder::on(&left)
-        .caption("loss L = −log p(target) over steps", style.font(13.0))
+        .caption(style.lang.word("loss"), style.font(13.0))
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(44.0))
@@ -567,7 +644,7 @@ pub fn draw_loss<DB: DrawingBackend>(
         .configure_mesh()
         .max_light_lines(2)
         .light_line_style(GRID)
-        .x_desc("step")
+        .x_desc(style.lang.word("step"))
         .x_labels(6)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .axis_desc_style(style.font(11.0))
@@ -590,8 +667,8 @@ pub fn draw_loss<DB: DrawingBackend>(
         .map_err(err)?;
     let bars: Vec<(&str, f64, RGBColor)> = match grad {
         Some(g) => vec![
-            ("pull", g.pull_norm, TARGET),
-            ("push", g.push_norm, BAR),
+            (style.lang.word("pull"), g.pull_norm, TARGET),
+            (style.lang.word("push"), g.push_norm, BAR),
             ("‖∇L‖", g.norm, INK),
         ],
         None => Vec::new(),

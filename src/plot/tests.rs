@@ -36,7 +36,7 @@ fn topk_draws_bars_and_labels() {
     let out = svg(500, 300, |a| {
         draw_topk(a, &v.by_logit, 1.0, Some(2), &Style::default()).unwrap();
     });
-    assert!(out.contains("top 10 by logit"));
+    assert!(out.contains("top tokens by logit"));
     assert!(out.matches("<rect").count() >= 10);
     assert!(out.contains(&label(&v.by_logit[0].entry.text, 14)));
 }
@@ -97,7 +97,10 @@ fn spectrum_and_loss_draw() {
             &sp.sigma.to_vec(),
             &v.contributions,
             &energy,
-            &Style { scale: 2.0 },
+            &Style {
+                scale: 2.0,
+                lang: Lang::En,
+            },
             Layer::All,
         )
         .unwrap();
@@ -132,4 +135,24 @@ fn labels_are_visible_and_inert() {
         .unwrap();
     });
     assert!(!out.contains("<img"), "{out}");
+}
+
+#[test]
+fn vietnamese_words_and_decimal_commas() {
+    let (m, s) = session();
+    let v = s.view(&m).unwrap();
+    let vi = Style {
+        scale: 1.0,
+        lang: Lang::parse("vi-VN"),
+    };
+    let out = svg(500, 300, |a| {
+        draw_topk(a, &v.by_logit, 0.5, None, &vi).unwrap();
+    });
+    assert!(
+        out.contains("token có logit cao nhất") && out.contains("T = 0,5"),
+        "{out}"
+    );
+    let out = svg(300, 200, |a| draw_loss(a, &[], None, &vi).unwrap());
+    assert!(out.contains("chọn một token đích"));
+    assert_eq!(Lang::parse("en-GB"), Lang::En);
 }

@@ -66,3 +66,23 @@ test('two elements share one download and keep their own presets', async () => {
   errors.check();
   await page.close();
 });
+
+test('embed.html restores the same state from its hash as the full page', async () => {
+  const state = { base: 'king - man + woman', mix_with: ' London', mix: 0.2, temperature: 0.6, target: ' queen', steps: 2 };
+  const s = encodeURIComponent(JSON.stringify(state));
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${srv.url}index.html#m=smollm2-135m.gguf&s=${s}`);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  const full = await page.$eval('.topk-table tbody', (t) => t.textContent);
+  const embed = await browser.context.newPage();
+  const embedErrors = watchErrors(embed);
+  await embed.goto(`${srv.url}embed.html#m=smollm2-135m.gguf&s=${s}&views=table&lang=en`);
+  await embed.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  assert.equal(await embed.$eval('.topk-table tbody', (t) => t.textContent), full);
+  assert.equal(await embed.locator('canvas').count(), 0);
+  errors.check();
+  embedErrors.check();
+  await page.close();
+  await embed.close();
+});
