@@ -45,6 +45,10 @@ test_tools() {
     log "pip install -r tests/oracle/requirements.txt"
     python3 -m pip install -q -r tests/oracle/requirements.txt >&2
   fi
+  if ! python3 -c 'import mkdocs, material' 2>/dev/null; then
+    log "pip install -r docs/course/requirements.txt (MkDocs Material for the example course)"
+    python3 -m pip install -q -r docs/course/requirements.txt >&2
+  fi
 }
 
 case "$what" in

@@ -5,7 +5,8 @@
 #   2. native unit/property tests and CLI integration tests (cargo test)
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
 #   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
-#   5. end-to-end: the served page in Debian's headless Chromium (playwright-core)
+#   5. end-to-end: the served page, the custom element, embed.html and the example course
+#      built with MkDocs Material, in Debian's headless Chromium (playwright-core)
 # Stops at the first failing tier with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,10 @@ python3 tests/oracle/oracle.py --model "$SRC" --served www/models/smollm2-135m.g
 step "oracle: the CLI on the original file (spectrum computed, not read)"
 python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
 
-step "end-to-end in headless Chromium"
-node --test tests/e2e/
+step "the example course (MkDocs Material)"
+UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site
+
+step "end-to-end in headless Chromium (page, custom element, iframe page, course)"
+COURSE_SITE=target/course-site COURSE_PORT=47831 node --test tests/e2e/
 
 echo "test.sh: every tier passed" >&2

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# build-course.sh [SITE_DIR] — the example course with MkDocs (Material when installed): the
+# real lesson (../shared/seed/unembedding-article.vi.md) with explorers at §5, §7, §9, §10
+# (docs/course/widgets.py), the widget folder from scripts/build-dist.sh beside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SITE="${1:-docs/course/site}"
+LESSON="${UNEMBED_LESSON:-../shared/seed/unembedding-article.vi.md}"
+[ -f "$LESSON" ] || { echo "build-course: the lesson $LESSON is missing" >&2; exit 1; }
+python3 -c 'import mkdocs, material' 2>/dev/null || python3 -m pip install -q -r docs/course/requirements.txt >&2
+bash scripts/build-dist.sh dist/unembed
+rm -rf docs/course/docs
+mkdir -p docs/course/docs
+python3 docs/course/widgets.py "$LESSON" docs/course/docs/index.md
+cp docs/course/nhung-widget.md docs/course/docs/
+cp -r dist/unembed docs/course/docs/unembed
+NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build -q -f docs/course/mkdocs.yml -d "$(realpath -m "$SITE")" >&2
+echo "course: $SITE" >&2

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# build-dist.sh [OUT] — one self-contained folder to copy into any static site (default
+# dist/unembed): the ES modules, the wasm, the CSS, and models/ with the served model and its
+# manifest. Also dist/pkg: the wasm-bindgen `--target web` package (unembed.js, .wasm, .d.ts
+# TypeScript types, package.json) for bundlers and TypeScript users.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-dist/unembed}"
+bash scripts/prepare.sh
+rm -rf "$OUT" dist/pkg
+mkdir -p "$OUT/models" dist/pkg
+cp www/explorer.js www/unembed-explorer.js www/loader.js www/i18n.js www/embed.html www/embed.js \
+   www/spectrum-worker.js www/style.css "$OUT/"
+cp -r www/pkg "$OUT/pkg"
+cp www/models/models.json www/models/*.gguf "$OUT/models/"
+cp www/pkg/unembed.js www/pkg/unembed_bg.wasm www/pkg/unembed.d.ts www/pkg/unembed_bg.wasm.d.ts dist/pkg/
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+cat > dist/pkg/package.json <<JSON
+{
+  "name": "unembed",
+  "version": "$version",
+  "description": "The unembedding step of a language model, explorable: logits, softmax, norm vs angle, spectrum, gradient (WebAssembly).",
+  "type": "module",
+  "main": "unembed.js",
+  "types": "unembed.d.ts",
+  "files": ["unembed.js", "unembed_bg.wasm", "unembed.d.ts", "unembed_bg.wasm.d.ts"],
+  "license": "MIT OR Apache-2.0"
+}
+JSON
+echo "dist: $(du -sh "$OUT" | cut -f1) in $OUT ($(ls "$OUT" | wc -l) entries), package in dist/pkg" >&2

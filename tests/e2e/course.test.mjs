@@ -1,0 +1,62 @@
+// the example course as MkDocs Material builds it (scripts/build-course.sh; COURSE_SITE names
+// the built folder): every widget renders, the model is downloaded once for the whole visit,
+// presets differ, the labels are Vietnamese, Material's instant navigation keeps working,
+// and nothing is logged as a console error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { serve, launch, watchErrors } from './harness.mjs';
+
+const SITE = process.env.COURSE_SITE ?? 'target/course-site';
+// Material's instant navigation needs the site served at the site_url it was built with:
+// scripts/test.sh builds with UNEMBED_SITE_URL=http://127.0.0.1:47831/.
+const PORT = Number(process.env.COURSE_PORT ?? 47831);
+let srv, browser;
+
+before(async () => {
+  if (!existsSync(`${SITE}/index.html`)) throw new Error(`build the course first: bash scripts/build-course.sh ${SITE}`);
+  srv = await serve(SITE, 'target/release/unembed', PORT);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  srv?.stop();
+});
+
+test('the lesson with four explorers, one download, Vietnamese labels, instant navigation', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1400, height: 900 }); // wide enough for Material's sidebar
+  const errors = watchErrors(page);
+  const downloads = [];
+  page.on('request', (r) => { if (r.url().endsWith('.gguf')) downloads.push(r.url()); });
+  await page.goto(srv.url);
+  assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  const widgets = page.locator('unembed-explorer');
+  assert.equal(await widgets.count(), 4);
+  // every widget renders its views (the §10 one has no table: it shows the spectrum and top-k).
+  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer')]
+    .every((w) => w.querySelector('.topk-table tbody tr, canvas[data-chart]')), null, { timeout: 60000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
+    .every((t) => t.rows.length === 10), null, { timeout: 60000 });
+  assert.equal(downloads.length, 1, `one model download, not ${downloads.length}`);
+  const ids = await page.$$eval('unembed-explorer', (ws) => ws.map((w) => [...w.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join()));
+  assert.notEqual(ids[0], ids[1], '§5 (" Paris") and §7 (" king") show different tables');
+  assert.match(await page.textContent('unembed-explorer h3'), /Các token đứng đầu/);
+  assert.ok(await page.locator('unembed-explorer canvas[data-chart="spectrum"]').count() === 1);
+  // Material's instant navigation swaps the page without a reload.
+  await page.evaluate(() => { window.unembedVisit = 'same document'; });
+  await page.locator('a[href$="nhung-widget/"]:visible').first().click();
+  await page.waitForFunction(() => location.pathname.endsWith('/nhung-widget/'));
+  await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
+  await page.locator(`a[href="${srv.url}"]:visible`).first().click();
+  await page.waitForFunction(() => document.querySelectorAll('unembed-explorer').length === 4);
+  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
+    .every((t) => t.rows.length === 10), null, { timeout: 60000 });
+  assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
+  assert.equal(downloads.length, 1, 'still one download after navigating');
+  await page.screenshot({ path: 'target/screenshots/course.png', fullPage: false });
+  errors.check();
+  await page.close();
+});
