@@ -677,9 +677,8 @@ impl Widget {
             return Ok(JsValue::NULL);
         };
         let z = self.session.z()[i];
-        let p = crate::core::maths::Softmax::new(self.session.z(), v.temperature)
-            .map(|s| s.p[i])
-            .unwrap_or(0.0);
+        // from the view's summaries: a mousemove must not redo the softmax over the vocabulary.
+        let p = crate::core::maths::prob_from(z, v.z_max, v.log_sum, v.temperature);
         to_js(&Hover {
             id: i as u32,
             token: m.vocab.raw(i as u32).to_string(),

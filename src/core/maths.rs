@@ -66,6 +66,11 @@ impl Softmax {
         })
     }
 
+    /// p of a logit `z` under this softmax, without the vector.
+    pub fn prob_of(&self, z: f64) -> f64 {
+        prob_from(z, self.z_max, self.log_sum, self.temperature)
+    }
+
     /// L = −log p_t, exact even where p_t underflows; +∞ at T = 0 when t is not an arg-max.
     pub fn loss(&self, z: &[f64], target: usize) -> f64 {
         let zt = z[target];
@@ -78,6 +83,14 @@ impl Softmax {
         }
         self.log_sum - (zt - self.z_max) / self.temperature
     }
+}
+
+/// p = exp((z − z_max)/T − ln S): one probability from the softmax's two summaries.
+pub fn prob_from(z: f64, z_max: f64, log_sum: f64, t: f64) -> f64 {
+    if t == 0.0 {
+        return if z == z_max { (-log_sum).exp() } else { 0.0 };
+    }
+    ((z - z_max) / t - log_sum).exp()
 }
 
 /// indices of the k largest `score(i)` for i < n, best first; ties go to the lower index.
@@ -211,6 +224,17 @@ mod tests {
         assert!(Softmax::new(&z, -1.0).is_err());
         assert!(Softmax::new(&z, f64::NAN).is_err());
         assert!(Softmax::new(&[f64::INFINITY], 1.0).is_err());
+    }
+
+    #[test]
+    fn one_probability_matches_the_vector() {
+        let z = [0.3f64, -1.2, 2.0, 2.0];
+        for t in [0.0, 0.4, 1.0, 3.0] {
+            let s = Softmax::new(&z, t).unwrap();
+            for (i, &zi) in z.iter().enumerate() {
+                assert!((s.prob_of(zi) - s.p[i]).abs() < 1e-15, "t={t} i={i}");
+            }
+        }
     }
 
     #[test]

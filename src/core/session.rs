@@ -383,6 +383,8 @@ impl Session {
             h_norm,
             temperature: c.temperature,
             entropy: sm.entropy,
+            z_max: sm.z_max,
+            log_sum: sm.log_sum,
             by_logit: ranked(&by_logit, None, Some(ranks(&cos, &by_logit))),
             by_cosine: ranked(&by_cosine, Some(ranks(&self.z, &by_cosine)), None),
             target,
@@ -494,6 +496,9 @@ pub struct View {
     pub h_norm: f64,
     pub temperature: f64,
     pub entropy: f64,
+    /// the softmax's summaries: p_i = exp((z_i − z_max)/T − log_sum).
+    pub z_max: f64,
+    pub log_sum: f64,
     pub by_logit: Vec<Ranked>,
     pub by_cosine: Vec<Ranked>,
     pub target: Option<TargetView>,
