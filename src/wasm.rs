@@ -383,14 +383,16 @@ impl Widget {
             serde_wasm_bindgen::from_value(controls).map_err(|e| JsError::new(&e.to_string()))?;
         let mut m = self.model.borrow_mut();
         let before = self.session.controls().clone();
+        let vi = self.lang == Lang::Vi;
+        let local = |e: Error| JsError::new(&e.localized(vi));
         if let Err(e) = self.session.update(&mut m, &c) {
             // restore what was shown; the old controls were valid.
             if before != c && !before.base.is_empty() {
                 let _ = self.session.update(&mut m, &before);
             }
-            return Err(js(e));
+            return Err(local(e));
         }
-        let (view, cos) = self.session.view_and_cosines(&m).map_err(js)?;
+        let (view, cos) = self.session.view_and_cosines(&m).map_err(local)?;
         self.cos = cos;
         let out = to_js(&view);
         self.view = Some(view);

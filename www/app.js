@@ -3,6 +3,13 @@
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { readManifest, downloadModel } from './loader.js';
+import { strings } from './i18n.js';
+
+// the page's language: #lang=vi in the URL, else <html lang>.
+const LANG = new URLSearchParams(location.hash.slice(1)).get('lang') ?? document.documentElement.lang;
+document.documentElement.lang = LANG;
+const T = strings(LANG);
+const P = T.page;
 
 const $ = (id) => document.getElementById(id);
 let explorer = null;
@@ -23,6 +30,7 @@ function readHash() {
 
 function writeHash(file, controls) {
   const p = new URLSearchParams({ m: file, s: JSON.stringify(controls) });
+  if (new URLSearchParams(location.hash.slice(1)).has('lang')) p.set('lang', LANG);
   history.replaceState(null, '', `#${p}`);
 }
 
@@ -32,10 +40,10 @@ function install(ex, key) {
   explorer?.free();
   explorer = ex;
   const info = explorer.info();
-  $('status').textContent = `${info.name}: ${info.vocab.toLocaleString('en')} tokens × d = ${info.d}, ${info.tied ? 'tied (W_U = E)' : 'untied'}`;
+  $('status').textContent = P.info(info.name, info.vocab.toLocaleString(LANG || 'en'), info.d, info.tied);
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.controls : {};
-  mounted = mountExplorer($('explorer'), explorer, start, { onChange: (c) => writeHash(key, c) });
+  mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, onChange: (c) => writeHash(key, c) });
 }
 
 /** reads `length` bytes at `offset` of a File in chunks, reporting progress. */
@@ -56,7 +64,7 @@ async function openLocal(files) {
   const model = list.find((f) => /\.(gguf|safetensors)$/i.test(f.name)) ?? list.find((f) => !/\.json$/i.test(f.name));
   const tok = list.find((f) => /\.json$/i.test(f.name));
   if (!model) {
-    showError('Choose a .gguf or .safetensors file (for safetensors, also its tokenizer.json or vocab.json).');
+    showError(P.chooseFile);
     return;
   }
   $('retry').hidden = true;
@@ -66,7 +74,7 @@ async function openLocal(files) {
     let n = Math.min(total, 1 << 20);
     let prefix;
     for (;;) {
-      $('status').textContent = `reading the header of ${model.name}…`;
+      $('status').textContent = P.header(model.name);
       prefix = new Uint8Array(await model.slice(0, n).arrayBuffer());
       const need = headerNeeds(prefix, total);
       if (need === 0) break;
@@ -81,7 +89,7 @@ async function openLocal(files) {
       parts.push(await readRange(model, ranges[i], ranges[i + 1], (b) => {
         got += b;
         $('progress').value = got / want;
-        $('status').textContent = `${model.name}: ${(got / 1e6).toFixed(1)} / ${(want / 1e6).toFixed(1)} MB of tensors (${Math.floor((100 * got) / want)}%)`;
+        $('status').textContent = P.tensors(model.name, (got / 1e6).toFixed(1), (want / 1e6).toFixed(1), Math.floor((100 * got) / want));
       }));
     }
     const tokenizer = tok ? new Uint8Array(await tok.arrayBuffer()) : new Uint8Array();
@@ -94,11 +102,11 @@ async function openLocal(files) {
     select.value = opt.value;
     install(ex, `local:${model.name}`);
     if (/\.safetensors$/i.test(model.name) && !tok) {
-      $('status').textContent += ' — no tokenizer.json given, so tokens show as <id>';
+      $('status').textContent += P.noTokenizer;
     }
     if (!ex.hasSpectrum()) computeSpectrum(ex, { prefix, total, parts, tokenizer });
   } catch (e) {
-    $('status').textContent = 'failed';
+    $('status').textContent = P.failed;
     showError(`${model.name}: ${e.message}`);
   }
 }
@@ -106,17 +114,17 @@ async function openLocal(files) {
 /** the spectrum of a file that does not carry one, in a Worker with its own progress bar. */
 function computeSpectrum(ex, data) {
   $('spectrum-status').hidden = false;
-  $('spectrum-text').textContent = 'computing the spectrum…';
+  $('spectrum-text').textContent = P.spectrum();
   const worker = new Worker('spectrum-worker.js', { type: 'module' });
   worker.onmessage = ({ data: m }) => {
     if (m.progress !== undefined) {
       $('spectrum-progress').value = m.progress;
-      $('spectrum-text').textContent = `computing the spectrum… ${Math.floor(100 * m.progress)}%`;
+      $('spectrum-text').textContent = P.spectrum(Math.floor(100 * m.progress));
       return;
     }
     worker.terminate();
     if (m.error) {
-      $('spectrum-text').textContent = `spectrum failed: ${m.error}`;
+      $('spectrum-text').textContent = P.spectrumFailed(m.error);
       return;
     }
     if (ex !== explorer) return; // another model was opened meanwhile
@@ -147,21 +155,32 @@ async function load(file) {
       if (pct === shown) return;
       shown = pct;
       $('progress').value = got / total;
-      $('status').textContent = pct < 100
-        ? `${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`
-        : 'checking sha256…';
+      $('status').textContent = pct < 100 ? P.mb((got / 1e6).toFixed(1), (total / 1e6).toFixed(1), pct) : P.checking;
     });
-    $('status').textContent = 'reading the model…';
+    $('status').textContent = P.reading;
     install(new Explorer(buf, new Uint8Array()), entry.file);
   } catch (e) {
-    $('status').textContent = 'failed';
-    showError(e.message);
+    $('status').textContent = P.failed;
+    showError(e.code ? T.loadError(e) : e.message);
     $('retry').hidden = false;
     $('retry').onclick = () => load(file);
   }
 }
 
+/** the page's own words in its language. */
+function translatePage() {
+  if (!/^vi/i.test(LANG)) return; // index.html is written in English
+  document.title = P.title;
+  for (const [id, text] of [['pipeline', P.pipeline], ['lead', P.lead], ['model-label', P.model], ['open-file', P.open], ['drop-hint', P.dropHint], ['status', P.loading]]) {
+    const e = $(id);
+    if (e) e.textContent = text;
+  }
+  $('open-file').title = P.openTitle;
+  $('retry').textContent = T.retry;
+}
+
 async function main() {
+  translatePage();
   $('model-select').onchange = () => {
     if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
   };
@@ -177,8 +196,8 @@ async function main() {
   try {
     await init();
   } catch (e) {
-    $('status').textContent = 'failed';
-    showError(`could not start WebAssembly: ${e.message}`);
+    $('status').textContent = P.failed;
+    showError(P.noWasm(e.message));
     return;
   }
   await load(readHash().file);

@@ -39,7 +39,7 @@ async function start() {
       },
     });
   } catch (e) {
-    status.textContent = T.loadFailed(e.message);
+    status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
     const retry = document.createElement('button');
     retry.textContent = T.retry;
     retry.onclick = start;

@@ -6,7 +6,7 @@
 // (`pkg/`, `models/models.json`), or under the `base` attribute.
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
-import { readManifest, downloadModel } from './loader.js';
+import { readManifest, downloadModel, LoadError } from './loader.js';
 import { strings } from './i18n.js';
 
 const HERE = new URL('.', import.meta.url);
@@ -26,7 +26,7 @@ export function loadModel(base, file, onProgress) {
       await ready();
       const models = await readManifest(base);
       const entry = file ? models.find((m) => m.file === file) : models[0];
-      if (!entry) throw new Error(`no model ${JSON.stringify(file)} in ${new URL('models/models.json', base).pathname}`);
+      if (!entry) throw new LoadError('noModel', file, new URL('models/models.json', base).pathname);
       const buf = await downloadModel(base, entry, onProgress);
       return new Explorer(buf, new Uint8Array());
     })();
@@ -98,7 +98,7 @@ export class UnembedExplorer extends HTMLElement {
       this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views, lang });
     } catch (e) {
       if (generation !== this.#generation) return;
-      status.textContent = T.loadFailed(e.message);
+      status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
       const retry = document.createElement('button');
       retry.type = 'button';
       retry.textContent = T.retry;

@@ -451,7 +451,7 @@ pub fn resolve(model: &Model, s: &str) -> Result<Vec<f32>> {
         Ok(id) => model.token_vector(id),
         Err(not_found) => hidden::eval_expr(model, s).map_err(|e| match e {
             // a single unknown word: the token message is the clearer one.
-            Error::NotFound(_) if !s.trim().contains(' ') => not_found,
+            Error::NotFound(_) | Error::UnknownToken { .. } if !s.trim().contains(' ') => not_found,
             other => other,
         }),
     }

@@ -70,7 +70,7 @@ impl Vocab {
                 return self.check_id(i);
             }
         }
-        Err(Error::NotFound(self.not_found_message(s)))
+        Err(self.unknown(s))
     }
 
     pub fn check_id(&self, id: u32) -> Result<u32> {
@@ -84,7 +84,7 @@ impl Vocab {
         }
     }
 
-    fn not_found_message(&self, s: &str) -> String {
+    fn unknown(&self, s: &str) -> Error {
         let want = s.trim().to_lowercase();
         let mut near: Vec<(u32, &str)> = self
             .text
@@ -95,11 +95,9 @@ impl Vocab {
             .take(5)
             .collect();
         near.sort();
-        if near.is_empty() {
-            format!("no token reads {s:?}")
-        } else {
-            let list: Vec<String> = near.iter().map(|(i, t)| format!("{t:?} (#{i})")).collect();
-            format!("no token reads {s:?}; did you mean {}?", list.join(", "))
+        Error::UnknownToken {
+            text: s.to_string(),
+            suggestions: near.iter().map(|(i, t)| format!("{t:?} (#{i})")).collect(),
         }
     }
 

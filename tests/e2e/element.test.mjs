@@ -17,7 +17,8 @@ before(async () => {
 <script type="module" src="unembed-explorer.js"></script></head><body>
 <h2>one</h2><unembed-explorer id="a" token=" Paris" views="topk,table"></unembed-explorer>
 <h2>two</h2><unembed-explorer id="b" token=" king" temperature="0.5" views="cosnorm,table"></unembed-explorer>
-<section lang="vi"><h2>ba</h2><unembed-explorer id="c" token=" Paris" views="table"></unembed-explorer></section>
+<section lang="vi"><h2>ba</h2><unembed-explorer id="c" token=" Paris" views="table"></unembed-explorer>
+<unembed-explorer id="d" model="khong-co.gguf" views="table"></unembed-explorer></section>
 </body></html>`);
   srv = await serve(dir);
   browser = await launch();
@@ -46,6 +47,11 @@ test('two elements share one download and keep their own presets', async () => {
   assert.equal(await page.locator('#c input[aria-label="nhiệt độ T"]').count(), 1);
   assert.match(await page.textContent('#c .topk-table caption'), /entropy \d+,\d{3} nat/);
   assert.match(await page.textContent('#a h3'), /Top tokens/);
+  // errors in Vietnamese too: an unknown token, and a model the manifest does not list.
+  await page.evaluate(() => document.querySelector('#c').setAttribute('token', 'zzqxqz'));
+  await page.waitForFunction(() => /không có token nào là "zzqxqz"/.test(document.querySelector('#c .error')?.textContent ?? ''));
+  await page.waitForFunction(() => /không tải được mô hình: không có mô hình "khong-co.gguf"/.test(document.querySelector('#d')?.textContent ?? ''));
+  assert.equal(await page.locator('#d button:text("Thử lại")').count(), 1);
   assert.notDeepEqual(await firstIds(page, 'a'), await firstIds(page, 'b'));
   // each shows only its views.
   assert.equal(await page.locator('#a canvas[data-chart="topk"]').count(), 1);

@@ -219,3 +219,18 @@ test('a local GPT-2 style safetensors with its vocab.json opens and shows decode
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the full page in Vietnamese with #lang=vi', async () => {
+  const { page, errors } = await openPage('#lang=vi');
+  assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  assert.equal(await page.textContent('#model-label'), 'Mô hình');
+  assert.match(await page.textContent('#status'), /49\.152 token × d = 576/);
+  assert.match(await page.textContent('.topk-table caption'), /token có logit cao nhất/);
+  assert.match(await page.textContent('.lesson'), /cùng hướng với h nhất/);
+  // the language stays in the URL the page writes.
+  await page.fill('input[aria-label^="trạng thái ẩn"]', ' king');
+  await page.press('input[aria-label^="trạng thái ẩn"]', 'Enter');
+  await page.waitForFunction(() => /lang=vi/.test(location.hash) && /king/.test(decodeURIComponent(location.hash)));
+  errors.check();
+  await page.close();
+});
