@@ -222,11 +222,6 @@ impl Explorer {
         self.model.borrow().unembed().stream_checksum() as f64
     }
 
-    /// token ids whose text starts with `prefix`, for autocomplete.
-    pub fn complete(&self, prefix: &str, limit: usize) -> Vec<u32> {
-        self.model.borrow().vocab.complete(prefix, limit)
-    }
-
     /// autocomplete entries `{id, text, label}` (label: the text made visible, see plot::label).
     pub fn suggest(&self, prefix: &str, limit: usize) -> Result<JsValue, JsError> {
         let m = self.model.borrow();
@@ -240,12 +235,6 @@ impl Explorer {
             })
             .collect();
         to_js(&list)
-    }
-
-    /// the decoded text of a token.
-    #[wasm_bindgen(js_name = tokenText)]
-    pub fn token_text(&self, id: u32) -> String {
-        self.model.borrow().vocab.text(id).to_string()
     }
 
     /// all singular values, descending (computed here if the file has none).

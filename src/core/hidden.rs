@@ -93,10 +93,16 @@ pub fn add_noise(h: &mut [f32], sigma: f64, seed: u64) {
     if sigma == 0.0 {
         return;
     }
-    let mut rng = Rng::new(seed);
-    for x in h.iter_mut() {
-        *x = (*x as f64 + sigma * rng.gauss()) as f32;
+    let noise = gaussian(h.len(), seed);
+    for (x, n) in h.iter_mut().zip(noise) {
+        *x = (*x as f64 + sigma * n) as f32;
     }
+}
+
+/// d standard normal numbers from `seed`: the noise of [`add_noise`] before scaling.
+pub fn gaussian(d: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    (0..d).map(|_| rng.gauss()).collect()
 }
 
 fn resolve(model: &Model, atom: &Atom) -> Result<u32> {

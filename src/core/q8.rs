@@ -200,19 +200,6 @@ impl Q8Matrix {
         Ok(out)
     }
 
-    /// one row's exact dot product with h, in f64.
-    pub fn row_dot(&self, i: usize, h: &[f32]) -> f64 {
-        let nb = self.nb();
-        let mut acc = 0f64;
-        for b in 0..nb {
-            let q = &self.quants[i * self.cols + b * QK..i * self.cols + (b + 1) * QK];
-            let hb = &h[b * QK..(b + 1) * QK];
-            let s: f64 = q.iter().zip(hb).map(|(&x, &y)| x as f64 * y as f64).sum();
-            acc += self.scales[i * nb + b] as f64 * s;
-        }
-        acc
-    }
-
     /// reads every quant once and sums them: the memory floor any product must pay
     /// (benchmarks print it beside the kernels).
     pub fn stream_checksum(&self) -> u64 {

@@ -80,7 +80,8 @@ pub fn hidden_state(m: &Model, q: &QuerySpec) -> Result<Vec<f32>> {
     Ok(h)
 }
 
-fn finite(what: &str, v: f64) -> Result<()> {
+/// `v` must be a finite number.
+pub(crate) fn finite(what: &str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())
     } else {

@@ -16,7 +16,7 @@ use super::error::{Error, Result};
 use super::hidden;
 use super::maths::{cosine, norm, ranks, top_k, Softmax};
 use super::model::{Model, TopEntry};
-use super::rng::Rng;
+use super::query::finite;
 
 /// how many singular directions get a slider.
 pub const N_DIRECTIONS: usize = 8;
@@ -147,7 +147,10 @@ impl Session {
         // the noise piece stays cached while noise is 0, so dragging through 0 costs nothing.
         let key = c.seed.to_string();
         if c.noise != 0.0 && self.noise.as_ref().is_none_or(|p| p.key != key) {
-            let n = unit_noise(model.d(), c.seed);
+            let n = hidden::gaussian(model.d(), c.seed)
+                .into_iter()
+                .map(|x| x as f32)
+                .collect();
             self.noise = Some(self.piece(model, key, n)?);
         }
         let want_dirs = c.coeffs.len().min(N_DIRECTIONS);
@@ -427,11 +430,7 @@ fn check(c: &Controls) -> Result<()> {
         ("temperature", c.temperature),
         ("learning rate", c.lr),
     ] {
-        if !v.is_finite() {
-            return Err(Error::Invalid(format!(
-                "{name} must be a finite number, got {v}"
-            )));
-        }
+        finite(name, v)?;
     }
     if c.noise < 0.0 || c.temperature < 0.0 {
         return Err(Error::Invalid("noise and temperature must be ≥ 0".into()));
@@ -455,12 +454,6 @@ pub fn resolve(model: &Model, s: &str) -> Result<Vec<f32>> {
             other => other,
         }),
     }
-}
-
-/// N(0, I) from `seed`, the same numbers as `hidden::add_noise`.
-fn unit_noise(d: usize, seed: u64) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
-    (0..d).map(|_| rng.gauss() as f32).collect()
 }
 
 /// a token with its places in both rankings.
