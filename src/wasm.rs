@@ -97,8 +97,7 @@ fn parse_tokens(
     if tokenizer.is_empty() {
         return Ok(None);
     }
-    tokenizer::parse_tokenizer_json(tokenizer)
-        .or_else(|_| tokenizer::parse_vocab_json(tokenizer))
+    tokenizer::parse_any(tokenizer)
         .map(Some)
         .map_err(|e| JsError::new(&format!("tokenizer file: {e}")))
 }

@@ -86,15 +86,7 @@ fn one_file(a: &mut Args) -> Result<PathBuf> {
 pub fn read_tokenizer(path: &Path) -> Result<(Vec<String>, VocabKind)> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    match tokenizer::parse_tokenizer_json(&bytes) {
-        Ok(t) => Ok(t),
-        Err(first) => tokenizer::parse_vocab_json(&bytes).map_err(|_| {
-            Error::Format(format!(
-                "{} is neither a tokenizer.json nor a vocab.json: {first}",
-                path.display()
-            ))
-        }),
-    }
+    tokenizer::parse_any(&bytes).map_err(|e| with_file(e, path))
 }
 
 /// the vocabulary to use: --tokenizer if given; for a safetensors file (which has none) a

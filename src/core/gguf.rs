@@ -4,6 +4,8 @@
 //! to `general.alignment` (default 32), then tensor data. every count, length and offset is
 //! checked against what the file can hold before anything is allocated.
 
+use std::collections::HashSet;
+
 use super::error::{bail_format, Error, Result};
 use super::source::{check_range, ByteSource};
 use super::tensor::{DType, TensorRef};
@@ -300,11 +302,24 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<Header> {
     // each kv takes at least 8 (key len) + 4 (type) + 1 bytes; each tensor info at least 8+4+4+8.
     r.check_count(n_kv, 13, "metadata count")?;
     r.check_count(n_tensors, 24, "tensor count")?;
+    if n_kv > MAX_KV {
+        bail_format!("metadata count {n_kv} is above the limit of {MAX_KV}");
+    }
+    if n_tensors > MAX_TENSORS {
+        bail_format!("tensor count {n_tensors} is above the limit of {MAX_TENSORS}");
+    }
 
     let mut metadata: Vec<(String, Value)> = Vec::with_capacity(n_kv as usize);
+    let mut keys = HashSet::new();
     for i in 0..n_kv {
         let key = r.string(&format!("key of metadata entry {i}"))?;
-        if metadata.iter().any(|(k, _)| *k == key) {
+        if key.len() > MAX_KEY {
+            bail_format!(
+                "metadata entry {i}: key of {} bytes is above the limit of {MAX_KEY}",
+                key.len()
+            );
+        }
+        if !keys.insert(key.clone()) {
             bail_format!("metadata key {key:?} appears twice");
         }
         let ty = r.u32(&format!("type of {key}"))?;
@@ -313,9 +328,16 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<Header> {
     }
 
     let mut tensors: Vec<TensorInfo> = Vec::with_capacity(n_tensors as usize);
+    let mut names = HashSet::new();
     for i in 0..n_tensors {
         let name = r.string(&format!("name of tensor {i}"))?;
-        if tensors.iter().any(|t| t.name == name) {
+        if name.len() > MAX_KEY {
+            bail_format!(
+                "tensor {i}: name of {} bytes is above the limit of {MAX_KEY}",
+                name.len()
+            );
+        }
+        if !names.insert(name.clone()) {
             bail_format!("tensor name {name:?} appears twice");
         }
         let n_dims = r.u32(&format!("dims count of {name}"))?;
@@ -405,11 +427,22 @@ struct Reader<'a> {
     /// a cached window to avoid one source call per integer.
     buf: Vec<u8>,
     buf_start: u64,
+    /// array items decoded so far (bounded by [`MAX_ITEMS`]).
+    items: u64,
 }
 
 const WINDOW: u64 = 1 << 16;
 /// the deepest array nesting we follow.
 const MAX_DEPTH: u32 = 4;
+/// limits far above any real model (which have tens of keys, a few thousand tensors, and at
+/// most about a million array items: tokens, scores, types, merges) that bound the memory a
+/// hostile header can make us allocate: each item is a 32-byte [`Value`], so the header's
+/// decoded form stays under MAX_ITEMS × 32 B + MAX_TENSORS × 64 B plus the string bytes that
+/// are really in the file.
+pub const MAX_KV: u64 = 1 << 16;
+pub const MAX_TENSORS: u64 = 1 << 20;
+pub const MAX_ITEMS: u64 = 1 << 22;
+pub const MAX_KEY: usize = 1 << 16;
 
 impl<'a> Reader<'a> {
     fn new(src: &'a dyn ByteSource) -> Result<Self> {
@@ -418,6 +451,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             buf: Vec::new(),
             buf_start: 0,
+            items: 0,
         })
     }
 
@@ -521,6 +555,12 @@ impl<'a> Reader<'a> {
                     t => bail_format!("{key}: array of unknown value type {t}"),
                 };
                 self.check_count(n, min, &format!("{key}: array length"))?;
+                self.items = self.items.saturating_add(n);
+                if self.items > MAX_ITEMS {
+                    bail_format!(
+                        "{key}: the metadata arrays hold more than {MAX_ITEMS} items in all"
+                    );
+                }
                 let mut items = Vec::with_capacity(n as usize);
                 for _ in 0..n {
                     items.push(self.value(ety, key, depth + 1)?);

@@ -63,6 +63,68 @@ pub fn parse_vocab_json(bytes: &[u8]) -> Result<(Vec<String>, VocabKind)> {
     ))
 }
 
+/// either kind of vocabulary file, told apart by content: a tokenizer.json is an object with a
+/// `model` key; anything else that is a JSON object is read as a vocab.json.
+pub fn parse_any(bytes: &[u8]) -> Result<(Vec<String>, VocabKind)> {
+    // "model" can be a token of a vocab.json too (GPT-2 has it, id 19849): only an object counts.
+    struct IsObject(bool);
+    impl<'de> Deserialize<'de> for IsObject {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = IsObject;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("any json value")
+                }
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> std::result::Result<IsObject, A::Error> {
+                    while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(IsObject(true))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(
+                    self,
+                    mut s: A,
+                ) -> std::result::Result<IsObject, A::Error> {
+                    while s.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(IsObject(false))
+                }
+                fn visit_bool<E>(self, _: bool) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+                fn visit_i64<E>(self, _: i64) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+                fn visit_u64<E>(self, _: u64) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+                fn visit_f64<E>(self, _: f64) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+                fn visit_str<E>(self, _: &str) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+                fn visit_unit<E>(self) -> std::result::Result<IsObject, E> {
+                    Ok(IsObject(false))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    #[derive(Deserialize)]
+    struct Probe {
+        model: Option<IsObject>,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(Probe {
+            model: Some(IsObject(true)),
+        }) => parse_tokenizer_json(bytes),
+        Ok(_) => parse_vocab_json(bytes),
+        Err(e) => bail_format!("the tokenizer file is not a JSON object: {e}"),
+    }
+}
+
 /// `<0xHH>`: a SentencePiece byte-fallback token.
 fn is_byte_token(s: &str) -> bool {
     matches!(s.as_bytes(), [b'<', b'0', b'x', h, l, b'>'] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit())
@@ -210,6 +272,30 @@ impl<'de> Visitor<'de> for VocabVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_any_tells_the_kinds_apart_by_content() {
+        // GPT-2's vocab.json has a token "model"; only an object under "model" is a tokenizer.json.
+        let (t, k) = parse_any(br#"{"model": 1, "a": 0}"#).unwrap();
+        assert_eq!(
+            (t, k),
+            (
+                vec!["a".to_string(), "model".to_string()],
+                VocabKind::ByteLevel
+            )
+        );
+        let tj = br#"{"model": {"type": "BPE", "vocab": {"x": 0, "y": 1}}}"#;
+        assert_eq!(parse_any(tj).unwrap().0, vec!["x", "y"]);
+        // each kind reports its own error, and broken json says so.
+        let e = parse_any(br#"{"model": {"type": "BPE"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokenizer.json: model has no vocab"), "{e}");
+        let e = parse_any(br#"{"a": 0, "b": 0}"#).unwrap_err().to_string();
+        assert!(e.contains(r#"tokens "a" and "b" share id 0"#), "{e}");
+        let e = parse_any(b"{\"a\": 1,").unwrap_err().to_string();
+        assert!(e.contains("not a JSON object: EOF"), "{e}");
+    }
 
     fn gpt2_encoder() -> Vec<u8> {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gpt2-encoder.json");

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""runs the CLI on every case of the hostile corpus (make_corpus.py) and checks that each one
+  - exits 0 for a control case, and otherwise 1 with one `error: …` line matching its regex,
+  - never prints a panic, a backtrace or a signal,
+  - gives a message no other case gives (the errors say what is wrong, not just "bad file"),
+  - stays under the memory bound: peak RSS <= BASE_MB + 3 x the file's size.
+
+usage: check.py --cli target/release/unembed --dir target/hostile
+prints one line per case (peak RSS, message) and a summary; exits 1 on any failure.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+BASE_MB = 64  # the bound's constant: the binary, its libraries and the header limits' worst case
+
+
+def run(cmd):
+    """runs cmd; returns (exit code or -signal, stdout, stderr, peak RSS in KiB) via wait4."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, out.decode("utf8", "replace"), err.decode("utf8", "replace"), usage.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", default="target/release/unembed")
+    ap.add_argument("--dir", default="target/hostile")
+    a = ap.parse_args()
+    cases = json.load(open(os.path.join(a.dir, "cases.json")))
+    failures, seen = [], {}
+    worst = 0.0
+    for c in cases:
+        path = os.path.join(a.dir, c["file"])
+        size = os.path.getsize(path)
+        cmd = [a.cli, "query", path, "--id", "0", "--json"]
+        if c["tokenizer"]:
+            cmd += ["--tokenizer", os.path.join(a.dir, c["tokenizer"])]
+        rc, out, err, rss_kib = run(cmd)
+        bound_kib = BASE_MB * 1024 + 3 * size // 1024
+        worst = max(worst, rss_kib / bound_kib)
+        # the CLI names the file in some messages; take the names out so that "distinct" means
+        # the errors differ in what they say is wrong, not in which file they name.
+        msg = err.strip()
+        for f in [c["file"], c["tokenizer"]]:
+            if f:
+                msg = msg.replace(os.path.join(a.dir, f) + ": ", "").replace(os.path.join(a.dir, f), "FILE")
+        problems = []
+        if "panicked" in err or "RUST_BACKTRACE" in err or rc < 0:
+            problems.append("crashed (rc %d): %s" % (rc, msg[:300]))
+        elif c["expect"] == "ok":
+            if rc != 0:
+                problems.append("a control case failed: %s" % msg)
+            else:
+                json.loads(out)
+        else:
+            if rc != 1:
+                problems.append("exit code %d, expected 1" % rc)
+            if not msg.startswith("error: ") or "\n" in msg:
+                problems.append("stderr is not one `error: ` line: %r" % msg[:300])
+            elif not re.search(c["expect"], msg):
+                problems.append("message %r does not match %r" % (msg, c["expect"]))
+            if msg in seen:
+                problems.append("same message as %s" % seen[msg])
+            seen[msg] = c["name"]
+        if rss_kib > bound_kib:
+            problems.append("peak RSS %.1f MB above the bound %.1f MB" % (rss_kib / 1024, bound_kib / 1024))
+        status = "FAIL" if problems else "ok  "
+        print("%s %-34s %8d B  rss %6.1f MB  %s" % (status, c["name"], size, rss_kib / 1024, (msg or "ok")[:110]))
+        for p in problems:
+            print("     -> " + p)
+            failures.append((c["name"], p))
+    print("\n%d cases, %d failed; peak RSS at most %.0f%% of the bound (%d MB + 3 x file size)"
+          % (len(cases), len(failures), 100 * worst, BASE_MB))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
