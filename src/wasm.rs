@@ -15,11 +15,12 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::core::error::Error;
 use crate::core::kernels::Precision;
-use crate::core::model::{plan, Model, QueryOptions};
+use crate::core::model::{plan, Model, QueryOptions, SHOWN_CHARS};
 use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::session::{Controls, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::tokenizer;
+use crate::core::vocab;
 use crate::plot::{self, CosNorm, Lang, Layer, PlotRect, Style};
 
 fn js(e: Error) -> JsError {
@@ -160,7 +161,8 @@ impl Explorer {
     pub fn info(&self) -> Result<JsValue, JsError> {
         let m = &*self.model.borrow();
         to_js(&Info {
-            name: m.name.clone(),
+            // the file names itself: shown escaped and cut, like a token.
+            name: vocab::escaped(&m.name).chars().take(80).collect(),
             format: match m.format {
                 crate::core::model::Format::Gguf => "gguf",
                 crate::core::model::Format::Safetensors => "safetensors",
@@ -221,7 +223,15 @@ impl Explorer {
         self.model.borrow().unembed().stream_checksum() as f64
     }
 
-    /// autocomplete entries `{id, text, label}` (label: the text made visible, see plot::label).
+    /// whether `text` (or `#id`) names a token of this model.
+    #[wasm_bindgen(js_name = hasToken)]
+    pub fn has_token(&self, text: &str) -> bool {
+        self.model.borrow().vocab.find(text).is_ok()
+    }
+
+    /// autocomplete entries `{id, text, label, plain}`: label is the text made visible (see
+    /// plot::label); plain says the text has nothing to escape, so it can be an option's value
+    /// (else the page offers `#id`, and no invisible character reaches the input).
     pub fn suggest(&self, prefix: &str, limit: usize) -> Result<JsValue, JsError> {
         let m = self.model.borrow();
         let list: Vec<serde_json::Value> = m
@@ -230,7 +240,12 @@ impl Explorer {
             .into_iter()
             .map(|id| {
                 let text = m.vocab.text(id);
-                serde_json::json!({"id": id, "text": text, "label": plot::label(text, 40)})
+                serde_json::json!({
+                    "id": id,
+                    "text": text,
+                    "label": plot::label(text, 40),
+                    "plain": vocab::escaped(text) == text && text.chars().count() <= 40,
+                })
             })
             .collect();
         to_js(&list)
@@ -338,6 +353,7 @@ struct Hover {
     id: u32,
     token: String,
     text: String,
+    shown: String,
     logit: f64,
     prob: f64,
     norm: f64,
@@ -673,6 +689,7 @@ impl Widget {
             id: i as u32,
             token: m.vocab.raw(i as u32).to_string(),
             text: m.vocab.text(i as u32).to_string(),
+            shown: vocab::quoted(m.vocab.text(i as u32), SHOWN_CHARS),
             logit: z,
             prob: p,
             norm: m.norms()[i] as f64,

@@ -14,6 +14,7 @@ const P = T.page;
 const $ = (id) => document.getElementById(id);
 let explorer = null;
 let mounted = null;
+let wasm = null;
 
 function showError(msg) {
   $('error').textContent = msg;
@@ -36,6 +37,11 @@ function writeHash(file, controls) {
 
 /** shows a loaded model: one explorer mounted on the page. */
 function install(ex, key) {
+  shownKey = key;
+  // a spectrum still being computed belongs to the model that is leaving.
+  spectrumWorker?.terminate();
+  spectrumWorker = null;
+  $('spectrum-status').hidden = true;
   mounted?.destroy();
   explorer?.free();
   explorer = ex;
@@ -67,6 +73,7 @@ async function openLocal(files) {
     showError(P.chooseFile);
     return;
   }
+  loading?.abort();
   $('retry').hidden = true;
   showError('');
   try {
@@ -106,16 +113,20 @@ async function openLocal(files) {
     }
     if (!ex.hasSpectrum()) computeSpectrum(ex, { prefix, total, parts, tokenizer });
   } catch (e) {
-    $('status').textContent = P.failed;
+    $('status').textContent = explorer ? P.kept : P.failed;
     showError(`${model.name}: ${e.message}`);
+    if (shownKey) $('model-select').value = shownKey;
   }
 }
 
 /** the spectrum of a file that does not carry one, in a Worker with its own progress bar. */
+let spectrumWorker = null;
 function computeSpectrum(ex, data) {
+  spectrumWorker?.terminate();
   $('spectrum-status').hidden = false;
   $('spectrum-text').textContent = P.spectrum();
   const worker = new Worker('spectrum-worker.js', { type: 'module' });
+  spectrumWorker = worker;
   worker.onmessage = ({ data: m }) => {
     if (m.progress !== undefined) {
       $('spectrum-progress').value = m.progress;
@@ -123,6 +134,7 @@ function computeSpectrum(ex, data) {
       return;
     }
     worker.terminate();
+    if (spectrumWorker === worker) spectrumWorker = null;
     if (m.error) {
       $('spectrum-text').textContent = P.spectrumFailed(m.error);
       return;
@@ -135,16 +147,31 @@ function computeSpectrum(ex, data) {
   worker.postMessage(data);
 }
 
-/** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first. */
+// ?stall=N: seconds a download may go without data before it is given up (default 30).
+const STALL_S = Number(new URLSearchParams(location.search).get('stall')) || 0;
+let loading = null; // the AbortController of the download in flight
+let shownKey = null; // the key of the model on screen
+
+/** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first.
+ * a newer choice cancels an older download; a failed one leaves the model on screen working
+ * and the picker showing it, with Retry offered for the one that failed. */
 async function load(file) {
+  loading?.abort();
+  const ctl = new AbortController();
+  loading = ctl;
   $('retry').hidden = true;
   showError('');
   $('progress').value = 0;
+  const select = $('model-select');
   try {
     const models = await readManifest(location.href);
-    const select = $('model-select');
-    if (select.options.length !== models.length) {
+    if (ctl.signal.aborted) return;
+    const files = models.map((m) => m.file).join('\n');
+    if (select.dataset.files !== files) {
+      const local = select.querySelector('option[data-local]');
       select.replaceChildren(...models.map((m) => new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file)));
+      if (local) select.add(local);
+      select.dataset.files = files;
     }
     const entry = models.find((m) => m.file === file) ?? models[0];
     select.value = entry.file;
@@ -156,14 +183,23 @@ async function load(file) {
       shown = pct;
       $('progress').value = got / total;
       $('status').textContent = pct < 100 ? P.mb((got / 1e6).toFixed(1), (total / 1e6).toFixed(1), pct) : P.checking;
-    });
+    }, { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
+    if (ctl.signal.aborted) return;
     $('status').textContent = P.reading;
-    install(new Explorer(buf, new Uint8Array()), entry.file);
+    const ex = new Explorer(buf, new Uint8Array());
+    install(ex, entry.file);
+    // a served file normally carries its spectrum (unembed convert); one that does not gets it
+    // computed like a local file's.
+    if (!ex.hasSpectrum()) computeSpectrum(ex, { whole: buf });
   } catch (e) {
-    $('status').textContent = P.failed;
+    if (ctl.signal.aborted) return; // a newer choice took over
+    $('status').textContent = explorer ? P.kept : P.failed;
     showError(e.code ? T.loadError(e) : e.message);
+    if (shownKey) select.value = shownKey;
     $('retry').hidden = false;
-    $('retry').onclick = () => load(file);
+    $('retry').onclick = () => load(file ?? select.value);
+  } finally {
+    if (loading === ctl) loading = null;
   }
 }
 
@@ -194,7 +230,7 @@ async function main() {
     if (e.dataTransfer?.files.length) openLocal(e.dataTransfer.files);
   });
   try {
-    await init();
+    wasm = await init();
   } catch (e) {
     $('status').textContent = P.failed;
     showError(P.noWasm(e.message));
@@ -204,6 +240,10 @@ async function main() {
 }
 
 // for benchmarks and tests: the mounted explorer.
-window.unembedPage = { get mounted() { return mounted; } };
+window.unembedPage = {
+  get mounted() { return mounted; },
+  /** bytes of wasm linear memory (it grows, never shrinks). */
+  get wasmBytes() { return wasm?.memory.buffer.byteLength ?? 0; },
+};
 
 main();

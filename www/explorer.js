@@ -27,7 +27,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const fmtLoss = (l) => (l > 1e300 ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
-  let controls = { mix_with: ' London', ...initial };
+  // the first screen's tokens: " Paris" toward " London" where the vocabulary has them (the
+  // lesson's example), else the first of a few common words, else token #0.
+  const pick = (...words) => words.find((w) => explorer.hasToken(w)) ?? '#0';
+  let controls = { base: pick(' Paris', 'Paris', '▁Paris', ' the', 'the'), mix_with: pick(' London', 'London', '▁London', ' a', 'a', '#1'), ...initial };
   let view = null;
   let pending = false;
   let playing = null;
@@ -36,9 +39,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   root.replaceChildren();
 
   // ---- controls
-  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list`, value: controls.base ?? ' Paris' });
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list`, value: controls.base });
   const list = el('datalist', { id: base.getAttribute('list') });
-  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith, value: controls.mix_with ?? ' London' });
+  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith, value: controls.mix_with });
   const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target, value: controls.target ?? '' });
   const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': T.lr });
   const seedOut = el('output', {}, String(controls.seed ?? 1));
@@ -218,7 +221,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function fillTable() {
-    const rows = view.by_logit.map((r, k) => [String(k + 1), JSON.stringify(r.text), String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
+    const rows = view.by_logit.map((r, k) => [String(k + 1), r.shown, String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
     fillRows(table, T.tableCaption(rows.length, fmt(controls.temperature, 2).replace(/[.,]?0+$/, ''), fmt(view.entropy, 3), fmt(view.h_norm, 3)),
       T.tableHead, rows,
       (k) => (view.by_logit[k].id === view.target?.id ? 'target' : ''));
@@ -228,7 +231,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   function fillCosTable() {
     const rows = view.by_cosine.map((r, k) => {
       const moved = r.rank - (k + 1);
-      return [String(k + 1), JSON.stringify(r.text), fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
+      return [String(k + 1), r.shown, fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
     });
     fillRows(cosTable, T.cosCaption, T.cosHead, rows);
   }
@@ -237,18 +240,18 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     const top = view.by_logit[0];
     const best = view.by_cosine[0];
     lesson.textContent = top.id === best.id
-      ? T.same(JSON.stringify(top.text), fmt(best.cos))
-      : T.differs(JSON.stringify(top.text), fmt(top.norm, 2), JSON.stringify(best.text), fmt(best.cos), best.rank);
+      ? T.same(top.shown, fmt(best.cos))
+      : T.differs(top.shown, fmt(top.norm, 2), best.shown, fmt(best.cos), best.rank);
     const t = view.target;
     targetInfo.textContent = t
-      ? T.targetInfo(JSON.stringify(t.text), fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.grad ? T.gradNorm(fmt(t.grad.norm)) : '', controls.steps)
+      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.grad ? T.gradNorm(fmt(t.grad.norm)) : '', controls.steps)
       : T.pickTarget;
     showFormula(null);
   }
 
   function showFormula(tok) {
     const t = tok ?? view.by_logit[0];
-    formula.textContent = T.formula(JSON.stringify(t.text), fmt(t.norm), fmt(view.h_norm), fmt(t.cos), fmt(t.logit), fmtP(t.prob), fmt(controls.temperature, 2));
+    formula.textContent = T.formula(t.shown, fmt(t.norm), fmt(view.h_norm), fmt(t.cos), fmt(t.logit), fmtP(t.prob), fmt(controls.temperature, 2));
   }
 
   // canvas sizes come from the ResizeObserver, so drawing never forces a layout.
@@ -295,7 +298,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     if (it.k !== undefined) {
       tooltip.textContent = T.direction(it.k, fmt(it.sigma), fmt(it.c ?? 0), fmt(it.contribution ?? 0), fmt(100 * it.energy, 1));
     } else {
-      tooltip.textContent = `${JSON.stringify(it.text)} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
+      tooltip.textContent = `${it.shown} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
       showFormula(it);
     }
     tooltip.style.left = `${e.pageX + 12}px`;
@@ -304,7 +307,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   function suggest(prefix) {
     if (!prefix || /\s[-+]\s/.test(prefix)) return;
-    list.replaceChildren(...explorer.suggest(prefix, 12).map((s) => el('option', { value: s.text }, `${s.label}  #${s.id}`)));
+    // a token with invisible characters is offered as #id, so none of them reaches the input.
+    list.replaceChildren(...explorer.suggest(prefix, 12).map((s) => el('option', { value: s.plain ? s.text : `#${s.id}` }, `${s.label}  #${s.id}`)));
   }
 
   function step(n) { set({ steps: (controls.steps ?? 0) + n }); }

@@ -46,6 +46,7 @@ const EN = {
     dropHint: '…or drop a .gguf / .safetensors file (and its tokenizer.json) anywhere on the page.',
     loading: 'loading…',
     failed: 'failed',
+    kept: 'failed; the model on screen is unchanged',
     reading: 'reading the model…',
     checking: 'checking sha256…',
     mb: (got, total, pct) => `${got} / ${total} MB (${pct}%)`,
@@ -67,6 +68,10 @@ const EN = {
     longer: () => `${a[0]} is longer than the manifest says (${a[1]} bytes)`,
     shorter: () => `${a[0]} ended after ${a[1]} of ${a[2]} bytes`,
     sha: () => `${a[0]}: sha256 is ${a[1]}, the manifest says ${a[2]}`,
+    length: () => `${a[0]}: the server says ${a[1]} bytes, the manifest says ${a[2]}`,
+    network: () => `${a[0]}: the connection failed after ${a[1]} of ${a[2]} bytes (${a[3]})`,
+    stalled: () => `${a[0]}: no data for ${a[1]} s after ${a[2]} of ${a[3]} bytes; the server may be down`,
+    aborted: () => `${a[0]}: download cancelled`,
   }[code] ?? (() => code))(),
   explain: {
     topk: 'The model scores every token with z_i = v_i · h and turns the scores into probabilities with a softmax. Only the top of the list is shown; the rest of the vocabulary shares what is left.',
@@ -121,6 +126,7 @@ const VI = {
     dropHint: '…hoặc thả một tệp .gguf / .safetensors (và tokenizer.json của nó) vào bất kỳ đâu trên trang.',
     loading: 'đang tải…',
     failed: 'thất bại',
+    kept: 'thất bại; mô hình đang hiển thị vẫn giữ nguyên',
     reading: 'đang đọc mô hình…',
     checking: 'đang kiểm tra sha256…',
     mb: (got, total, pct) => `${got} / ${total} MB (${pct}%)`,
@@ -142,6 +148,10 @@ const VI = {
     longer: () => `${a[0]} dài hơn kích thước trong manifest (${a[1]} byte)`,
     shorter: () => `${a[0]} dừng sau ${a[1]} trên ${a[2]} byte`,
     sha: () => `${a[0]}: sha256 là ${a[1]}, manifest ghi ${a[2]}`,
+    length: () => `${a[0]}: máy chủ báo ${a[1]} byte, manifest ghi ${a[2]}`,
+    network: () => `${a[0]}: kết nối bị lỗi sau ${a[1]} trên ${a[2]} byte (${a[3]})`,
+    stalled: () => `${a[0]}: không nhận được dữ liệu trong ${a[1]} giây sau ${a[2]} trên ${a[3]} byte; máy chủ có thể đã ngừng`,
+    aborted: () => `${a[0]}: đã huỷ tải`,
   }[code] ?? (() => code))(),
   explain: {
     topk: 'Mô hình chấm điểm mọi token bằng z_i = v_i · h rồi biến điểm thành xác suất bằng softmax. Chỉ phần đầu danh sách được hiển thị; phần còn lại của bộ từ vựng chia nhau phần xác suất còn lại.',
@@ -159,8 +169,10 @@ export function strings(lang) {
 export function number(lang) {
   const vi = /^vi\b/i.test(lang ?? '');
   return (x, d = 3) => {
+    // NaN is shown as NaN: the core never produces one, and a test looks for it on screen.
+    if (Number.isNaN(x)) return 'NaN';
     if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
-    const s = x.toFixed(d);
+    const s = Math.abs(x) >= 1e7 ? x.toExponential(3) : x.toFixed(d);
     return vi ? s.replace('.', ',') : s;
   };
 }

@@ -32,24 +32,70 @@ export async function readManifest(base) {
   return models;
 }
 
-/** downloads `entry` (a manifest row) from `<base>models/`; onProgress(got, total). */
-export async function downloadModel(base, entry, onProgress = () => {}) {
-  const res = await fetch(new URL(`models/${entry.file}`, base));
-  if (!res.ok) throw new LoadError('http', entry.file, res.status);
+/** how long a download may go without a byte before it is given up (ms). */
+export const STALL_MS = 30000;
+
+/** downloads `entry` (a manifest row) from `<base>models/`; onProgress(got, total).
+ * `signal` aborts it (a newer choice of model); a server that sends nothing for `stallMs`
+ * ends it with a 'stalled' error. the buffer is returned only when its length and sha256 match
+ * the manifest, so a caller never sees half a model. */
+export async function downloadModel(base, entry, onProgress = () => {}, { signal, stallMs = STALL_MS } = {}) {
+  const ctl = new AbortController();
+  const abort = () => ctl.abort();
+  signal?.addEventListener('abort', abort);
+  let stalled = false;
+  let timer = null;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { stalled = true; ctl.abort(); }, stallMs);
+  };
   const total = entry.bytes;
-  const buf = new Uint8Array(total);
   let got = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (got + value.length > total) throw new LoadError('longer', entry.file, total);
-    buf.set(value, got);
-    got += value.length;
-    onProgress(got, total);
+  try {
+    arm();
+    let res;
+    try {
+      res = await fetch(new URL(`models/${entry.file}`, base), { signal: ctl.signal });
+    } catch (e) {
+      throw failure(e, 0);
+    }
+    if (!res.ok) throw new LoadError('http', entry.file, res.status);
+    // a length the server declares up front is checked before a byte is kept.
+    const declared = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    if (declared !== null && Number(declared) !== total) throw new LoadError('length', entry.file, Number(declared), total);
+    const buf = new Uint8Array(total);
+    const reader = res.body.getReader();
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        throw failure(e, got);
+      }
+      const { done, value } = chunk;
+      if (done) break;
+      arm();
+      if (got + value.length > total) {
+        ctl.abort();
+        throw new LoadError('longer', entry.file, total);
+      }
+      buf.set(value, got);
+      got += value.length;
+      onProgress(got, total);
+    }
+    if (got !== total) throw new LoadError('shorter', entry.file, got, total);
+    const sha = await sha256Hex(buf);
+    if (sha !== entry.sha256) throw new LoadError('sha', entry.file, sha, entry.sha256);
+    return buf;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', abort);
   }
-  if (got !== total) throw new LoadError('shorter', entry.file, got, total);
-  const sha = await sha256Hex(buf);
-  if (sha !== entry.sha256) throw new LoadError('sha', entry.file, sha, entry.sha256);
-  return buf;
+
+  /** what a failed fetch or read means: our abort, a stall, or the network. */
+  function failure(e, at) {
+    if (signal?.aborted) return new LoadError('aborted', entry.file);
+    if (stalled) return new LoadError('stalled', entry.file, Math.round(stallMs / 1000), at, total);
+    return new LoadError('network', entry.file, at, total, e.message);
+  }
 }

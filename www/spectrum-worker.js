@@ -5,7 +5,8 @@ import init, { Explorer } from './pkg/unembed.js';
 self.onmessage = async ({ data }) => {
   try {
     await init();
-    const ex = Explorer.fromRanges(data.prefix, data.total, data.parts, data.tokenizer);
+    // a downloaded model arrives whole; a local file as its header and tensor ranges.
+    const ex = data.whole ? new Explorer(data.whole, new Uint8Array()) : Explorer.fromRanges(data.prefix, data.total, data.parts, data.tokenizer);
     const sigma = ex.singularValues((f) => self.postMessage({ progress: f }));
     const v = ex.rightSingularVectors();
     self.postMessage({ sigma, v }, [sigma.buffer, v.buffer]);

@@ -156,6 +156,15 @@ fn check_really_tied(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// a number in a fixed column: `d` decimals, or scientific when it is large (‖h‖ = 1e30).
+fn num(x: f64, d: usize) -> String {
+    if x.is_finite() && x.abs() >= 1e7 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.d$}")
+    }
+}
+
 fn with_file(e: Error, path: &Path) -> Error {
     let p = path.display();
     match e {
@@ -428,9 +437,12 @@ fn query(a: &mut Args) -> Result<()> {
         return Ok(());
     }
     out!(
-        "‖h‖ = {:.4}   T = {}   entropy = {:.4} nats   ranked by {}",
-        r.h_norm,
-        r.temperature,
+        "‖h‖ = {}   T = {}   entropy = {:.4} nats   ranked by {}",
+        num(r.h_norm, 4),
+        match num(r.temperature, 4) {
+            t if t.contains('e') => t,
+            t => t.trim_end_matches('0').trim_end_matches('.').to_string(),
+        },
         r.entropy,
         r.ranked_by
     );
@@ -446,11 +458,11 @@ fn query(a: &mut Args) -> Result<()> {
     );
     for (k, e) in r.top.iter().enumerate() {
         out!(
-            "{:>4}  {:>6}  {:<20} {:>10.4} {:>10.6} {:>8.4} {:>8.4}",
+            "{:>4}  {:>6}  {:<20} {:>10} {:>10.6} {:>8.4} {:>8.4}",
             k + 1,
             e.id,
-            format!("{:?}", e.text),
-            e.logit,
+            e.shown,
+            num(e.logit, 4),
             e.prob,
             e.norm,
             e.cos
@@ -458,13 +470,13 @@ fn query(a: &mut Args) -> Result<()> {
     }
     if let Some(t) = &r.target {
         out!(
-            "target {:?} (#{}): p = {:.6}, rank {} by logit, {} by cosine, loss {:.4}, ‖∇‖ = {}",
-            t.entry.text,
+            "target {} (#{}): p = {:.6}, rank {} by logit, {} by cosine, loss {}, ‖∇‖ = {}",
+            t.entry.shown,
             t.entry.id,
             t.entry.prob,
             t.rank,
             t.cos_rank,
-            t.loss,
+            num(t.loss, 4),
             t.grad_norm.map_or("n/a".into(), |g| format!("{g:.4}"))
         );
     }

@@ -363,6 +363,7 @@ impl Model {
             id: i as u32,
             token: self.vocab.raw(i as u32).to_string(),
             text: self.vocab.text(i as u32).to_string(),
+            shown: crate::core::vocab::quoted(self.vocab.text(i as u32), SHOWN_CHARS),
             logit: a.z[i],
             prob: a.softmax.p[i],
             norm: self.norms[i] as f64,
@@ -522,6 +523,9 @@ impl Default for QueryOptions {
     }
 }
 
+/// how many characters of a token tables and sentences show.
+pub const SHOWN_CHARS: usize = 48;
+
 /// one row of a top-k list: the numbers the page shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopEntry {
@@ -530,6 +534,9 @@ pub struct TopEntry {
     pub token: String,
     /// decoded text (` Paris`).
     pub text: String,
+    /// the text as the page shows it: quoted, invisible characters escaped, cut
+    /// (see [`vocab::quoted`](super::vocab::quoted)).
+    pub shown: String,
     pub logit: f64,
     pub prob: f64,
     pub norm: f64,

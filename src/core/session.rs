@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::error::{Error, Result};
 use super::hidden;
 use super::maths::{cosine, norm, ranks, top_k, Softmax};
-use super::model::{Model, TopEntry};
+use super::model::{Model, TopEntry, SHOWN_CHARS};
 use super::query::finite;
+use super::vocab;
 
 /// how many singular directions get a slider.
 pub const N_DIRECTIONS: usize = 8;
@@ -322,6 +323,7 @@ impl Session {
             id: i as u32,
             token: model.vocab.raw(i as u32).to_string(),
             text: model.vocab.text(i as u32).to_string(),
+            shown: crate::core::vocab::quoted(model.vocab.text(i as u32), SHOWN_CHARS),
             logit: self.z[i],
             prob: sm.p[i],
             norm: norms[i] as f64,
@@ -511,8 +513,8 @@ impl View {
                 "{},{},{},{},{},{},{},{},{}\n",
                 k + 1,
                 e.id,
-                csv_field(&e.token),
-                csv_field(&e.text),
+                csv_field(&vocab::escaped(&e.token)),
+                csv_field(&vocab::escaped(&e.text)),
                 e.logit,
                 e.prob,
                 e.norm,

@@ -5,6 +5,66 @@ use std::collections::HashMap;
 use super::error::{Error, Result};
 use super::tensor::VocabKind;
 
+/// whether a character would be invisible or act on its neighbours when shown: controls,
+/// zero-width characters and bidirectional overrides.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{061C}' | '\u{180E}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if invisible(c) => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// a token's text with every invisible or reordering character written as an escape
+/// (`\n`, `\u{202E}`): what exports carry.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| push_escaped(&mut out, c));
+    out
+}
+
+/// a token's text as a chart label: escaped, spaces shown as `␣`, cut to `max_chars`.
+pub fn visible(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            ' ' => out.push('␣'),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out
+}
+
+/// a token's text as tables and sentences show it: in double quotes, escaped (quotes and
+/// backslashes too, so the quoting is unambiguous), cut to `max_chars`.
+pub fn quoted(text: &str, max_chars: usize) -> String {
+    let mut out = String::from("\"");
+    for (n, c) in text.chars().enumerate() {
+        if n >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// the token strings of a model and how to show them.
 #[derive(Debug, Clone)]
 pub struct Vocab {

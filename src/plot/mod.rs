@@ -123,26 +123,7 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 /// a token's text made visible and inert for a label: controls and invisible characters become
 /// escapes, long texts are cut.
 pub fn label(text: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in text.chars().enumerate() {
-        if n >= max_chars {
-            out.push('…');
-            break;
-        }
-        match c {
-            ' ' => out.push('␣'),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}') =>
-            {
-                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::core::vocab::visible(text, max_chars)
 }
 
 /// a probability in few characters: 0.4213, 3.1e-4.

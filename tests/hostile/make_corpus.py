@@ -165,6 +165,54 @@ def vocab_json(n=V):
 # ---------------------------------------------------------------- the cases
 
 
+# token strings a page must show as inert, visible text (hostile_tokens.test.mjs looks for each).
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(2)</script>",
+    "\"><svg onload=alert(3)>",
+    "\u202eevil\u202c.exe",
+    "zero\u200bwidth\u200d\ufeff",
+    "bell\x07esc\x1b[31mred",
+    "nul\x00byte",
+    "line\nbreak\r\ttab",
+    "=HYPERLINK(\"http://example.invalid\",\"click\")",
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "javascript:alert(4)",
+    "{{constructor.constructor('alert(5)')()}}",
+    "&lt;b&gt;not bold&lt;/b&gt;",
+    "\\u{202E} written out",
+    "long" + "-x" * 150,
+]
+
+
+ZERO_ROW = 40  # a token whose embedding is all zeros: ‖v‖ = 0, cos θ defined as 0
+
+
+def hostile_tokens_model():
+    """a Plain-vocabulary GGUF whose first tokens are HOSTILE, with rows along one direction so
+    that h = v(token 0) ranks them first by logit and by cosine; its name is hostile too."""
+    n = len(HOSTILE)
+    vals = []
+    s = 11
+    for i in range(V):
+        for j in range(D):
+            s = (s * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+            r = ((s >> 40) / (1 << 24)) - 0.5
+            if i == ZERO_ROW:
+                vals.append(0.0)
+            elif i < n:
+                vals.append((3.0 + 0.1 * i) * (1.0 if j % 2 == 0 else -0.5) + 0.2 * r)
+            else:
+                vals.append(0.3 * r)
+    toks = HOSTILE + ["t%d" % i for i in range(n, V)]
+    kv = [("general.architecture", T_STR, "llama"),
+          ("general.name", T_STR, "<script>alert('name')</script>\u202eledom"),
+          ("tokenizer.ggml.model", T_STR, "none"),
+          ("tokenizer.ggml.tokens", T_ARR, (T_STR, toks))]
+    return gguf(kvs=kv, tensors=[("token_embd.weight", [D, V], GGML_F32, f32_bytes(vals))])[0]
+
+
 def cases():
     """yields (name, bytes, tokenizer bytes or None, tokenizer name, expect regex, what)."""
     ok, marks = gguf()
@@ -175,6 +223,7 @@ def cases():
     negzero, _ = gguf(tensors=[("token_embd.weight", [D, V], GGML_Q8_0, q8_0(V, D, scale_bits=0x8000))])
     yield "ok-negzero-scale.gguf", negzero, None, None, "ok", "a Q8_0 scale of -0: that block is zero (control)"
 
+    yield "ok-hostile-tokens.gguf", hostile_tokens_model(), None, None, "ok", "tokens that are HTML, scripts, bidi overrides, controls, formulas (control)"
     yield "empty.gguf", b"", None, None, r"the file is empty", "zero bytes"
     # truncated at every section boundary, and inside the first key and the tensor data.
     cuts = [("magic", 2, r"truncated: GGUF magic needs 4 bytes but the file has 2"), ("version", marks["magic"] + 2, r"truncated: version"),
