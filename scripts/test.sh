@@ -5,8 +5,11 @@
 #   2. native unit/property tests and CLI integration tests (cargo test)
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
 #   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
-#   5. end-to-end: the served page, the custom element, embed.html and the example course
-#      built with MkDocs Material, in Debian's headless Chromium (playwright-core)
+#   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
+#      and bounded memory
+#   6. end-to-end: the served page, the custom element, embed.html and the example course
+#      built with MkDocs Material; the corpus, hostile tokens, edge numbers, a misbehaving
+#      server and a soak in the page; all in Debian's headless Chromium (playwright-core)
 # Stops at the first failing tier with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +40,14 @@ python3 tests/oracle/oracle.py --model "$SRC" --served www/models/smollm2-135m.g
 step "oracle: the CLI on the original file (spectrum computed, not read)"
 python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
 
+step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
+python3 tests/hostile/make_corpus.py target/hostile
+python3 tests/hostile/check.py --cli target/release/unembed --dir target/hostile
+
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site
 
-step "end-to-end in headless Chromium (page, custom element, iframe page, course)"
-COURSE_SITE=target/course-site COURSE_PORT=47831 node --test tests/e2e/
+step "end-to-end in headless Chromium (page, element, iframe, course, hostile inputs, network, soak)"
+HOSTILE_DIR=target/hostile COURSE_SITE=target/course-site COURSE_PORT=47831 node --test tests/e2e/
 
 echo "test.sh: every tier passed" >&2

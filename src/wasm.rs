@@ -150,9 +150,9 @@ impl Explorer {
     /// a model from a whole GGUF or safetensors file in memory; `tokenizer` is a tokenizer.json
     /// or vocab.json for safetensors files (empty when none).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8], tokenizer: &[u8]) -> Result<Explorer, JsError> {
+    pub fn new(bytes: Vec<u8>, tokenizer: &[u8]) -> Result<Explorer, JsError> {
         let tokens = parse_tokens(tokenizer)?;
-        let model = Model::from_source(&SliceSource::whole(bytes), tokens).map_err(js)?;
+        let model = Model::from_bytes(bytes, tokens).map_err(js)?;
         Ok(Explorer {
             model: Rc::new(RefCell::new(model)),
         })

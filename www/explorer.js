@@ -35,6 +35,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   let pending = false;
   let playing = null;
   let firstDrawn = false;
+  let dead = false;
   root.classList.add('unembed-explorer');
   root.replaceChildren();
 
@@ -156,6 +157,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function render() {
+    if (dead) return; // a frame or timer that outlived destroy()
     try {
       view = widget.update(controls);
       controls = widget.controls();
@@ -266,10 +268,13 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function draw() {
-    if (!view) return;
+    if (dead || !view) return;
     if (!firstDrawn) {
       firstDrawn = true;
-      requestAnimationFrame(() => performance.mark('unembed:first-chart'));
+      requestAnimationFrame(() => {
+        performance.clearMarks('unembed:first-chart'); // one mark, however many mounts
+        performance.mark('unembed:first-chart');
+      });
     }
     try {
       if (charts.topk) widget.drawTopk(charts.topk, fit(charts.topk));
@@ -334,7 +339,14 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     get view() { return view; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
-    destroy() { resize.disconnect(); if (playing) clearInterval(playing); widget.free(); root.replaceChildren(); },
+    destroy() {
+      dead = true;
+      resize.disconnect();
+      if (playing) clearInterval(playing);
+      clearTimeout(hashTimer);
+      widget.free();
+      root.replaceChildren();
+    },
   };
 }
 

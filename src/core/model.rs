@@ -8,7 +8,7 @@ use super::gguf::{self, Value};
 use super::maths::{cosine, norm, rank, top_k, Softmax};
 use super::q8::Q8Matrix;
 use super::safetensors;
-use super::source::ByteSource;
+use super::source::{ByteSource, SliceSource};
 use super::spectrum::Spectrum;
 use super::tensor::{DType, TensorRef, VocabKind};
 use super::vocab::Vocab;
@@ -238,15 +238,14 @@ impl Model {
             usize::try_from(plan.embed.rows).map_err(|_| Error::Shape("too many rows".into()))?;
         let cols = plan.embed.cols as usize;
         let raw = read(&plan.embed)?;
-        let embed = Q8Matrix::from_raw(&raw, plan.embed.dtype, rows, cols)
+        let embed = Q8Matrix::from_raw_vec(raw, plan.embed.dtype, rows, cols)
             .map_err(|e| context(e, &plan.embed.name))?;
-        drop(raw);
         let output = match &plan.output {
             None => None,
             Some(t) => {
                 let raw = read(t)?;
                 Some(
-                    Q8Matrix::from_raw(&raw, t.dtype, t.rows as usize, t.cols as usize)
+                    Q8Matrix::from_raw_vec(raw, t.dtype, t.rows as usize, t.cols as usize)
                         .map_err(|e| context(e, &t.name))?,
                 )
             }
@@ -295,6 +294,39 @@ impl Model {
         Model::load(
             p,
             &mut |t| src.read_range(t.offset, t.nbytes, &t.name),
+            tokens,
+        )
+    }
+
+    /// a whole GGUF or safetensors file, taking its buffer: the embedding is cut out of it and
+    /// converted in place (the other tensors are copied first), so a file in memory costs no
+    /// second copy of its largest tensor. this is how the page loads a downloaded model.
+    pub fn from_bytes(bytes: Vec<u8>, tokens: Option<(Vec<String>, VocabKind)>) -> Result<Self> {
+        let p = plan(&SliceSource::whole(&bytes))?;
+        let embed = (p.embed.offset, p.embed.nbytes);
+        let mut copies: Vec<((u64, u64), Vec<u8>)> = Vec::new();
+        for t in p.ranges() {
+            if (t.offset, t.nbytes) != embed {
+                let b = SliceSource::whole(&bytes).read_range(t.offset, t.nbytes, &t.name)?;
+                copies.push(((t.offset, t.nbytes), b));
+            }
+        }
+        let mut whole = Some(bytes);
+        Model::load(
+            p,
+            &mut |t| {
+                let key = (t.offset, t.nbytes);
+                if let Some(i) = copies.iter().position(|(k, _)| *k == key) {
+                    return Ok(copies.swap_remove(i).1);
+                }
+                let Some(mut b) = whole.take() else {
+                    return Err(Error::Format(format!("tensor {} read twice", t.name)));
+                };
+                // plan checked the range against the file length.
+                b.truncate((t.offset + t.nbytes) as usize);
+                b.drain(..t.offset as usize);
+                Ok(b)
+            },
             tokens,
         )
     }
@@ -611,6 +643,36 @@ pub(crate) mod tests {
         assert!(msg(b"PK\x03\x04\0\0\0\0\0").contains("zip"));
         assert!(msg(b"\x10\0\0").contains("only 3 bytes"));
         assert!(msg(b"\xff\xff\xff\xff\xff\xff\xff\xff\x00").contains("starts with ff ff"));
+    }
+
+    #[test]
+    fn from_bytes_equals_from_source() {
+        for untied in [false, true] {
+            let m = random_matrix(50, 64, 3);
+            let w = random_matrix(50, 64, 4);
+            let toks: Vec<Value> = (0..50).map(|i| Value::Str(format!("t{i}"))).collect();
+            let md = vec![("tokenizer.ggml.tokens".to_string(), Value::Array(8, toks))];
+            let mut ts = vec![TensorOut {
+                name: "token_embd.weight".into(),
+                dims: vec![64, 50],
+                ggml_type: GGML_Q8_0,
+                data: m.to_ggml_bytes(),
+            }];
+            if untied {
+                ts.push(TensorOut {
+                    name: "output.weight".into(),
+                    dims: vec![64, 50],
+                    ggml_type: GGML_Q8_0,
+                    data: w.to_ggml_bytes(),
+                });
+            }
+            let bytes = write(&md, &ts);
+            let a = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
+            let b = Model::from_bytes(bytes, None).unwrap();
+            assert_eq!(a.embed, b.embed);
+            assert_eq!(a.output, b.output);
+            assert_eq!(a.norms(), b.norms());
+        }
     }
 
     #[test]

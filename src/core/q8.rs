@@ -13,7 +13,7 @@ pub const QK: usize = 32;
 /// bytes in one ggml Q8_0 block: f16 scale + 32 int8.
 pub const BLOCK_BYTES: usize = 34;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Q8Matrix {
     rows: usize,
     cols: usize,
@@ -133,6 +133,65 @@ impl Q8Matrix {
             scales,
             quants,
         })
+    }
+
+    /// like [`from_ggml_bytes`](Self::from_ggml_bytes), but the quants are compacted inside
+    /// `raw`'s own allocation: loading a model then needs no second matrix-sized buffer, which
+    /// keeps the browser's linear memory (it never shrinks) from growing with each model opened.
+    pub fn from_ggml_vec(mut raw: Vec<u8>, rows: usize, cols: usize) -> Result<Self> {
+        if cols == 0 || cols % QK != 0 {
+            return Err(Error::Shape(format!(
+                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
+            )));
+        }
+        let nb = cols / QK;
+        let need = rows
+            .checked_mul(nb)
+            .and_then(|n| n.checked_mul(BLOCK_BYTES))
+            .ok_or_else(|| Error::Shape(format!("{rows} × {cols} overflows")))?;
+        if raw.len() != need {
+            return Err(Error::Shape(format!(
+                "Q8_0 {rows} × {cols} needs {need} bytes, got {}",
+                raw.len()
+            )));
+        }
+        let mut scales = Vec::with_capacity(rows * nb);
+        for k in 0..rows * nb {
+            let at = k * BLOCK_BYTES;
+            let d = f16::from_bits(u16::from_le_bytes([raw[at], raw[at + 1]])).to_f32();
+            if !d.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "row {} block {} has a non-finite scale ({d})",
+                    k / nb,
+                    k % nb
+                )));
+            }
+            scales.push(d);
+            // block k's 32 quants move to k·32, never past where they are (k·34 + 2).
+            raw.copy_within(at + 2..at + BLOCK_BYTES, k * QK);
+        }
+        // the allocation keeps its size (the whole file, for a model loaded from memory): given
+        // back whole when the model is dropped, it fits the next file of that size, where a
+        // shrunk one would leave a hole too small and grow the page's memory with every switch.
+        raw.truncate(rows * cols);
+        // u8 → i8 of the same size and alignment: collected in place, no new allocation.
+        let quants: Vec<i8> = raw.into_iter().map(|b| b as i8).collect();
+        Ok(Q8Matrix {
+            rows,
+            cols,
+            scales,
+            quants,
+        })
+    }
+
+    /// reads a matrix stored as `dtype`, taking the buffer (Q8_0 converted in place).
+    pub fn from_raw_vec(raw: Vec<u8>, dtype: DType, rows: usize, cols: usize) -> Result<Self> {
+        if dtype == DType::Q8_0 {
+            return Self::from_ggml_vec(raw, rows, cols);
+        }
+        let f = to_f32(&raw, dtype)?;
+        drop(raw);
+        Self::quantize(&f, rows, cols)
     }
 
     /// reads a matrix stored as `dtype` (Q8_0 as is; float types quantized to Q8_0).
@@ -302,6 +361,29 @@ pub fn to_f32(raw: &[u8], dtype: DType) -> Result<Vec<f32>> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn in_place_conversion_matches_the_copying_one() {
+        let m = random_matrix(37, 96, 5);
+        let mut raw = m.to_ggml_bytes();
+        // scales of -0 and a subnormal survive bit-exactly.
+        raw[0..2].copy_from_slice(&0x8000u16.to_le_bytes());
+        raw[34..36].copy_from_slice(&0x0001u16.to_le_bytes());
+        let a = Q8Matrix::from_ggml_bytes(&raw, 37, 96).unwrap();
+        let b = Q8Matrix::from_ggml_vec(raw.clone(), 37, 96).unwrap();
+        assert_eq!(a.quants, b.quants);
+        let bits = |m: &Q8Matrix| m.scales.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(b.to_ggml_bytes(), raw);
+        raw[34 * 5..34 * 5 + 2].copy_from_slice(&0x7e00u16.to_le_bytes());
+        let e = Q8Matrix::from_ggml_vec(raw, 37, 96)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 1 block 2 has a non-finite scale (NaN)"),
+            "{e}"
+        );
+    }
     use crate::core::rng::Rng;
 
     /// a random quantized matrix with row scales spread over two orders of magnitude.
