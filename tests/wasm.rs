@@ -78,7 +78,7 @@ use serde::Serialize;
 
 #[wasm_bindgen_test]
 fn explorer_queries_like_the_cli() {
-    let ex = Explorer::new(&tiny_gguf(), &[]).unwrap();
+    let ex = Explorer::new(tiny_gguf(), &[]).unwrap();
     let r: serde_json::Value = serde_wasm_bindgen::from_value(
         ex.query(spec(
             serde_json::json!({"token": " Paris", "cosine": true, "top": 3}),
@@ -95,7 +95,7 @@ fn explorer_queries_like_the_cli() {
 
 #[wasm_bindgen_test]
 fn explorer_reports_errors_instead_of_panicking() {
-    let ex = Explorer::new(&tiny_gguf(), &[]).unwrap();
+    let ex = Explorer::new(tiny_gguf(), &[]).unwrap();
     assert!(ex
         .query(spec(serde_json::json!({"token": "nope"})))
         .is_err());
@@ -107,7 +107,7 @@ fn explorer_reports_errors_instead_of_panicking() {
     h[3] = f32::NAN;
     assert!(ex.logits(&h).is_err());
     assert!(ex.logits(&[1.0; 10]).is_err());
-    assert!(Explorer::new(b"not a model at all", &[]).is_err());
+    assert!(Explorer::new(b"not a model at all".to_vec(), &[]).is_err());
     // still usable after the errors.
     assert!(ex.query(spec(serde_json::json!({"id": 1}))).is_ok());
 }
