@@ -434,14 +434,15 @@ struct Reader<'a> {
 const WINDOW: u64 = 1 << 16;
 /// the deepest array nesting we follow.
 const MAX_DEPTH: u32 = 4;
-/// limits far above any real model (which have tens of keys, a few thousand tensors, and at
-/// most about a million array items: tokens, scores, types, merges) that bound the memory a
-/// hostile header can make us allocate: each item is a 32-byte [`Value`], so the header's
-/// decoded form stays under MAX_ITEMS × 32 B + MAX_TENSORS × 64 B plus the string bytes that
-/// are really in the file.
+/// limits far above any real model (which have tens of keys, a few thousand tensors, and under
+/// a million array items: Gemma's 256k tokens, scores and types make 768k, Llama 3's tokens and
+/// merges 540k) that bound the memory a hostile header can make us allocate: each item is a
+/// 32-byte [`Value`], so the decoded header stays under MAX_ITEMS × 32 B = 64 MiB, plus
+/// 64 B per tensor info (each takes at least 24 bytes of the file) and the string bytes that
+/// are really in the file: at most 64 MiB + 4 × the header's size.
 pub const MAX_KV: u64 = 1 << 16;
 pub const MAX_TENSORS: u64 = 1 << 20;
-pub const MAX_ITEMS: u64 = 1 << 22;
+pub const MAX_ITEMS: u64 = 1 << 21;
 pub const MAX_KEY: usize = 1 << 16;
 
 impl<'a> Reader<'a> {

@@ -107,8 +107,8 @@ test('every hostile file ends in its own error on the page; the model on screen 
   await page.press('input[aria-label^="hidden state"]', 'Enter');
   await page.waitForFunction((b) => document.querySelector('.topk-table tbody').textContent !== b, before);
   console.log(`# ${cases.length} hostile files opened; ${messages.size} distinct errors; wasm memory ${(startBytes / 2 ** 20).toFixed(1)} MiB before, at most ${(maxBytes / 2 ** 20).toFixed(1)} MiB`);
-  // the bound: the largest corpus file is 4 MiB; opening it may grow memory by a few times that,
-  // never by what a header claims (terabytes, 2^60 tensors).
+  // the bound: a header decodes to at most 2 Mi metadata items (16 B each in wasm32: 32 MiB) and
+  // the files are at most 2 MiB; never what a header claims (terabytes, 2^60 tensors).
   assert.ok(maxBytes - startBytes <= 64 * 2 ** 20, `wasm memory grew by ${maxBytes - startBytes} bytes`);
   assert.deepEqual(dialogs, []);
   errors.check();

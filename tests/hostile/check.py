@@ -3,7 +3,9 @@
   - exits 0 for a control case, and otherwise 1 with one `error: …` line matching its regex,
   - never prints a panic, a backtrace or a signal,
   - gives a message no other case gives (the errors say what is wrong, not just "bad file"),
-  - stays under the memory bound: peak RSS <= BASE_MB + 3 x the file's size.
+  - stays under the memory bound: peak RSS <= BASE_MB + 4 x the file's size. the base covers
+    the binary (about 14 MB) and the decoded header's limit (64 MiB: gguf.rs, MAX_ITEMS); the
+    4 x covers a file's tensors read (1 x) and converted (about 1 x) and its strings decoded.
 
 usage: check.py --cli target/release/unembed --dir target/hostile
 prints one line per case (peak RSS, message) and a summary; exits 1 on any failure.
@@ -15,7 +17,7 @@ import re
 import subprocess
 import sys
 
-BASE_MB = 64  # the bound's constant: the binary, its libraries and the header limits' worst case
+BASE_MB = 80  # the binary and its libraries (~14 MB) plus the decoded header's 64 MiB limit
 
 
 def run(cmd):
@@ -42,7 +44,7 @@ def main():
         if c["tokenizer"]:
             cmd += ["--tokenizer", os.path.join(a.dir, c["tokenizer"])]
         rc, out, err, rss_kib = run(cmd)
-        bound_kib = BASE_MB * 1024 + 3 * size // 1024
+        bound_kib = BASE_MB * 1024 + 4 * size // 1024
         worst = max(worst, rss_kib / bound_kib)
         # the CLI names the file in some messages; take the names out so that "distinct" means
         # the errors differ in what they say is wrong, not in which file they name.
@@ -75,7 +77,7 @@ def main():
         for p in problems:
             print("     -> " + p)
             failures.append((c["name"], p))
-    print("\n%d cases, %d failed; peak RSS at most %.0f%% of the bound (%d MB + 3 x file size)"
+    print("\n%d cases, %d failed; peak RSS at most %.0f%% of the bound (%d MB + 4 x file size)"
           % (len(cases), len(failures), 100 * worst, BASE_MB))
     sys.exit(1 if failures else 0)
 

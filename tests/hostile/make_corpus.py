@@ -297,9 +297,12 @@ def cases():
     nest = gstr("deep") + struct.pack("<I", T_ARR) + struct.pack("<IQ", T_ARR, 1) * 6 + struct.pack("<IQ", T_U8, 1) + b"\0"
     yield "nested-arrays.gguf", gguf(raw_kv=nest, n_kv=1)[0], None, None, r"deep: arrays nested deeper than 4", \
         "arrays nested 7 deep"
-    many = gstr("many") + struct.pack("<IIQ", T_ARR, T_U8, (1 << 22) + 1) + b"\0" * ((1 << 22) + 1)
-    yield "too-many-items.gguf", gguf(raw_kv=many, n_kv=1)[0], None, None, r"more than 4194304 items", \
-        "a 4 MiB array of u8: more items than any tokenizer has"
+    n = (1 << 21) - 2 * V  # with the tokens and their types: exactly the limit
+    yield "ok-most-items.gguf", gguf(kvs=base_kv() + [("many", T_ARR, (T_U8, [0] * n))])[0], None, None, "ok", \
+        "2 Mi array items in all, the limit: the most memory a header may take (control)"
+    many = gstr("many") + struct.pack("<IIQ", T_ARR, T_U8, (1 << 21) + 1) + b"\0" * ((1 << 21) + 1)
+    yield "too-many-items.gguf", gguf(raw_kv=many, n_kv=1)[0], None, None, r"more than 2097152 items", \
+        "a 2 MiB array of u8: more items than any tokenizer has"
     yield "alignment-3.gguf", gguf(kvs=base_kv() + [("general.alignment", T_U32, 3)])[0], None, None, \
         r"general\.alignment must be a power of two", "alignment 3"
     info = gstr("token_embd.weight") + struct.pack("<I", 7) + struct.pack("<7Q", *([1] * 7)) + struct.pack("<IQ", 8, 0)
