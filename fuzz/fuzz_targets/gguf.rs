@@ -1,6 +1,7 @@
 //! any bytes as a GGUF file: the header parser, the plan, and (when those pass) the model load
-//! and one query. every outcome must be Ok or Err; a panic, an abort or an allocation beyond
-//! libFuzzer's -rss_limit_mb is a finding.
+//! (from a source by ranges, and from an owned buffer as the page does) and one query. every
+//! outcome must be Ok or Err; a panic, an abort or an allocation beyond libFuzzer's
+//! -rss_limit_mb is a finding.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -25,4 +26,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = m.query(&h, &QueryOptions::default());
         }
     }
+    // the page's path: the whole buffer handed over, the embedding converted in place.
+    let _ = Model::from_bytes(data.to_vec(), None);
 });
