@@ -196,6 +196,8 @@ async function load(file) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(e.code ? T.loadError(e) : e.message);
     if (shownKey) select.value = shownKey;
+    // the bar belongs to the model on screen again (a first load keeps how far it got).
+    if (explorer) $('progress').value = 1;
     $('retry').hidden = false;
     $('retry').onclick = () => load(file ?? select.value);
   } finally {

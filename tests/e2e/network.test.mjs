@@ -7,11 +7,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { launch } from './harness.mjs';
 
 const MODEL = readFileSync('www/models/smollm2-135m.gguf');
+const SHOTS = 'target/screenshots';
+mkdirSync(SHOTS, { recursive: true });
 const SHA = createHash('sha256').update(MODEL).digest('hex');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
 
@@ -148,6 +150,7 @@ for (const [m, message] of CASES) {
     assert.equal(await page.evaluate(() => window.unembedPage.mounted), null);
     assert.equal(await page.$('.topk-table'), null);
     if (m === 'slow') assert.ok(progress.some((t) => /MB \(\d+%\)/.test(t)), `progress was shown: ${progress.slice(-3)}`);
+    await page.screenshot({ path: `${SHOTS}/network-${m}.png` });
     mode = 'ok';
     await page.click('#retry');
     await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
@@ -171,6 +174,7 @@ test('switching to a model whose download fails keeps the model on screen workin
     await page.waitForSelector('#retry:not([hidden])', { timeout: 60000 });
     assert.match(await page.textContent('#error'), message);
     assert.match(await page.textContent('#status'), /the model on screen is unchanged/);
+    if (m === 'close-mid') await page.screenshot({ path: `${SHOTS}/network-switch-failed.png` });
     // the picker shows the model that is on screen, and that model still answers.
     assert.equal(await page.inputValue('#model-select'), 'good.gguf');
     const before = await page.textContent('.topk-table tbody');
