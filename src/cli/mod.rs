@@ -12,11 +12,12 @@ use sha2::{Digest, Sha256};
 use crate::core::convert::{served_gguf, SourceInfo};
 use crate::core::error::{Error, Result};
 use crate::core::kernels::{Kernel, Precision};
-use crate::core::model::{plan, sniff, Format, Model, QueryOptions};
+use crate::core::model::{plan, sniff, Format, Model, QueryOptions, SHOWN_CHARS};
 use crate::core::query::{hidden_state, run_query, QuerySpec};
 use crate::core::source::{ByteSource, FileSource};
 use crate::core::tensor::VocabKind;
 use crate::core::tokenizer;
+use crate::core::vocab;
 use args::Args;
 
 /// println! that ends the process quietly when stdout is closed (`unembed query … | head`).
@@ -340,13 +341,14 @@ fn inspect(a: &mut Args) -> Result<()> {
         path.display(),
         mb(file_len)
     );
-    out!("model       {}", m.name);
+    // strings from the file reach the terminal escaped: no control sequence or bidi override.
+    out!("model       {}", vocab::escaped(&m.name));
     if let Some(ar) = meta(&m, "general.architecture") {
-        out!("arch        {ar}");
+        out!("arch        {}", vocab::escaped(ar));
     }
     out!(
         "licence     {}",
-        meta(&m, "general.license").unwrap_or("not stated")
+        vocab::escaped(meta(&m, "general.license").unwrap_or("not stated"))
     );
     out!("vocabulary  {} tokens ({:?})", m.n_vocab(), m.vocab.kind);
     out!("d           {}", m.d());
@@ -377,7 +379,13 @@ fn inspect(a: &mut Args) -> Result<()> {
             "not in the file (computed on demand)"
         }
     );
-    let show = |i: u32| format!("{:?}→{:?}", m.vocab.raw(i), m.vocab.text(i));
+    let show = |i: u32| {
+        format!(
+            "{}→{}",
+            vocab::quoted(m.vocab.raw(i), SHOWN_CHARS),
+            vocab::quoted(m.vocab.text(i), SHOWN_CHARS)
+        )
+    };
     let n = m.n_vocab() as u32;
     let samples: Vec<String> = [0, 1, n / 3, n / 2, n - 1]
         .iter()
