@@ -2,6 +2,7 @@
 """runs the CLI on every case of the hostile corpus (make_corpus.py) and checks that each one
   - exits 0 for a control case, and otherwise 1 with one `error: …` line matching its regex,
   - never prints a panic, a backtrace or a signal,
+  - (control cases) prints what the file says escaped: no raw control or bidi character,
   - gives a message no other case gives (the errors say what is wrong, not just "bad file"),
   - stays under the memory bound: peak RSS <= BASE_MB + 4 x the file's size. the base covers
     the binary (about 14 MB) and the decoded header's limit (64 MiB: gguf.rs, MAX_ITEMS); the
@@ -17,6 +18,8 @@ import re
 import subprocess
 import sys
 
+# control, zero-width and bidi characters (newline aside): none may reach the terminal raw.
+INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 BASE_MB = 80  # the binary and its libraries (~14 MB) plus the decoded header's 64 MiB limit
 
 
@@ -60,6 +63,12 @@ def main():
                 problems.append("a control case failed: %s" % msg)
             else:
                 json.loads(out)
+                # what the file says reaches the terminal escaped (inspect and the table).
+                for args in (["inspect", path], ["query", path, "--id", "0", "--top", "20"]):
+                    _, text, _, _ = run([a.cli] + args)
+                    bad = INVISIBLE.search(text)
+                    if bad:
+                        problems.append("%s prints a raw U+%04X" % (args[0], ord(bad.group())))
         else:
             if rc != 1:
                 problems.append("exit code %d, expected 1" % rc)
