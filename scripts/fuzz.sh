@@ -42,7 +42,14 @@ queries = [
     {"id": 5, "temperature": 1e6, "target": "#5"}, {"token": "<img src=x>", "top": 300},
 ]
 for i, q in enumerate(queries):
-    open("fuzz/corpus/query/seed-%d.json" % i, "w").write(json.dumps(q))
+    open("fuzz/corpus/query/seed-%d.json" % i, "wb").write(b"\0" + json.dumps(q).encode())
+drags = [
+    [{"base": " king"}, {"base": " king", "scale": 2.5}, {"base": " king", "mix_with": " queen", "mix": 0.4}],
+    [{"base": "#5", "coeffs": [1.0, -2.0, 0.5]}, {"base": "#5", "target": " queen", "steps": 3, "lr": 0.5}],
+    [{"base": "0 * king", "temperature": 0, "target": "#5"}, {"base": " man", "noise": 0.2, "seed": 4, "top": 300}],
+]
+for i, d in enumerate(drags):
+    open("fuzz/corpus/query/drag-%d.json" % i, "wb").write(b"\1" + json.dumps(d).encode())
 EOF
 
 cd fuzz

@@ -1,6 +1,8 @@
-//! any bytes as one query (the JSON of a `--batch` line, which is also what the page's controls
-//! reduce to) against a small fixed model: token and expression parsing, mix, scale, noise,
-//! temperature, target. every outcome must be Ok or Err; an Ok result must hold no NaN.
+//! any bytes as a query against a small fixed model (with a zero row and hostile token strings):
+//! a first byte that is even makes the rest one `--batch` query (token and expression parsing,
+//! mix, scale, noise, temperature, target); odd makes it a JSON array of the page's controls,
+//! applied in turn to one explorer session as a drag would (sliders, coefficients, gradient
+//! steps, top). every outcome must be Ok or Err, and a result must hold no NaN.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -10,6 +12,7 @@ use unembed::core::gguf::{self, TensorOut, Value};
 use unembed::core::model::{Model, QueryOptions};
 use unembed::core::q8::Q8Matrix;
 use unembed::core::query::{self, QuerySpec};
+use unembed::core::session::{Controls, Session};
 use unembed::core::source::SliceSource;
 
 const ROWS: usize = 300;
@@ -48,6 +51,12 @@ fn model() -> &'static Model {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let Some((&mode, data)) = data.split_first() else {
+        return;
+    };
+    if mode % 2 == 1 {
+        return session(data);
+    }
     let Ok(spec) = serde_json::from_slice::<QuerySpec>(data) else {
         return;
     };
@@ -56,8 +65,30 @@ fuzz_target!(|data: &[u8]| {
         for e in &r.top {
             assert!(
                 ![e.logit, e.prob, e.norm, e.cos].iter().any(|x| x.is_nan()),
-                "NaN in an Ok result: {spec:?}");
+                "NaN in an Ok result: {spec:?}"
+            );
         }
         assert!(!r.entropy.is_nan(), "NaN entropy: {spec:?}");
     }
 });
+
+fn session(data: &[u8]) {
+    let Ok(steps) = serde_json::from_slice::<Vec<Controls>>(data) else {
+        return;
+    };
+    let mut m = model().clone();
+    let mut s = Session::new();
+    for c in steps.iter().take(16) {
+        if s.update(&mut m, c).is_err() {
+            continue;
+        }
+        let v = s.view(&m).expect("a view after a successful update");
+        let nums = v.by_logit.iter().chain(&v.by_cosine).flat_map(|r| {
+            let e = &r.entry;
+            [e.logit, e.prob, e.norm, e.cos]
+        });
+        for x in nums.chain([v.h_norm, v.entropy]) {
+            assert!(!x.is_nan(), "NaN in a view: {c:?}");
+        }
+    }
+}

@@ -100,6 +100,24 @@ pub fn top_k(n: usize, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
     if k == 0 {
         return Vec::new();
     }
+    // insertion into a sorted list costs O(n·k): past a few dozen, sorting everything is
+    // cheaper (and a long list asked for from a URL or a flag cannot stall the page).
+    if k > 64 {
+        // (a NaN, which callers never pass, would sort last rather than break the order.)
+        let key = |i: usize| {
+            Some(score(i))
+                .filter(|s| !s.is_nan())
+                .unwrap_or(f64::NEG_INFINITY)
+        };
+        let mut all: Vec<(f64, usize)> = (0..n).map(|i| (key(i), i)).collect();
+        // descending score, equal scores (−0 = +0) by index: the insertion path's order.
+        all.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        return all.into_iter().take(k).map(|(_, i)| i).collect();
+    }
     let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
     for i in 0..n {
         let s = score(i);
@@ -244,6 +262,28 @@ mod tests {
         let h: f64 = -s.p.iter().map(|p| p * p.ln()).sum::<f64>();
         assert!((s.entropy - h).abs() < 1e-12);
         assert!((s.loss(&z, 1) + s.p[1].ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn long_and_short_top_k_agree() {
+        // ties, signed zeros and a spread of values: k = 64 inserts, k = 65 sorts.
+        let z: Vec<f64> = (0..3000)
+            .map(|i| match i % 7 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => 1.5,
+                _ => ((i * 7919) % 1000) as f64 / 7.0 - 50.0,
+            })
+            .collect();
+        let short = top_k(z.len(), 64, |i| z[i]);
+        let long = top_k(z.len(), 65, |i| z[i]);
+        assert_eq!(&long[..64], &short[..]);
+        let all = top_k(z.len(), usize::MAX, |i| z[i]);
+        assert_eq!(all.len(), z.len());
+        for w in all.windows(2) {
+            let (a, b) = (z[w[0]], z[w[1]]);
+            assert!(a > b || (a == b && w[0] < w[1]), "{w:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,9 @@ use super::model::{Model, TopEntry, SHOWN_CHARS};
 use super::query::finite;
 use super::vocab;
 
+/// the longest top-k list the explorer shows (a URL may ask; the tables are DOM rows).
+pub const MAX_TOP: usize = 500;
+
 /// how many singular directions get a slider.
 pub const N_DIRECTIONS: usize = 8;
 
@@ -442,6 +445,11 @@ fn check(c: &Controls) -> Result<()> {
     }
     if c.steps > 1000 {
         return Err(Error::Invalid("at most 1000 gradient steps".into()));
+    }
+    if c.top > MAX_TOP {
+        return Err(Error::Invalid(format!(
+            "at most {MAX_TOP} rows in the tables"
+        )));
     }
     Ok(())
 }
