@@ -110,8 +110,9 @@ pub fn top_k(n: usize, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
                 .unwrap_or(f64::NEG_INFINITY)
         };
         let mut all: Vec<(f64, usize)> = (0..n).map(|i| (key(i), i)).collect();
-        // descending score, equal scores (−0 = +0) by index: the insertion path's order.
-        all.sort_by(|a, b| {
+        // descending score, equal scores (−0 = +0) by index: the insertion path's order (the
+        // index makes the order total, so an unstable sort, smaller in wasm, gives the same).
+        all.sort_unstable_by(|a, b| {
             b.0.partial_cmp(&a.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.1.cmp(&b.1))
