@@ -206,13 +206,12 @@ print(json.dumps(m.HOSTILE))`], { encoding: 'utf8' }));
   await page.close();
 }
 
-/** sets h (or other controls through the URL) and returns the page's text once drawn. */
+/** sets h and waits until the page has drawn it: Enter schedules the render for the next
+ * animation frame, so two frames later it has run (whether it showed a view or an error). */
 async function showH(page, h) {
-  const before = await page.textContent('.topk-table tbody');
   await page.fill('input[aria-label^="hidden state"]', h);
   await page.press('input[aria-label^="hidden state"]', 'Enter');
-  await page.waitForFunction((b) => document.querySelector('.topk-table tbody').textContent !== b
-    || !document.querySelector('.unembed-explorer .error').hidden, before);
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
 }
 
 const bodyText = (page) => page.evaluate(() => document.body.innerText);
