@@ -23,7 +23,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
-  const fmtP = (p) => (p >= 1e-3 ? fmt(p, 4) : (vi ? p.toExponential(2).replace('.', ',') : p.toExponential(2)));
+  const fmtP = (p) => (p === 0 ? '0' : p >= 1e-3 ? fmt(p, 4) : (vi ? p.toExponential(2).replace('.', ',') : p.toExponential(2)));
   const fmtLoss = (l) => (l > 1e300 ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');

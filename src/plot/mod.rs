@@ -71,6 +71,8 @@ impl Lang {
             "energy_legend" => "cumulative energy (right axis)",
             "pick" if vi => "chọn một token đích để xem mất mát và gradient",
             "pick" => "pick a target token to see its loss and gradient",
+            "loss_inf" if vi => "L = ∞: ở T = 0 token đích có p = 0 (không phải arg-max)",
+            "loss_inf" => "L = ∞: at T = 0 the target has p = 0 (it is not the arg-max)",
             "loss" if vi => "mất mát L = −log p(đích) theo từng bước",
             "loss" => "loss L = −log p(target) over steps",
             "step" if vi => "bước",
@@ -128,7 +130,9 @@ pub fn label(text: &str, max_chars: usize) -> String {
 
 /// a probability in few characters: 0.4213, 3.1e-4.
 pub fn fmt_p(p: f64) -> String {
-    if p >= 1e-3 {
+    if p == 0.0 {
+        "0".into()
+    } else if p >= 1e-3 {
         format!("{p:.4}")
     } else {
         format!("{p:.1e}")
@@ -607,34 +611,44 @@ pub fn draw_loss<DB: DrawingBackend>(
         return area.present().map_err(err);
     }
     let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.62) as u32);
-    let finite: Vec<f64> = history
+    // steps keep their own positions; an infinite loss (T = 0, target not the arg-max) has no
+    // point and is said in words when it is the latest.
+    let finite: Vec<(f64, f64)> = history
         .iter()
-        .copied()
-        .filter(|l| l.is_finite() && *l < 1e300)
+        .enumerate()
+        .filter(|(_, l)| l.is_finite() && **l < 1e300)
+        .map(|(s, &l)| (s as f64, l))
         .collect();
-    let lmax = finite.iter().fold(0.0f64, |m, &l| m.max(l)).max(1e-3);
-    let steps = history.len().max(2) as f64 - 1.0;
+    let lmax = finite.iter().fold(0.0f64, |m, &(_, l)| m.max(l)).max(1e-3);
+    // steps are whole numbers: only whole ticks are labelled, never "0 0 0 1 1 1".
+    let steps = (history.len().max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(&left)
         .caption(style.lang.word("loss"), style.font(13.0))
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(44.0))
-        .build_cartesian_2d(0f64..steps.max(1.0), 0f64..lmax * 1.1)
+        .build_cartesian_2d(0f64..steps, 0f64..lmax * 1.1)
         .map_err(err)?;
     chart
         .configure_mesh()
         .max_light_lines(2)
         .light_line_style(GRID)
         .x_desc(style.lang.word("step"))
-        .x_labels(6)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_labels((steps as usize + 1).min(6))
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
         .draw()
         .map_err(err)?;
     chart
         .draw_series(LineSeries::new(
-            finite.iter().enumerate().map(|(s, &l)| (s as f64, l)),
+            finite.iter().copied(),
             TARGET.stroke_width(style.px(1.8)),
         ))
         .map_err(err)?;
@@ -642,10 +656,27 @@ pub fn draw_loss<DB: DrawingBackend>(
         .draw_series(
             finite
                 .iter()
-                .enumerate()
-                .map(|(s, &l)| Circle::new((s as f64, l), style.px(2.5), TARGET.filled())),
+                .map(|&(s, l)| Circle::new((s, l), style.px(2.5), TARGET.filled())),
         )
         .map_err(err)?;
+    if history
+        .last()
+        .is_some_and(|l| !(l.is_finite() && *l < 1e300))
+    {
+        let (w, h) = left.dim_in_pixel();
+        left.draw(&Text::new(
+            style.lang.word("loss_inf"),
+            ((w / 2) as i32, (h / 2) as i32),
+            style
+                .font(12.0)
+                .color(&TARGET)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+        ))
+        .map_err(err)?;
+    }
     let bars: Vec<(&str, f64, RGBColor)> = match grad {
         Some(g) => vec![
             (style.lang.word("pull"), g.pull_norm, TARGET),
@@ -654,16 +685,17 @@ pub fn draw_loss<DB: DrawingBackend>(
         ],
         None => Vec::new(),
     };
+    if bars.is_empty() {
+        // no gradient (an infinite loss has none): no empty axes either.
+        return area.present().map_err(err);
+    }
     let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(&right)
         .caption("‖v_true‖, ‖Σ p_i v_i‖, ‖∇L‖", style.font(12.0))
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(10.0))
-        .build_cartesian_2d(
-            (0..bars.len().max(1) as u32).into_segmented(),
-            0f64..bmax * 1.2,
-        )
+        .build_cartesian_2d((0..bars.len() as u32).into_segmented(), 0f64..bmax * 1.2)
         .map_err(err)?;
     chart
         .configure_mesh()

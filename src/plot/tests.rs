@@ -119,6 +119,32 @@ fn spectrum_and_loss_draw() {
 }
 
 #[test]
+fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
+    // two steps: the axis reads 0 and 1 once each (not "0 0 0 1 1 1").
+    let out = svg(600, 250, |a| {
+        draw_loss(a, &[2.0, 1.5], None, &Style::default()).unwrap()
+    });
+    let ticks: Vec<&str> = out
+        .split("<text")
+        .filter_map(|t| t.split('>').nth(1))
+        .map(|t| t.trim_end_matches("</text").trim())
+        .filter(|t| *t == "0" || *t == "1")
+        .collect();
+    assert_eq!(ticks, ["0", "1"], "{out}");
+    // T = 0 with a target that is not the arg-max: L = ∞ has no point, and is said in words.
+    let out = svg(600, 250, |a| {
+        draw_loss(a, &[f64::INFINITY], None, &Style::default()).unwrap()
+    });
+    assert!(out.contains("L = ∞"), "{out}");
+    // and no gradient panel with an axis of "0.0" repeated.
+    assert!(!out.contains("‖∇L‖"), "{out}");
+    let out = svg(600, 250, |a| {
+        draw_loss(a, &[f64::INFINITY, 3.0], None, &Style::default()).unwrap()
+    });
+    assert!(!out.contains("L = ∞"));
+}
+
+#[test]
 fn labels_are_visible_and_inert() {
     assert_eq!(label(" Paris", 14), "␣Paris");
     assert_eq!(label("a\nb\t", 14), "a\\nb\\t");
