@@ -197,8 +197,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       out.textContent = c === undefined ? '' : `c = ${fmt(c, 3)}`;
     });
     for (const { input } of coeffInputs) input.disabled = !explorer.hasSpectrum();
-    stepBtn.disabled = !controls.target;
-    playBtn.disabled = !controls.target;
+    // no gradient without a target, nor at T = 0 (the loss is ∞ or 0 there).
+    stepBtn.disabled = !controls.target || controls.temperature === 0;
+    playBtn.disabled = stepBtn.disabled && !playing;
     if (document.activeElement !== base) base.value = controls.base;
   }
 
@@ -321,7 +322,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   function togglePlay() {
     if (playing) { clearInterval(playing); playing = null; playBtn.textContent = T.play; return; }
     playBtn.textContent = T.pause;
-    playing = setInterval(() => { if ((controls.steps ?? 0) >= 200) togglePlay(); else step(1); }, 120);
+    playing = setInterval(() => { if (stepBtn.disabled || (controls.steps ?? 0) >= 200) togglePlay(); else step(1); }, 120);
   }
 
   function download(href, name) {

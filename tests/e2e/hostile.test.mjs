@@ -250,6 +250,9 @@ test('numbers at the edges: defined values, never NaN on screen', async () => {
   assert.equal(v.by_logit[0].prob, 1);
   assert.equal(v.by_logit[1].prob, 0);
   assert.match(await page.textContent('.target-info'), /loss ∞/);
+  // no gradient at T = 0: Step and Play wait for a temperature above 0.
+  assert.equal(await page.isDisabled('button:text("Step")'), true);
+  assert.equal(await page.isDisabled('button:text("Play")'), true);
   assert.doesNotMatch(await bodyText(page), /NaN/);
   await page.screenshot({ path: `${SHOTS}/temperature-zero.png`, fullPage: true });
   await page.close();
