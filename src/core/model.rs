@@ -238,14 +238,14 @@ impl Model {
             usize::try_from(plan.embed.rows).map_err(|_| Error::Shape("too many rows".into()))?;
         let cols = plan.embed.cols as usize;
         let raw = read(&plan.embed)?;
-        let embed = Q8Matrix::from_raw_vec(raw, plan.embed.dtype, rows, cols)
+        let embed = Q8Matrix::from_raw(raw, plan.embed.dtype, rows, cols)
             .map_err(|e| context(e, &plan.embed.name))?;
         let output = match &plan.output {
             None => None,
             Some(t) => {
                 let raw = read(t)?;
                 Some(
-                    Q8Matrix::from_raw_vec(raw, t.dtype, t.rows as usize, t.cols as usize)
+                    Q8Matrix::from_raw(raw, t.dtype, t.rows as usize, t.cols as usize)
                         .map_err(|e| context(e, &t.name))?,
                 )
             }

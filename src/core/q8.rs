@@ -39,45 +39,9 @@ impl Q8Matrix {
         &self.quants
     }
 
-    /// reads ggml Q8_0 blocks. scales that are NaN or infinite are rejected, since every logit
-    /// of that row would be undefined.
+    /// reads ggml Q8_0 blocks (a copy of `raw`; see [`from_ggml_vec`](Self::from_ggml_vec)).
     pub fn from_ggml_bytes(raw: &[u8], rows: usize, cols: usize) -> Result<Self> {
-        if cols == 0 || cols % QK != 0 {
-            return Err(Error::Shape(format!(
-                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
-            )));
-        }
-        let nb = cols / QK;
-        let need = rows
-            .checked_mul(nb)
-            .and_then(|n| n.checked_mul(BLOCK_BYTES))
-            .ok_or_else(|| Error::Shape(format!("{rows} × {cols} overflows")))?;
-        if raw.len() != need {
-            return Err(Error::Shape(format!(
-                "Q8_0 {rows} × {cols} needs {need} bytes, got {}",
-                raw.len()
-            )));
-        }
-        let mut scales = Vec::with_capacity(rows * nb);
-        let mut quants = Vec::with_capacity(rows * cols);
-        for (k, blk) in raw.chunks_exact(BLOCK_BYTES).enumerate() {
-            let d = f16::from_bits(u16::from_le_bytes([blk[0], blk[1]])).to_f32();
-            if !d.is_finite() {
-                return Err(Error::Invalid(format!(
-                    "row {} block {} has a non-finite scale ({d})",
-                    k / nb,
-                    k % nb
-                )));
-            }
-            scales.push(d);
-            quants.extend(blk[2..].iter().map(|&b| b as i8));
-        }
-        Ok(Q8Matrix {
-            rows,
-            cols,
-            scales,
-            quants,
-        })
+        Self::from_ggml_vec(raw.to_vec(), rows, cols)
     }
 
     /// ggml Q8_0 bytes of this matrix (f16 scales; exact for scales read from Q8_0).
@@ -135,9 +99,11 @@ impl Q8Matrix {
         })
     }
 
-    /// like [`from_ggml_bytes`](Self::from_ggml_bytes), but the quants are compacted inside
-    /// `raw`'s own allocation: loading a model then needs no second matrix-sized buffer, which
-    /// keeps the browser's linear memory (it never shrinks) from growing with each model opened.
+    /// reads ggml Q8_0 blocks, taking the buffer: the quants are compacted inside `raw`'s own
+    /// allocation, so loading a model needs no second matrix-sized buffer (which keeps the
+    /// browser's linear memory, that never shrinks, from growing with each model opened).
+    /// scales that are NaN or infinite are rejected, since every logit of that row would be
+    /// undefined.
     pub fn from_ggml_vec(mut raw: Vec<u8>, rows: usize, cols: usize) -> Result<Self> {
         if cols == 0 || cols % QK != 0 {
             return Err(Error::Shape(format!(
@@ -184,22 +150,14 @@ impl Q8Matrix {
         })
     }
 
-    /// reads a matrix stored as `dtype`, taking the buffer (Q8_0 converted in place).
-    pub fn from_raw_vec(raw: Vec<u8>, dtype: DType, rows: usize, cols: usize) -> Result<Self> {
+    /// reads a matrix stored as `dtype`, taking the buffer (Q8_0 converted in place; float
+    /// types quantized to Q8_0).
+    pub fn from_raw(raw: Vec<u8>, dtype: DType, rows: usize, cols: usize) -> Result<Self> {
         if dtype == DType::Q8_0 {
             return Self::from_ggml_vec(raw, rows, cols);
         }
         let f = to_f32(&raw, dtype)?;
         drop(raw);
-        Self::quantize(&f, rows, cols)
-    }
-
-    /// reads a matrix stored as `dtype` (Q8_0 as is; float types quantized to Q8_0).
-    pub fn from_raw(raw: &[u8], dtype: DType, rows: usize, cols: usize) -> Result<Self> {
-        if dtype == DType::Q8_0 {
-            return Self::from_ggml_bytes(raw, rows, cols);
-        }
-        let f = to_f32(raw, dtype)?;
         Self::quantize(&f, rows, cols)
     }
 
@@ -363,17 +321,20 @@ pub(crate) mod tests {
     use super::*;
 
     #[test]
-    fn in_place_conversion_matches_the_copying_one() {
+    fn in_place_conversion_reads_every_block() {
         let m = random_matrix(37, 96, 5);
         let mut raw = m.to_ggml_bytes();
         // scales of -0 and a subnormal survive bit-exactly.
         raw[0..2].copy_from_slice(&0x8000u16.to_le_bytes());
         raw[34..36].copy_from_slice(&0x0001u16.to_le_bytes());
-        let a = Q8Matrix::from_ggml_bytes(&raw, 37, 96).unwrap();
         let b = Q8Matrix::from_ggml_vec(raw.clone(), 37, 96).unwrap();
-        assert_eq!(a.quants, b.quants);
-        let bits = |m: &Q8Matrix| m.scales.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&b));
+        // block by block from the bytes: the scale's f16 bits and the 32 quants after it.
+        for (k, blk) in raw.chunks_exact(BLOCK_BYTES).enumerate() {
+            let bits = u16::from_le_bytes([blk[0], blk[1]]);
+            assert_eq!(f16::from_f32(b.scales[k]).to_bits(), bits, "block {k}");
+            let q: Vec<i8> = blk[2..].iter().map(|&x| x as i8).collect();
+            assert_eq!(&b.quants[k * QK..(k + 1) * QK], &q[..], "block {k}");
+        }
         assert_eq!(b.to_ggml_bytes(), raw);
         raw[34 * 5..34 * 5 + 2].copy_from_slice(&0x7e00u16.to_le_bytes());
         let e = Q8Matrix::from_ggml_vec(raw, 37, 96)
@@ -384,6 +345,7 @@ pub(crate) mod tests {
             "{e}"
         );
     }
+
     use crate::core::rng::Rng;
 
     /// a random quantized matrix with row scales spread over two orders of magnitude.
