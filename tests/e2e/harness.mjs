@@ -1,9 +1,10 @@
 // shared pieces of the browser tests and benchmarks: start `unembed serve` on a free port and
 // launch Debian's Chromium through playwright-core (never a downloaded browser).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -22,6 +23,25 @@ export function serve(dir = 'www', bin = 'target/release/unembed', port = 0) {
       if (m) resolve({ url: m[1], stop: () => p.kill() });
     });
   });
+}
+
+/** a copy of the site (symlinks to www/) whose models/ holds `models`, a list of
+ * `{ name, path }`; the manifest is written with each file's real length and sha256.
+ * returns { dir, manifest, writeManifest(m), remove() }. */
+export function siteWith(models) {
+  const dir = mkdtempSync(join(tmpdir(), 'unembed-site-'));
+  for (const f of readdirSync('www')) if (f !== 'models') symlinkSync(resolve('www', f), join(dir, f));
+  mkdirSync(join(dir, 'models'));
+  const manifest = { models: [] };
+  for (const { name, path } of models) {
+    const file = basename(path);
+    symlinkSync(resolve(path), join(dir, 'models', file));
+    const bytes = readFileSync(path);
+    manifest.models.push({ name, file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  }
+  const writeManifest = (m) => writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify(m));
+  writeManifest(manifest);
+  return { dir, manifest, writeManifest, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** a fresh headless Chromium with the flags this machine needs. */

@@ -10,11 +10,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { serve, launch, watchErrors } from './harness.mjs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, watchErrors, siteWith } from './harness.mjs';
 
 const DIR = process.env.HOSTILE_DIR || 'target/hostile';
 const SHOTS = 'target/screenshots';
@@ -115,26 +113,14 @@ test('every hostile file ends in its own error on the page; the model on screen 
   await page.close();
 });
 
-/** a copy of the site whose only model is `file` (symlinks; the manifest written here). */
-function siteWith(file) {
-  const dir = mkdtempSync(join(tmpdir(), 'unembed-hostile-site-'));
-  for (const f of readdirSync('www')) if (f !== 'models') symlinkSync(resolve('www', f), join(dir, f));
-  mkdirSync(join(dir, 'models'));
-  const bytes = readFileSync(file);
-  symlinkSync(resolve(file), join(dir, 'models', basename(file)));
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify({ models: [{ name: 'hostile <b>tokens</b>', file: basename(file), bytes: bytes.length, sha256 }] }));
-  return dir;
-}
-
 test('token strings from a hostile vocabulary are inert, visible text everywhere', async () => {
-  const dir = siteWith(join(DIR, 'ok-hostile-tokens.gguf'));
-  const site = await serve(dir);
+  const site = siteWith([{ name: 'hostile <b>tokens</b>', path: join(DIR, 'ok-hostile-tokens.gguf') }]);
+  const srv2 = await serve(site.dir);
   try {
-    await hostileTokens(site.url);
+    await hostileTokens(srv2.url);
   } finally {
-    site.stop();
-    rmSync(dir, { recursive: true, force: true });
+    srv2.stop();
+    site.remove();
   }
 });
 

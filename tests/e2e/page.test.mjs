@@ -6,10 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { serve, launch, watchErrors } from './harness.mjs';
+import { serve, launch, watchErrors, siteWith } from './harness.mjs';
 
 const MODEL = 'www/models/smollm2-135m.gguf';
 const SHOTS = 'target/screenshots';
@@ -146,15 +146,12 @@ test('gradient steps toward a target raise its probability; the URL reproduces t
 
 test('a bad download ends in a clear error and a working Retry', async () => {
   // a copy of the site whose manifest has the wrong sha256.
-  const dir = mkdtempSync(join(tmpdir(), 'unembed-site-'));
-  for (const f of readdirSync('www')) if (f !== 'models') symlinkSync(resolve('www', f), join(dir, f));
-  mkdirSync(join(dir, 'models'));
-  symlinkSync(resolve(MODEL), join(dir, 'models', 'smollm2-135m.gguf'));
-  const manifest = JSON.parse(readFileSync('www/models/models.json', 'utf8'));
+  const site = siteWith([{ name: 'SmolLM2-135M-Instruct', path: MODEL }]);
+  const { manifest } = site;
   const good = manifest.models[0].sha256;
   manifest.models[0].sha256 = '0'.repeat(64);
-  writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify(manifest));
-  const bad = await serve(dir);
+  site.writeManifest(manifest);
+  const bad = await serve(site.dir);
   try {
     const page = await browser.context.newPage();
     await page.goto(bad.url);
@@ -162,14 +159,14 @@ test('a bad download ends in a clear error and a working Retry', async () => {
     assert.match(await page.textContent('#error'), /sha256 is [0-9a-f]{64}, the manifest says 0{64}/);
     await page.screenshot({ path: `${SHOTS}/bad-sha256.png`, fullPage: true });
     manifest.models[0].sha256 = good;
-    writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify(manifest));
+    site.writeManifest(manifest);
     await page.click('#retry');
     await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
     assert.equal(await page.isHidden('#error'), true);
     await page.close();
   } finally {
     bad.stop();
-    rmSync(dir, { recursive: true, force: true });
+    site.remove();
   }
 });
 

@@ -4,40 +4,28 @@
 // stays. prints the numbers, V8's whole used heap (which includes JIT code) among them. SOAK_STEPS and SOAK_SWITCHES scale it (defaults 2000 and 20).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { serve, launch, watchErrors } from './harness.mjs';
+import { join } from 'node:path';
+import { serve, launch, watchErrors, siteWith } from './harness.mjs';
 
 const STEPS = Number(process.env.SOAK_STEPS || 2000);
 const SWITCHES = Number(process.env.SOAK_SWITCHES || 20);
 const HOSTILE = process.env.HOSTILE_DIR || 'target/hostile';
-let dir, srv, browser;
+let site, srv, browser;
 
 before(async () => {
   if (!existsSync(join(HOSTILE, 'cases.json'))) execFileSync('python3', ['tests/hostile/make_corpus.py', HOSTILE]);
   // two models of very different sizes: SmolLM2 (tied, 49152 × 576) and a small untied GGUF.
-  dir = mkdtempSync(join(tmpdir(), 'unembed-soak-'));
-  for (const f of readdirSync('www')) if (f !== 'models') symlinkSync(resolve('www', f), join(dir, f));
-  mkdirSync(join(dir, 'models'));
-  const models = [];
-  for (const [name, src] of [['SmolLM2', 'www/models/smollm2-135m.gguf'], ['small untied', join(HOSTILE, 'ok-untied.gguf')]]) {
-    const file = src.split('/').pop();
-    symlinkSync(resolve(src), join(dir, 'models', file));
-    const bytes = readFileSync(src);
-    models.push({ name, file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-  }
-  writeFileSync(join(dir, 'models', 'models.json'), JSON.stringify({ models }));
-  srv = await serve(dir);
+  site = siteWith([{ name: 'SmolLM2', path: 'www/models/smollm2-135m.gguf' }, { name: 'small untied', path: join(HOSTILE, 'ok-untied.gguf') }]);
+  srv = await serve(site.dir);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
   srv?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  site?.remove();
 });
 
 test(`soak: ${STEPS} slider steps and ${SWITCHES} model switches keep memory flat`, async () => {
