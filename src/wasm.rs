@@ -14,14 +14,17 @@ use wasm_bindgen::Clamped;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::core::error::Error;
-use crate::core::kernels::Precision;
-use crate::core::model::{plan, Model, QueryOptions, SHOWN_CHARS};
-use crate::core::query::{hidden_state, run_query, QuerySpec};
+use crate::core::files::tokenizer;
+use crate::core::model::Model;
+use crate::core::plan::plan;
+use crate::core::quant::kernels::Precision;
+use crate::core::query::{run_query, QuerySpec};
+use crate::core::readout::{ReadoutOptions, Scores};
 use crate::core::session::{Controls, Session, View};
 use crate::core::source::SliceSource;
-use crate::core::tokenizer;
 use crate::core::vocab;
-use crate::plot::{self, CosNorm, Lang, Layer, PlotRect, Style};
+use crate::plot::charts::{Chart, Charts};
+use crate::plot::{self, Lang, Style};
 
 fn js(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -75,6 +78,9 @@ struct Info {
     tied: bool,
     spectrum: bool,
     kernel: &'static str,
+    /// the embedding's type in the source, and how far the served Q8_0 copy is from it.
+    embedding_type: &'static str,
+    requantized: Option<crate::core::model::Requantized>,
 }
 
 /// the byte ranges to read after the header, as a flat `[offset, length, offset, length, …]`
@@ -92,9 +98,7 @@ pub fn tensor_ranges(prefix: &[u8], total: f64) -> Result<Vec<f64>, JsError> {
         .collect())
 }
 
-fn parse_tokens(
-    tokenizer: &[u8],
-) -> Result<Option<(Vec<String>, crate::core::tensor::VocabKind)>, JsError> {
+fn parse_tokens(tokenizer: &[u8]) -> Result<Option<(Vec<String>, vocab::VocabKind)>, JsError> {
     if tokenizer.is_empty() {
         return Ok(None);
     }
@@ -129,7 +133,7 @@ impl Explorer {
             )));
         }
         let mut k = 0u32;
-        let mut read = |t: &crate::core::tensor::TensorRef| -> crate::core::error::Result<Vec<u8>> {
+        let mut read = |t: &crate::core::index::MatrixRef| -> crate::core::error::Result<Vec<u8>> {
             let buf = js_sys::Uint8Array::new(&parts.get(k)).to_vec();
             k += 1;
             if buf.len() as u64 != t.nbytes {
@@ -163,17 +167,16 @@ impl Explorer {
         to_js(&Info {
             // the file names itself: shown escaped and cut, like a token.
             name: vocab::escaped(&m.name).chars().take(80).collect(),
-            format: match m.format {
-                crate::core::model::Format::Gguf => "gguf",
-                crate::core::model::Format::Safetensors => "safetensors",
-            },
+            format: m.format.name(),
             vocab: m.n_vocab(),
             d: m.d(),
             tied: m.tied(),
             spectrum: m.spectrum.is_some(),
-            kernel: crate::core::kernels::Kernel::available()
+            kernel: crate::core::quant::kernels::Kernel::available()
                 .last()
                 .map_or("scalar", |k| k.name()),
+            embedding_type: m.embed_type.name(),
+            requantized: m.embed_requant,
         })
     }
 
@@ -182,25 +185,17 @@ impl Explorer {
     pub fn query(&self, spec: JsValue) -> Result<JsValue, JsError> {
         let spec: QuerySpec =
             serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
-        let r = run_query(&self.model.borrow(), &spec, &QueryOptions::default()).map_err(js)?;
+        let r = run_query(&self.model.borrow(), &spec, &ReadoutOptions::default()).map_err(js)?;
         to_js(&r)
-    }
-
-    /// the h a query spec describes.
-    #[wasm_bindgen(js_name = hiddenState)]
-    pub fn hidden_state(&self, spec: JsValue) -> Result<Vec<f32>, JsError> {
-        let spec: QuerySpec =
-            serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
-        hidden_state(&self.model.borrow(), &spec).map_err(js)
     }
 
     /// z = W_U·h over the whole vocabulary.
     pub fn logits(&self, h: &[f32]) -> Result<Vec<f64>, JsError> {
-        self.model.borrow().unembed().matvec(h).map_err(js)
+        self.model.borrow().unembedding().logits(h).map_err(js)
     }
 
     /// computes the logits and keeps them in wasm; returns z_0 (for benchmarks: no copy out).
-    /// `fast` uses the high int16 part of h only (≈1e-5 relative, see core::kernels).
+    /// `fast` uses the high int16 part of h only (≈1e-5 relative, see core::quant::kernels).
     #[wasm_bindgen(js_name = logitsInPlace)]
     pub fn logits_in_place(&self, h: &[f32], fast: bool) -> Result<f64, JsError> {
         let p = if fast {
@@ -211,8 +206,8 @@ impl Explorer {
         let z = self
             .model
             .borrow()
-            .unembed()
-            .matvec_precision(h, p)
+            .unembedding()
+            .logits_precision(h, p)
             .map_err(js)?;
         Ok(z.first().copied().unwrap_or(0.0))
     }
@@ -220,7 +215,7 @@ impl Explorer {
     /// one pass over the matrix without arithmetic: the memory floor (benchmarks only).
     #[wasm_bindgen(js_name = streamMatrix)]
     pub fn stream_matrix(&self) -> f64 {
-        self.model.borrow().unembed().stream_checksum() as f64
+        self.model.borrow().unembedding().matrix().stream_checksum() as f64
     }
 
     /// whether `text` (or `#id`) names a token of this model.
@@ -315,18 +310,8 @@ impl Explorer {
 pub struct Widget {
     model: Rc<RefCell<Model>>,
     session: Session,
-    view: Option<View>,
-    cos: Vec<f64>,
-    rect: Option<PlotRect>,
-    /// what the scatter on screen was drawn from: a step that leaves it unchanged (temperature,
-    /// ‖h‖ scale) skips the most expensive redraw.
-    cosnorm_key: u64,
-    /// what the scatter's frame (axes, labels) was drawn for: the ranges and the canvas.
-    cosnorm_frame_key: u64,
-    topk_rect: Option<PlotRect>,
-    spectrum_rect: Option<PlotRect>,
-    /// what the spectrum chart on screen was drawn from (the temperature does not change it).
-    spectrum_key: u64,
+    shown: Option<(View, Scores)>,
+    charts: Charts,
     lang: Lang,
 }
 
@@ -348,18 +333,6 @@ fn draw_err(e: String) -> JsError {
     JsError::new(&e)
 }
 
-#[derive(Serialize)]
-struct Hover {
-    id: u32,
-    token: String,
-    text: String,
-    shown: String,
-    logit: f64,
-    prob: f64,
-    norm: f64,
-    cos: f64,
-}
-
 #[wasm_bindgen]
 impl Widget {
     #[wasm_bindgen(constructor)]
@@ -367,21 +340,15 @@ impl Widget {
         Widget {
             model: explorer.model.clone(),
             session: Session::new(),
-            view: None,
-            cos: Vec::new(),
-            rect: None,
-            cosnorm_key: 0,
-            cosnorm_frame_key: 0,
-            topk_rect: None,
-            spectrum_rect: None,
-            spectrum_key: 0,
+            shown: None,
+            charts: Charts::new(),
             lang: Lang::En,
         }
     }
 
     /// applies the controls (a partial object is fine: missing fields take defaults) and
-    /// returns the view: top-k by logit and by cosine, entropy, target, loss history, c = Vᵀh.
-    /// on an error the previous state stays.
+    /// returns the view: the readout (top tokens by logit and by cosine, the softmax's
+    /// summaries, the target), c = Vᵀh, the loss history. on an error the previous state stays.
     pub fn update(&mut self, controls: JsValue) -> Result<JsValue, JsError> {
         let c: Controls =
             serde_wasm_bindgen::from_value(controls).map_err(|e| JsError::new(&e.to_string()))?;
@@ -396,10 +363,9 @@ impl Widget {
             }
             return Err(local(e));
         }
-        let (view, cos) = self.session.view_and_cosines(&m).map_err(local)?;
-        self.cos = cos;
+        let (view, scores) = self.session.view(&m).map_err(local)?;
         let out = to_js(&view);
-        self.view = Some(view);
+        self.shown = Some((view, scores));
         out
     }
 
@@ -407,10 +373,7 @@ impl Widget {
     #[wasm_bindgen(js_name = setLang)]
     pub fn set_lang(&mut self, tag: &str) {
         self.lang = Lang::parse(tag);
-        // the cached frames were drawn in the old language.
-        self.cosnorm_key = 0;
-        self.cosnorm_frame_key = 0;
-        self.spectrum_key = 0;
+        self.charts.forget();
     }
 
     fn style(&self, dpr: f64) -> Style {
@@ -425,138 +388,44 @@ impl Widget {
         to_js(self.session.controls())
     }
 
-    fn current(&self) -> Result<&View, JsError> {
-        self.view
+    fn shown(&self) -> Result<&(View, Scores), JsError> {
+        self.shown
             .as_ref()
             .ok_or_else(|| JsError::new("call update() before drawing"))
     }
 
-    fn target_id(&self) -> Option<u32> {
-        self.current()
-            .ok()?
-            .target
-            .as_ref()
-            .map(|t| t.ranked.entry.id)
-    }
-
     #[wasm_bindgen(js_name = drawTopk)]
     pub fn draw_topk(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
-        let v = self.current()?;
+        let style = self.style(dpr);
+        let (v, _) = self
+            .shown
+            .as_ref()
+            .ok_or_else(|| JsError::new("call update() before drawing"))?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        let rect = plot::draw_topk(
-            &area,
-            &v.by_logit,
-            v.temperature,
-            self.target_id(),
-            &self.style(dpr),
-        )
-        .map_err(draw_err)?;
-        self.topk_rect = Some(rect);
-        Ok(())
+        self.charts.draw_topk(&area, v, &style).map_err(draw_err)
     }
 
-    /// the scatter: frame, then every token blitted in one putImageData, then the overlays.
+    /// the scatter: frame, then every token blitted in one putImageData, then the overlays
+    /// (what is redrawn is the charts' decision: see `plot::charts`).
     #[wasm_bindgen(js_name = drawCosnorm)]
     pub fn draw_cosnorm(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
-        let v = self.current()?;
-        let m = self.model.borrow();
-        let mut labelled: Vec<(u32, String)> = v
-            .by_logit
-            .iter()
-            .take(5)
-            .map(|r| (r.entry.id, r.entry.text.clone()))
-            .collect();
-        let best = v.by_cosine.first().map(|r| r.entry.id);
-        for r in v
-            .by_cosine
-            .iter()
-            .take(3)
-            .chain(v.target.as_ref().map(|t| &t.ranked))
-        {
-            if !labelled.iter().any(|(id, _)| *id == r.entry.id) {
-                labelled.push((r.entry.id, r.entry.text.clone()));
-            }
-        }
-        let iso: Vec<f64> = [v.by_logit.first(), v.by_logit.last()]
-            .into_iter()
-            .flatten()
-            .map(|r| r.entry.logit)
-            .collect();
-        let key = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            let h = self.session.h();
-            let n = crate::core::maths::norm(h);
-            for &x in h {
-                ((x as f64 / n.max(f64::MIN_POSITIVE)) as f32)
-                    .to_bits()
-                    .hash(&mut hasher);
-            }
-            for z in &iso {
-                ((z / v.h_norm.max(f64::MIN_POSITIVE)) as f32)
-                    .to_bits()
-                    .hash(&mut hasher);
-            }
-            labelled.hash(&mut hasher);
-            (
-                best,
-                self.target_id(),
-                canvas.width(),
-                canvas.height(),
-                dpr.to_bits(),
-            )
-                .hash(&mut hasher);
-            (m.n_vocab(), m.norms().as_ptr() as usize).hash(&mut hasher);
-            hasher.finish()
-        };
-        if key == self.cosnorm_key && self.rect.is_some() {
-            return Ok(());
-        }
-        let data = CosNorm {
-            cos: &self.cos,
-            norms: m.norms(),
-            h_norm: v.h_norm,
-            labelled: &labelled,
-            best_cosine: best,
-            target: self.target_id(),
-            iso_logits: &iso,
-        };
         let style = self.style(dpr);
+        let (v, scores) = self
+            .shown
+            .as_ref()
+            .ok_or_else(|| JsError::new("call update() before drawing"))?;
+        let m = self.model.borrow();
         let area = canvas_backend(canvas)?.into_drawing_area();
-        // the frame outside the plot area stays valid while the ranges and the canvas do;
-        // inside it, the points image below covers everything the last step drew.
-        let frame_key = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            let (cr, nr) = plot::cosnorm_ranges(&self.cos, m.norms());
-            (
-                cr.0.to_bits(),
-                cr.1.to_bits(),
-                nr.0.to_bits(),
-                nr.1.to_bits(),
-            )
-                .hash(&mut hasher);
-            (canvas.width(), canvas.height(), dpr.to_bits()).hash(&mut hasher);
-            hasher.finish()
+        let ctx = context_2d(canvas)?;
+        let mut blit = |rgba: &[u8], (x, y): (i32, i32), (w, h): (u32, u32)| {
+            let img = ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), w, h)
+                .map_err(|_| "cannot make the scatter image".to_string())?;
+            ctx.put_image_data(&img, x as f64, y as f64)
+                .map_err(|_| "cannot draw the scatter image".to_string())
         };
-        let rect = match self.rect {
-            Some(r) if frame_key == self.cosnorm_frame_key => r,
-            _ => plot::draw_cosnorm(&area, &data, &style, Layer::Frame).map_err(draw_err)?,
-        };
-        let buf = plot::rasterize_points(&rect, &self.cos, m.norms());
-        let (w, h) = ((rect.x.1 - rect.x.0) as u32, (rect.y.1 - rect.y.0) as u32);
-        if w > 0 && h > 0 {
-            let ctx = context_2d(canvas)?;
-            let img = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&buf), w, h)
-                .map_err(|_| JsError::new("cannot make the scatter image"))?;
-            ctx.put_image_data(&img, rect.x.0 as f64, rect.y.0 as f64)
-                .map_err(|_| JsError::new("cannot draw the scatter image"))?;
-        }
-        plot::draw_cosnorm(&area, &data, &style, Layer::Overlay).map_err(draw_err)?;
-        self.rect = Some(rect);
-        self.cosnorm_key = key;
-        self.cosnorm_frame_key = frame_key;
-        Ok(())
+        self.charts
+            .draw_cosnorm(&area, v, scores, &m, &style, &mut blit)
+            .map_err(draw_err)
     }
 
     /// the spectrum on two stacked canvases of one size: `back` (axes, σ_k, energy; redrawn
@@ -568,137 +437,49 @@ impl Widget {
         front: &HtmlCanvasElement,
         dpr: f64,
     ) -> Result<(), JsError> {
-        let contributions = self.current()?.contributions.clone();
-        let model = self.model.clone();
-        let m = model.borrow();
-        let Some(s) = m.spectrum.as_ref() else {
-            return Err(JsError::new("the spectrum is not computed yet"));
-        };
-        let sigma = s.sigma.to_vec();
-        let energy = s.cumulative_energy();
         let style = self.style(dpr);
-        let key = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            (
-                sigma.len(),
-                sigma[0].to_bits(),
-                back.width(),
-                back.height(),
-                dpr.to_bits(),
-            )
-                .hash(&mut hasher);
-            hasher.finish()
-        };
-        if key != self.spectrum_key || self.spectrum_rect.is_none() {
-            let area = canvas_backend(back)?.into_drawing_area();
-            let rect = plot::draw_spectrum(&area, &sigma, &[], &energy, &style, Layer::Frame)
-                .map_err(draw_err)?;
-            self.spectrum_rect = Some(rect);
-            self.spectrum_key = key;
-        }
+        let (v, _) = self
+            .shown
+            .as_ref()
+            .ok_or_else(|| JsError::new("call update() before drawing"))?;
+        let m = self.model.borrow();
         let ctx = context_2d(front)?;
-        ctx.clear_rect(0.0, 0.0, front.width() as f64, front.height() as f64);
-        let area = canvas_backend(front)?.into_drawing_area();
-        plot::draw_spectrum(
-            &area,
-            &sigma,
-            &contributions,
-            &energy,
-            &style,
-            Layer::Overlay,
-        )
-        .map_err(draw_err)?;
-        Ok(())
-    }
-
-    /// what is under canvas pixel (x, y) of a chart: a token (`topk`, `cosnorm`: the nearest
-    /// within `radius`) or a singular direction (`spectrum`), or null.
-    pub fn hover(&self, chart: &str, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
-        match chart {
-            "cosnorm" => self.hover_cosnorm(x, y, radius),
-            "topk" => {
-                let (Some(r), Some(v)) = (self.topk_rect, self.view.as_ref()) else {
-                    return Ok(JsValue::NULL);
-                };
-                let k = v.by_logit.len();
-                if k == 0 || y < r.y.0 as f64 || y >= r.y.1 as f64 || x < 0.0 {
-                    return Ok(JsValue::NULL);
-                }
-                let row = ((y - r.y.0 as f64) / (r.y.1 - r.y.0) as f64 * k as f64) as usize;
-                match v.by_logit.get(row) {
-                    Some(e) => to_js(&e.entry),
-                    None => Ok(JsValue::NULL),
-                }
-            }
-            "spectrum" => {
-                let (Some(r), Some(v)) = (self.spectrum_rect, self.view.as_ref()) else {
-                    return Ok(JsValue::NULL);
-                };
-                if x < r.x.0 as f64 || x > r.x.1 as f64 {
-                    return Ok(JsValue::NULL);
-                }
-                let m = self.model.borrow();
-                let Some(s) = m.spectrum.as_ref() else {
-                    return Ok(JsValue::NULL);
-                };
-                let f = (x - r.x.0 as f64) / (r.x.1 - r.x.0).max(1) as f64;
-                let k =
-                    ((r.cos.0 + f * (r.cos.1 - r.cos.0)).round() as usize).clamp(1, s.sigma.len());
-                to_js(&serde_json::json!({
-                    "k": k,
-                    "sigma": s.sigma[k - 1],
-                    "c": v.coords.get(k - 1),
-                    "contribution": v.contributions.get(k - 1),
-                    "energy": s.cumulative_energy()[k - 1],
-                }))
-            }
-            _ => Ok(JsValue::NULL),
-        }
+        let (w, h) = (front.width() as f64, front.height() as f64);
+        let mut clear = || {
+            ctx.clear_rect(0.0, 0.0, w, h);
+            Ok(())
+        };
+        let back = canvas_backend(back)?.into_drawing_area();
+        let front = canvas_backend(front)?.into_drawing_area();
+        self.charts
+            .draw_spectrum(&back, &front, v, &m, &style, &mut clear)
+            .map_err(draw_err)
     }
 
     #[wasm_bindgen(js_name = drawLoss)]
     pub fn draw_loss(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
-        let v = self.current()?;
-        let grad = v.target.as_ref().and_then(|t| t.grad.as_ref());
+        let (v, _) = self.shown()?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        plot::draw_loss(&area, &v.loss_history, grad, &self.style(dpr)).map_err(draw_err)
+        self.charts
+            .draw_loss(&area, v, &self.style(dpr))
+            .map_err(draw_err)
     }
 
-    /// the token nearest to canvas pixel (x, y) of the scatter, within `radius` pixels, or null.
-    fn hover_cosnorm(&self, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
-        let (Some(rect), Some(v)) = (self.rect, self.view.as_ref()) else {
+    /// what is under canvas pixel (x, y) of a chart: a token (`topk`, `cosnorm`: the nearest
+    /// within `radius`) as the tables show it, or a singular direction (`spectrum`), or null.
+    pub fn hover(&self, chart: &str, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
+        let (Some(chart), Some((v, scores))) = (Chart::parse(chart), self.shown.as_ref()) else {
             return Ok(JsValue::NULL);
         };
         let m = self.model.borrow();
-        let mut best: Option<(f64, usize)> = None;
-        for (i, (&c, &n)) in self.cos.iter().zip(m.norms()).enumerate() {
-            let (px, py) = rect.pixel(c, n as f64);
-            let d2 = (px as f64 - x).powi(2) + (py as f64 - y).powi(2);
-            if d2 <= radius * radius && best.is_none_or(|(b, _)| d2 < b) {
-                best = Some((d2, i));
-            }
+        match self.charts.hover(chart, (x, y), radius, v, scores, &m) {
+            Some(h) => to_js(&h),
+            None => Ok(JsValue::NULL),
         }
-        let Some((_, i)) = best else {
-            return Ok(JsValue::NULL);
-        };
-        let z = self.session.z()[i];
-        // from the view's summaries: a mousemove must not redo the softmax over the vocabulary.
-        let p = crate::core::maths::prob_from(z, v.z_max, v.log_sum, v.temperature);
-        to_js(&Hover {
-            id: i as u32,
-            token: m.vocab.raw(i as u32).to_string(),
-            text: m.vocab.text(i as u32).to_string(),
-            shown: vocab::quoted(m.vocab.text(i as u32), SHOWN_CHARS),
-            logit: z,
-            prob: p,
-            norm: m.norms()[i] as f64,
-            cos: self.cos[i],
-        })
     }
 
     /// the top-k table as CSV.
     pub fn csv(&self) -> Result<String, JsError> {
-        Ok(self.current()?.csv())
+        Ok(self.shown()?.0.csv())
     }
 }

@@ -2,21 +2,15 @@
 //! wasm-bindgen-test-runner in Node (`scripts/test.sh`). native builds compile this to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use unembed::core::gguf::{write, TensorOut, Value, GGML_Q8_0};
-use unembed::core::kernels::{self, Kernel, Precision};
-use unembed::core::q8::Q8Matrix;
+use unembed::core::files::gguf::Value;
+use unembed::core::fixtures::{random_q8 as random_matrix, GgufBuilder};
+use unembed::core::names;
+use unembed::core::quant::kernels::{self, Kernel, Precision};
 use unembed::core::rng::Rng;
-use unembed::wasm::{header_needs, Explorer};
+use unembed::core::vocab::VocabKind;
+use unembed::wasm::{header_needs, Explorer, Widget};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
-
-fn random_matrix(rows: usize, cols: usize, seed: u64) -> Q8Matrix {
-    let mut rng = Rng::new(seed);
-    let data: Vec<f32> = (0..rows * cols)
-        .map(|k| rng.gauss() as f32 * (0.05 + ((k / cols) % 7) as f32 / 3.0))
-        .collect();
-    Q8Matrix::quantize(&data, rows, cols).unwrap()
-}
 
 #[wasm_bindgen_test]
 fn simd128_is_compiled_in() {
@@ -50,24 +44,13 @@ fn simd128_kernels_agree_with_reference() {
 
 fn tiny_gguf() -> Vec<u8> {
     let (rows, d) = (50, 64);
-    let m = random_matrix(rows, d, 5);
-    let mut toks: Vec<Value> = (0..rows).map(|i| Value::Str(format!("Ġw{i}"))).collect();
-    toks[7] = Value::Str("ĠParis".into());
-    let md = vec![
-        ("general.name".to_string(), Value::Str("tiny".into())),
-        (
-            "tokenizer.ggml.model".to_string(),
-            Value::Str("gpt2".into()),
-        ),
-        ("tokenizer.ggml.tokens".to_string(), Value::Array(8, toks)),
-    ];
-    let t = TensorOut {
-        name: "token_embd.weight".into(),
-        dims: vec![d as u64, rows as u64],
-        ggml_type: GGML_Q8_0,
-        data: m.to_ggml_bytes(),
-    };
-    write(&md, &[t])
+    let mut toks: Vec<String> = (0..rows).map(|i| format!("Ġw{i}")).collect();
+    toks[7] = "ĠParis".into();
+    GgufBuilder::new()
+        .meta("general.name", Value::Str("tiny".into()))
+        .tokens(VocabKind::ByteLevel, toks)
+        .matrix(names::TOKEN_EMBD, &random_matrix(rows, d, 5))
+        .build()
 }
 
 fn spec(v: serde_json::Value) -> JsValue {
@@ -131,4 +114,48 @@ fn header_needs_asks_for_more_then_is_satisfied() {
     let mut bad = b.clone();
     bad[4] = 9; // version 9
     assert!(header_needs(&bad[..64], total).is_err());
+}
+
+#[wasm_bindgen_test]
+fn the_widget_shows_one_readout() {
+    let ex = Explorer::new(tiny_gguf(), &[]).unwrap();
+    let mut w = Widget::new(&ex);
+    let view = |w: &mut Widget, c: serde_json::Value| -> serde_json::Value {
+        serde_wasm_bindgen::from_value(w.update(spec(c)).unwrap()).unwrap()
+    };
+    let v = view(
+        &mut w,
+        serde_json::json!({"base": " Paris", "target": "#3", "top": 4, "temperature": 0.5}),
+    );
+    assert_eq!(v["ranked_by"], "logit");
+    assert_eq!(v["top"].as_array().unwrap().len(), 4);
+    assert_eq!(v["by_cosine"][0]["id"], 7);
+    assert_eq!(v["by_cosine"][0]["cos_rank"], 1);
+    let t = &v["target"];
+    assert_eq!(t["id"], 3);
+    assert!(t["loss"].as_f64().unwrap() > 0.0);
+    assert!(t["gradient"]["norm"].as_f64().unwrap() > 0.0);
+    // the CLI's query of the same h answers the same numbers.
+    let q: serde_json::Value = serde_wasm_bindgen::from_value(
+        ex.query(spec(
+            serde_json::json!({"token": " Paris", "target": "#3", "top": 4, "temperature": 0.5}),
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(q["top"], v["top"]);
+    assert_eq!(q["target"], v["target"]);
+    // at T = 0 a target that is not the arg-max has an infinite loss and no gradient.
+    let v = view(
+        &mut w,
+        serde_json::json!({"base": " Paris", "target": "#3", "temperature": 0.0}),
+    );
+    assert_eq!(v["target"]["loss"], "Infinity");
+    assert!(v["target"].get("gradient").is_none());
+    // h given as numbers.
+    let v = view(
+        &mut w,
+        serde_json::json!({"base": "given", "h": vec![0.25f32; 64]}),
+    );
+    assert!((v["h_norm"].as_f64().unwrap() - 2.0).abs() < 1e-6);
 }

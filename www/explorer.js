@@ -24,7 +24,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const fmt = number(lang);
   const vi = T !== strings('en');
   const fmtP = (p) => (p === 0 ? '0' : p >= 1e-3 ? fmt(p, 4) : (vi ? p.toExponential(2).replace('.', ',') : p.toExponential(2)));
-  const fmtLoss = (l) => (l > 1e300 ? '∞' : fmt(l, 4));
+  // an infinite loss arrives as the string "Infinity", which Number() reads.
+  const fmtLoss = (l) => (Number(l) === Infinity ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
   // the first screen's tokens: " Paris" toward " London" where the vocabulary has them (the
@@ -224,10 +225,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function fillTable() {
-    const rows = view.by_logit.map((r, k) => [String(k + 1), r.shown, String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
+    const rows = view.top.map((r, k) => [String(k + 1), r.shown, String(r.id), fmt(r.logit), fmtP(r.prob), fmt(r.norm), fmt(r.cos), String(r.cos_rank)]);
     fillRows(table, T.tableCaption(rows.length, fmt(controls.temperature, 2).replace(/[.,]?0+$/, ''), fmt(view.entropy, 3), fmt(view.h_norm, 3)),
       T.tableHead, rows,
-      (k) => (view.by_logit[k].id === view.target?.id ? 'target' : ''));
+      (k) => (view.top[k].id === view.target?.id ? 'target' : ''));
   }
 
   /** the ranking by angle beside the one by dot product: who moves, and by how much. */
@@ -240,20 +241,20 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function describe() {
-    const top = view.by_logit[0];
+    const top = view.top[0];
     const best = view.by_cosine[0];
     lesson.textContent = top.id === best.id
       ? T.same(top.shown, fmt(best.cos))
       : T.differs(top.shown, fmt(top.norm, 2), best.shown, fmt(best.cos), best.rank);
     const t = view.target;
     targetInfo.textContent = t
-      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.grad ? T.gradNorm(fmt(t.grad.norm)) : '', controls.steps)
+      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : '', controls.steps)
       : T.pickTarget;
     showFormula(null);
   }
 
   function showFormula(tok) {
-    const t = tok ?? view.by_logit[0];
+    const t = tok ?? view.top[0];
     formula.textContent = T.formula(t.shown, fmt(t.norm), fmt(view.h_norm), fmt(t.cos), fmt(t.logit), fmtP(t.prob), fmt(controls.temperature, 2));
   }
 

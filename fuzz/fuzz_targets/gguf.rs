@@ -5,8 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use unembed::core::gguf;
-use unembed::core::model::{self, Model, QueryOptions};
+use unembed::core::files::gguf;
+use unembed::core::model::Model;
+use unembed::core::plan;
+use unembed::core::readout::{Readout, ReadoutOptions};
 use unembed::core::source::SliceSource;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,12 +20,12 @@ fuzz_target!(|data: &[u8]| {
         bytes: &data[..cut],
         total: data.len() as u64,
     });
-    if model::plan(&src).is_err() {
+    if plan::plan(&src).is_err() {
         return;
     }
     if let Ok(m) = Model::from_source(&src, None) {
         if let Ok(h) = m.token_vector(0) {
-            let _ = m.query(&h, &QueryOptions::default());
+            let _ = Readout::of(&m, &h, &ReadoutOptions::default());
         }
     }
     // the page's path: the whole buffer handed over, the embedding converted in place.

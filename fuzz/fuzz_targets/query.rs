@@ -8,10 +8,13 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use unembed::core::gguf::{self, TensorOut, Value};
-use unembed::core::model::{Model, QueryOptions};
-use unembed::core::q8::Q8Matrix;
+use unembed::core::fixtures::GgufBuilder;
+use unembed::core::model::Model;
+use unembed::core::names;
+use unembed::core::quant::matrix::Q8Matrix;
 use unembed::core::query::{self, QuerySpec};
+use unembed::core::readout::ReadoutOptions;
+use unembed::core::vocab::VocabKind;
 use unembed::core::session::{Controls, Session};
 use unembed::core::source::SliceSource;
 
@@ -33,20 +36,13 @@ fn model() -> &'static Model {
         let m = Q8Matrix::quantize(&data, ROWS, D).unwrap();
         let words = ["Ġking", "Ġman", "Ġwoman", "king", "Ġqueen", "Ġzero", "<img src=x>", "\u{202e}"];
         let toks = (0..ROWS)
-            .map(|i| Value::Str(words.get(i).map_or(format!("Ġt{i}"), |w| w.to_string())))
+            .map(|i| words.get(i).map_or(format!("Ġt{i}"), |w| w.to_string()))
             .collect();
-        let md = vec![
-            ("general.name".to_string(), Value::Str("fuzz".into())),
-            ("tokenizer.ggml.model".to_string(), Value::Str("gpt2".into())),
-            ("tokenizer.ggml.tokens".to_string(), Value::Array(8, toks)),
-        ];
-        let t = TensorOut {
-            name: "token_embd.weight".into(),
-            dims: vec![D as u64, ROWS as u64],
-            ggml_type: 8,
-            data: m.to_ggml_bytes(),
-        };
-        Model::from_source(&SliceSource::whole(&gguf::write(&md, &[t])), None).unwrap()
+        let bytes = GgufBuilder::new()
+            .tokens(VocabKind::ByteLevel, toks)
+            .matrix(names::TOKEN_EMBD, &m)
+            .build();
+        Model::from_source(&SliceSource::whole(&bytes), None).unwrap()
     })
 }
 
@@ -61,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let m = model();
-    if let Ok(r) = query::run_query(m, &spec, &QueryOptions::default()) {
+    if let Ok(r) = query::run_query(m, &spec, &ReadoutOptions::default()) {
         for e in &r.top {
             assert!(
                 ![e.logit, e.prob, e.norm, e.cos].iter().any(|x| x.is_nan()),
@@ -82,12 +78,10 @@ fn session(data: &[u8]) {
         if s.update(&mut m, c).is_err() {
             continue;
         }
-        let v = s.view(&m).expect("a view after a successful update");
-        let nums = v.by_logit.iter().chain(&v.by_cosine).flat_map(|r| {
-            let e = &r.entry;
-            [e.logit, e.prob, e.norm, e.cos]
-        });
-        for x in nums.chain([v.h_norm, v.entropy]) {
+        let (v, _) = s.view(&m).expect("a view after a successful update");
+        let r = &v.readout;
+        let nums = r.top.iter().chain(&r.by_cosine).flat_map(|e| [e.logit, e.prob, e.norm, e.cos]);
+        for x in nums.chain([r.h_norm, r.entropy]) {
             assert!(!x.is_nan(), "NaN in a view: {c:?}");
         }
     }

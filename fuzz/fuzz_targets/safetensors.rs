@@ -4,10 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use unembed::core::model::{self, Model, QueryOptions};
-use unembed::core::safetensors;
+use unembed::core::model::Model;
+use unembed::core::plan;
+use unembed::core::readout::{Readout, ReadoutOptions};
+use unembed::core::files::safetensors;
 use unembed::core::source::SliceSource;
-use unembed::core::tokenizer;
+use unembed::core::files::tokenizer;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 5 {
@@ -25,12 +27,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let src = SliceSource::whole(file);
     let _ = safetensors::parse_header(&src);
-    if model::plan(&src).is_err() {
+    if plan::plan(&src).is_err() {
         return;
     }
     if let Ok(m) = Model::from_source(&src, tokens) {
         if let Ok(h) = m.token_vector(0) {
-            let _ = m.query(&h, &QueryOptions::default());
+            let _ = Readout::of(&m, &h, &ReadoutOptions::default());
         }
     }
 });

@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
+use crate::core::error::{Error, Result};
+
 pub fn serve(root: &Path, host: &str, port: u16) -> std::io::Result<()> {
     let listener = TcpListener::bind((host, port))?;
     let addr = listener.local_addr()?;
@@ -188,6 +190,22 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// `unembed serve [DIR] [--port 8000] [--host 127.0.0.1]`.
+pub fn run(a: &mut super::Args) -> Result<()> {
+    let port: u16 = a.parse("--port")?.unwrap_or(8000);
+    let host = a.opt("--host")?.unwrap_or_else(|| "127.0.0.1".into());
+    let dir = a
+        .positionals()?
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "www".into());
+    let root = PathBuf::from(&dir);
+    if !root.is_dir() {
+        return Err(Error::Io(format!("{dir} is not a folder")));
+    }
+    serve(&root, &host, port).map_err(|e| Error::Io(format!("cannot serve on {host}:{port}: {e}")))
 }
 
 #[cfg(test)]

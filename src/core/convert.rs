@@ -1,9 +1,12 @@
 //! the slim served GGUF: the unembedding matrices in Q8_0, the vocabulary, the source's
 //! metadata and licence, and the precomputed spectrum under `unembed.` names.
 
-use super::gguf::{self, TensorOut, Value, GGML_F32, GGML_Q8_0};
-use super::model::{Format, Model, SIGMA_TENSOR, VT_TENSOR};
-use super::tensor::VocabKind;
+use super::files::gguf::{self, TensorOut, Value};
+use super::files::Format;
+use super::model::Model;
+use super::names;
+use super::quant::GgmlType;
+use super::vocab::VocabKind;
 
 /// metadata arrays worth keeping (others, like BPE merges, are dropped to keep the file slim).
 const KEEP_ARRAYS: &[&str] = &["tokenizer.ggml.tokens", "tokenizer.ggml.token_type"];
@@ -23,7 +26,7 @@ pub struct SourceInfo {
 pub fn served_gguf(model: &Model, src: &SourceInfo) -> Vec<u8> {
     let mut md: Vec<(String, Value)> = Vec::new();
     md.push(("general.architecture".into(), Value::Str(arch(model))));
-    for (k, v) in &model.metadata {
+    for (k, v) in model.metadata.iter() {
         let keep = match v {
             Value::Array(..) => KEEP_ARRAYS.contains(&k.as_str()),
             _ => !DROP_KEYS.contains(&k.as_str()),
@@ -60,29 +63,48 @@ pub fn served_gguf(model: &Model, src: &SourceInfo) -> Vec<u8> {
     set("unembed.version", Value::U32(1));
     set("unembed.source.file", Value::Str(src.file_name.clone()));
     set("unembed.source.sha256", Value::Str(src.sha256.clone()));
-    let fmt = match model.format {
-        Format::Gguf => "gguf",
-        Format::Safetensors => "safetensors",
-    };
-    set("unembed.source.format", Value::Str(fmt.into()));
     set(
-        "unembed.source.embedding_type",
-        Value::Str(model.embed_dtype.name().into()),
+        "unembed.source.format",
+        Value::Str(model.format.name().into()),
     );
+    // what the source stored, and how far the served Q8_0 matrices are from it (read back by
+    // `Model::load`, so the page can say it of a served file).
+    for (key, ty, requant) in [
+        ("embedding", Some(model.embed_type), model.embed_requant),
+        ("output", model.output_type, model.output_requant),
+    ] {
+        if let Some(ty) = ty {
+            set(
+                &format!("unembed.source.{key}_type"),
+                Value::Str(ty.name().into()),
+            );
+        }
+        if let Some(r) = requant {
+            set(
+                &format!("unembed.{key}.requant_max_rel"),
+                Value::F64(r.error.max_rel),
+            );
+            set(
+                &format!("unembed.{key}.requant_rms_rel"),
+                Value::F64(r.error.rms_rel),
+            );
+        }
+    }
     set("unembed.tied", Value::Bool(model.tied()));
 
     let d = model.d() as u64;
+    let e = model.embedding();
     let mut tensors = vec![TensorOut {
-        name: "token_embd.weight".into(),
-        dims: vec![d, model.embed.rows() as u64],
-        ggml_type: GGML_Q8_0,
-        data: model.embed.to_ggml_bytes(),
+        name: names::TOKEN_EMBD.into(),
+        dims: vec![d, e.rows() as u64],
+        ggml_type: GgmlType::Q8_0,
+        data: e.to_ggml_bytes(),
     }];
-    if let Some(o) = &model.output {
+    if let Some(o) = model.output() {
         tensors.push(TensorOut {
-            name: "output.weight".into(),
+            name: names::OUTPUT.into(),
             dims: vec![d, o.rows() as u64],
-            ggml_type: GGML_Q8_0,
+            ggml_type: GgmlType::Q8_0,
             data: o.to_ggml_bytes(),
         });
     }
@@ -98,15 +120,15 @@ pub fn served_gguf(model: &Model, src: &SourceInfo) -> Vec<u8> {
             .flat_map(f32::to_le_bytes)
             .collect();
         tensors.push(TensorOut {
-            name: SIGMA_TENSOR.into(),
+            name: names::SIGMA.into(),
             dims: vec![d],
-            ggml_type: GGML_F32,
+            ggml_type: GgmlType::F32,
             data: sigma,
         });
         tensors.push(TensorOut {
-            name: VT_TENSOR.into(),
+            name: names::VT.into(),
             dims: vec![d, d],
-            ggml_type: GGML_F32,
+            ggml_type: GgmlType::F32,
             data: vt,
         });
     }
@@ -114,15 +136,12 @@ pub fn served_gguf(model: &Model, src: &SourceInfo) -> Vec<u8> {
 }
 
 fn has_key(model: &Model, key: &str) -> bool {
-    model.metadata.iter().any(|(k, _)| k == key)
+    model.metadata.get(key).is_some()
 }
 
 fn arch(model: &Model) -> String {
     model
-        .metadata
-        .iter()
-        .find(|(k, _)| k == "general.architecture")
-        .and_then(|(_, v)| v.as_str())
+        .meta_str("general.architecture")
         .unwrap_or("unembed")
         .to_string()
 }
@@ -130,7 +149,7 @@ fn arch(model: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::tests::tiny_model;
+    use crate::core::fixtures::tiny_model;
     use crate::core::source::SliceSource;
 
     #[test]
@@ -145,15 +164,17 @@ mod tests {
         };
         let bytes = served_gguf(&m, &info);
         let back = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
-        assert_eq!(back.embed.to_ggml_bytes(), m.embed.to_ggml_bytes());
+        assert_eq!(
+            back.embedding().to_ggml_bytes(),
+            m.embedding().to_ggml_bytes()
+        );
         assert_eq!(back.vocab.raw_tokens(), m.vocab.raw_tokens());
         assert!(back.spectrum_from_file);
-        let (a, b) = (back.spectrum.unwrap(), m.spectrum.unwrap());
+        let (a, b) = (back.spectrum.clone().unwrap(), m.spectrum.unwrap());
         for (x, y) in a.sigma.iter().zip(b.sigma.iter()) {
             assert!((x - y).abs() <= 1e-6 * y);
         }
         assert_eq!(a.v[[3, 5]] as f32, b.v[[3, 5]] as f32);
-        let lic = back.metadata.iter().find(|(k, _)| k == "general.license");
-        assert_eq!(lic.unwrap().1.as_str(), Some("apache-2.0"));
+        assert_eq!(back.meta_str("general.license"), Some("apache-2.0"));
     }
 }

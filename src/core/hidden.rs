@@ -247,7 +247,7 @@ fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::tests::tiny_model;
+    use crate::core::fixtures::tiny_model;
 
     #[test]
     fn analogy_expression() {

@@ -1,20 +1,26 @@
-//! the pure core: formats, the Q8_0 matrix and its kernels, and the maths of the lesson.
-//! no wasm-bindgen, no web-sys: this module compiles and is tested natively.
+//! the pure core, by concept: file formats ([`files`]) → the tensor index ([`index`],
+//! [`names`]) → quantization ([`quant`]: one file per ggml block format, the served Q8_0
+//! matrix and its kernels) → what a file holds and what the explorer reads ([`plan`]) → the
+//! loaded model ([`model`]) → the readout of an h ([`readout`]) → queries ([`query`],
+//! [`hidden`]) and the explorer's session ([`session`]); plus the spectrum, the served-file
+//! writer and test fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
+//! natively.
 
 pub mod convert;
 pub mod error;
-pub mod gguf;
+pub mod files;
+pub mod fixtures;
 pub mod hidden;
-pub mod kernels;
+pub mod index;
 pub mod maths;
 pub mod model;
-pub mod q8;
+pub mod names;
+pub mod plan;
+pub mod quant;
 pub mod query;
+pub mod readout;
 pub mod rng;
-pub mod safetensors;
 pub mod session;
 pub mod source;
 pub mod spectrum;
-pub mod tensor;
-pub mod tokenizer;
 pub mod vocab;

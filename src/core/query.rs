@@ -4,7 +4,8 @@ use serde::Deserialize;
 
 use super::error::{Error, Result};
 use super::hidden;
-use super::model::{Model, QueryOptions, QueryResult};
+use super::model::Model;
+use super::readout::{Ranking, Readout, ReadoutOptions};
 
 /// one query of a batch, or of the command line.
 #[derive(Deserialize, Default, Debug, Clone)]
@@ -92,17 +93,23 @@ pub(crate) fn finite(what: &str, v: f64) -> Result<()> {
 }
 
 /// answers one query; fields it leaves out come from `defaults`.
-pub fn run_query(m: &Model, q: &QuerySpec, defaults: &QueryOptions) -> Result<QueryResult> {
+pub fn run_query(m: &Model, q: &QuerySpec, defaults: &ReadoutOptions) -> Result<Readout> {
     let h = hidden_state(m, q)?;
     let target = match &q.target {
         None => defaults.target,
         Some(t) => Some(m.vocab.find(t)?),
     };
-    let opts = QueryOptions {
+    let ranked_by = match q.cosine {
+        None => defaults.ranked_by,
+        Some(true) => Ranking::Cosine,
+        Some(false) => Ranking::Logit,
+    };
+    let opts = ReadoutOptions {
         temperature: q.temperature.unwrap_or(defaults.temperature),
         top: q.top.unwrap_or(defaults.top),
-        by_cosine: q.cosine.unwrap_or(defaults.by_cosine),
+        ranked_by,
         target,
+        ..defaults.clone()
     };
-    m.query(&h, &opts)
+    Readout::of(m, &h, &opts)
 }

@@ -6,17 +6,24 @@
 //!   z = scale·((1 − mix)·z_base + mix·z_with) + noise·E·n_seed + Σ_k a_k·E·v_k + E·δ_steps
 //!
 //! with v_k the right singular vectors (E·v_k = σ_k·u_k). each cached product is the exact
-//! kernel's, and the sums are in f64, so z matches `Model::analyse` on the same h to about
+//! kernel's, and the sums are in f64, so z matches a fresh product on the same h to about
 //! 1e-12 relative. gradient steps replay from the other controls, so a state is reproducible
 //! from its controls alone (the URL).
+//!
+//! what an update costs in full passes over the vocabulary (counted by
+//! [`Unembedding`](super::model::Unembedding)): a slider (scale, mix, noise, the singular
+//! directions, temperature, top) none; a new base, mix token or noise seed one; with a target
+//! at T > 0 the view adds one transposed pass (the gradient's Σ p_i w_i); each gradient step
+//! two (Σ p_i w_i, then W_U·δh), and a change of any other control replays every step.
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::hidden;
-use super::maths::{cosine, norm, ranks, top_k, Softmax};
-use super::model::{Model, TopEntry, SHOWN_CHARS};
+use super::maths::Softmax;
+use super::model::Model;
 use super::query::finite;
+use super::readout::{Gradient, Loss, Ranking, Readout, ReadoutOptions, Scores};
 use super::vocab;
 
 /// the longest top-k list the explorer shows (a URL may ask; the tables are DOM rows).
@@ -29,8 +36,13 @@ pub const N_DIRECTIONS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Controls {
-    /// a token's text (` Paris`), `#id`, or an expression (`king - man + woman`).
+    /// a token's text (` Paris`), `#id`, or an expression (`king - man + woman`); when `h`
+    /// is given, a description of it.
     pub base: String,
+    /// h_base given as numbers (d of them) instead of by `base`: a hidden state from
+    /// elsewhere (a model's layer, a file). empty when `base` says it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub h: Vec<f32>,
     /// a token to mix toward ("" for none), and how far (0 = h_base, 1 = v_with).
     pub mix_with: String,
     pub mix: f64,
@@ -52,6 +64,7 @@ impl Default for Controls {
     fn default() -> Self {
         Controls {
             base: " Paris".into(),
+            h: Vec::new(),
             mix_with: String::new(),
             mix: 0.0,
             scale: 1.0,
@@ -71,6 +84,8 @@ impl Default for Controls {
 #[derive(Debug, Clone, Default)]
 struct Piece {
     key: String,
+    /// the numbers a piece given as numbers was made from (the key of `Controls::h`).
+    given: Vec<f32>,
     h: Vec<f64>,
     z: Vec<f64>,
     /// c = Vᵀh of the piece, once the model has a spectrum (empty until then).
@@ -79,9 +94,10 @@ struct Piece {
 
 impl Piece {
     fn new(model: &Model, key: String, h: Vec<f32>) -> Result<Self> {
-        let z = model.unembed().matvec(&h)?;
+        let z = model.unembedding().logits(&h)?;
         Ok(Piece {
             key,
+            given: Vec::new(),
             h: h.into_iter().map(f64::from).collect(),
             z,
             c: Vec::new(),
@@ -105,8 +121,6 @@ pub struct Session {
     /// c = Vᵀh for the current h (empty without a spectrum).
     coords: Vec<f64>,
     controls: Controls,
-    /// number of full products so far (tests check that sliders do not add any).
-    pub products: usize,
 }
 
 impl Session {
@@ -128,24 +142,25 @@ impl Session {
         &self.loss_history
     }
 
-    fn piece(&mut self, model: &Model, key: String, h: Vec<f32>) -> Result<Piece> {
-        self.products += 1;
-        Piece::new(model, key, h)
-    }
-
     /// brings the caches up to date with `c` and recomputes h and z.
     pub fn update(&mut self, model: &mut Model, c: &Controls) -> Result<()> {
         check(c)?;
-        if self.base.key != c.base || self.base.z.len() != model.n_vocab() {
-            let h = resolve(model, &c.base)?;
-            self.base = self.piece(model, c.base.clone(), h)?;
+        if self.base.key != c.base || self.base.given != c.h || self.base.z.len() != model.n_vocab()
+        {
+            let h = if c.h.is_empty() {
+                resolve(model, &c.base)?
+            } else {
+                given(model, &c.h)?
+            };
+            self.base = Piece::new(model, c.base.clone(), h)?;
+            self.base.given = c.h.clone();
         }
         self.with = match c.mix_with.as_str() {
             "" => None,
             w if self.with.as_ref().is_some_and(|p| p.key == w) => self.with.take(),
             w => {
                 let v = model.token_vector(model.vocab.find(w)?)?;
-                Some(self.piece(model, w.to_string(), v)?)
+                Some(Piece::new(model, w.to_string(), v)?)
             }
         };
         // the noise piece stays cached while noise is 0, so dragging through 0 costs nothing.
@@ -155,7 +170,7 @@ impl Session {
                 .into_iter()
                 .map(|x| x as f32)
                 .collect();
-            self.noise = Some(self.piece(model, key, n)?);
+            self.noise = Some(Piece::new(model, key, n)?);
         }
         let want_dirs = c.coeffs.len().min(N_DIRECTIONS);
         if want_dirs > 0 && self.dirs.len() < N_DIRECTIONS {
@@ -164,7 +179,7 @@ impl Session {
             self.dirs = Vec::with_capacity(k);
             for i in 0..k {
                 let v: Vec<f32> = s.v.column(i).iter().map(|&x| x as f32).collect();
-                let p = self.piece(model, format!("v{i}"), v)?;
+                let p = Piece::new(model, format!("v{i}"), v)?;
                 self.dirs.push(p);
             }
         }
@@ -203,21 +218,20 @@ impl Session {
         Ok(Softmax::new(&self.z, t)?.loss(&self.z, target as usize))
     }
 
-    /// one step of gradient descent on L = −log p_target: δ ← δ − lr·∇_h L.
+    /// one step of gradient descent on L = −log p_target: δ ← δ − lr·∇_h L (two passes: the
+    /// gradient's Σ p_i w_i, and W_U·δh to keep z in step with h).
     fn step(&mut self, model: &Model, target: u32) -> Result<()> {
         let c = &self.controls;
-        let a = model.analyse(&self.h, c.temperature)?;
-        let g = model.gradient(&self.h, &a, target)?;
+        let sm = Softmax::new(&self.z, c.temperature)?;
+        let g = Gradient::new(model, &sm, target)?;
         let dh: Vec<f32> = g.grad.iter().map(|&x| (-c.lr * x as f64) as f32).collect();
-        let dz = model.unembed().matvec(&dh)?;
-        self.products += 2;
+        let dz = model.unembedding().logits(&dh)?;
         let d = model.d();
         if self.steps.h.is_empty() {
             self.steps = Piece {
-                key: String::new(),
                 h: vec![0.0; d],
                 z: vec![0.0; dz.len()],
-                c: Vec::new(),
+                ..Piece::default()
             };
         }
         for (s, &x) in self.steps.h.iter_mut().zip(&dh) {
@@ -299,56 +313,23 @@ impl Session {
         Ok(())
     }
 
-    /// cos θ_i of every token for the current h.
-    pub fn cosines(&self, model: &Model) -> Vec<f64> {
-        let h_norm = norm(&self.h);
-        self.z
-            .iter()
-            .zip(model.norms())
-            .map(|(&z, &n)| cosine(z, n, h_norm))
-            .collect()
-    }
-
-    /// everything the page shows for the current state.
-    pub fn view(&self, model: &Model) -> Result<View> {
-        Ok(self.view_and_cosines(model)?.0)
-    }
-
-    /// the view, and cos θ_i of every token (computed once for both).
-    pub fn view_and_cosines(&self, model: &Model) -> Result<(View, Vec<f64>)> {
+    /// everything the page shows for the current state, and the scores of every token (the
+    /// scatter and hover read them).
+    pub fn view(&self, model: &Model) -> Result<(View, Scores)> {
         let c = &self.controls;
-        let sm = Softmax::new(&self.z, c.temperature)?;
-        let h_norm = norm(&self.h);
-        let norms = model.norms();
-        let n = self.z.len();
-        let cos = self.cosines(model);
-        let entry = |i: usize| TopEntry {
-            id: i as u32,
-            token: model.vocab.raw(i as u32).to_string(),
-            text: model.vocab.text(i as u32).to_string(),
-            shown: crate::core::vocab::quoted(model.vocab.text(i as u32), SHOWN_CHARS),
-            logit: self.z[i],
-            prob: sm.p[i],
-            norm: norms[i] as f64,
-            cos: cos[i],
+        let scores = Scores::new(model, &self.h, self.z.clone(), c.temperature)?;
+        let target = match c.target.as_str() {
+            "" => None,
+            t => Some(model.vocab.find(t)?),
         };
-        let by_logit = top_k(n, c.top, |i| self.z[i]);
-        let by_cosine = top_k(n, c.top, |i| cos[i]);
-        // a list's own ranks are its positions (top_k and rank break ties alike); only the
-        // cross ranks need a pass over the vocabulary.
-        let ranked = |ids: &[usize], by_z: Option<Vec<usize>>, by_cos: Option<Vec<usize>>| {
-            let own: Vec<usize> = (1..=ids.len()).collect();
-            let by_z = by_z.unwrap_or_else(|| own.clone());
-            let by_cos = by_cos.unwrap_or(own);
-            ids.iter()
-                .zip(by_z.into_iter().zip(by_cos))
-                .map(|(&i, (rank, cos_rank))| Ranked {
-                    entry: entry(i),
-                    rank,
-                    cos_rank,
-                })
-                .collect::<Vec<Ranked>>()
+        let opts = ReadoutOptions {
+            temperature: c.temperature,
+            top: c.top,
+            ranked_by: Ranking::Logit,
+            cosine_top: c.top,
+            target,
         };
+        let readout = Readout::new(model, &scores, &opts, None)?;
         let coords = match &model.spectrum {
             Some(_) if self.coords.len() == self.h.len() => self.coords.clone(),
             Some(s) => s.coords(&self.h)?,
@@ -358,72 +339,17 @@ impl Session {
             Some(s) => s.contributions(&coords),
             None => Vec::new(),
         };
-        let target = match c.target.as_str() {
-            "" => None,
-            t => {
-                let id = model.vocab.find(t)?;
-                let a = super::model::Analysis {
-                    z: self.z.clone(),
-                    h_norm,
-                    softmax: sm.clone(),
-                };
-                let grad = if c.temperature > 0.0 {
-                    let g = model.gradient(&self.h, &a, id)?;
-                    Some(GradView {
-                        norm: norm(&g.grad),
-                        push_norm: norm(&g.expected),
-                        pull_norm: norm(&g.target),
-                        cos_push_pull: cos_between(&g.expected, &g.target),
-                    })
-                } else {
-                    None
-                };
-                let one = [id as usize];
-                Some(TargetView {
-                    ranked: ranked(&one, Some(ranks(&self.z, &one)), Some(ranks(&cos, &one)))
-                        .remove(0),
-                    loss: finite_or_max(sm.loss(&self.z, id as usize)),
-                    grad,
-                })
-            }
-        };
         let view = View {
-            h_norm,
-            temperature: c.temperature,
-            entropy: sm.entropy,
-            z_max: sm.z_max,
-            log_sum: sm.log_sum,
-            by_logit: ranked(&by_logit, None, Some(ranks(&cos, &by_logit))),
-            by_cosine: ranked(&by_cosine, Some(ranks(&self.z, &by_cosine)), None),
-            target,
+            readout,
             coords: coords.into_iter().take(64).collect(),
             contributions,
             loss_history: self
                 .loss_history
                 .iter()
-                .map(|&l| finite_or_max(l))
+                .map(|&l| Loss::from_f64(l))
                 .collect(),
         };
-        Ok((view, cos))
-    }
-}
-
-/// +∞ (a loss at T = 0) as f64::MAX, so JSON never carries null for a number.
-fn finite_or_max(x: f64) -> f64 {
-    if x.is_finite() {
-        x
-    } else {
-        f64::MAX
-    }
-}
-
-fn cos_between(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum();
-    let den = norm(a) * norm(b);
-    if den > 0.0 {
-        dot / den
-    } else {
-        0.0
+        Ok((view, scores))
     }
 }
 
@@ -454,6 +380,21 @@ fn check(c: &Controls) -> Result<()> {
     Ok(())
 }
 
+/// h given as numbers: d finite values.
+fn given(model: &Model, h: &[f32]) -> Result<Vec<f32>> {
+    if h.len() != model.d() {
+        return Err(Error::Shape(format!(
+            "h has {} components, the model has d = {}",
+            h.len(),
+            model.d()
+        )));
+    }
+    if let Some(j) = h.iter().position(|x| !x.is_finite()) {
+        return Err(Error::Invalid(format!("h[{j}] is {}", h[j])));
+    }
+    Ok(h.to_vec())
+}
+
 /// the base of h: a token's exact text or `#id` first, else an expression.
 pub fn resolve(model: &Model, s: &str) -> Result<Vec<f32>> {
     match model.vocab.find(s) {
@@ -466,57 +407,24 @@ pub fn resolve(model: &Model, s: &str) -> Result<Vec<f32>> {
     }
 }
 
-/// a token with its places in both rankings.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ranked {
-    #[serde(flatten)]
-    pub entry: TopEntry,
-    pub rank: usize,
-    pub cos_rank: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GradView {
-    /// ‖∇_h L‖.
-    pub norm: f64,
-    /// ‖Σ p_i v_i‖, ‖v_true‖, and the cosine between them.
-    pub push_norm: f64,
-    pub pull_norm: f64,
-    pub cos_push_pull: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TargetView {
-    #[serde(flatten)]
-    pub ranked: Ranked,
-    pub loss: f64,
-    pub grad: Option<GradView>,
-}
-
-/// what the page shows for one state.
+/// what the page shows for one state: the readout of h (top tokens by logit and by cosine
+/// with both ranks, the softmax's summaries, the target), h in the singular basis, and the
+/// loss after each gradient step.
 #[derive(Debug, Clone, Serialize)]
 pub struct View {
-    pub h_norm: f64,
-    pub temperature: f64,
-    pub entropy: f64,
-    /// the softmax's summaries: p_i = exp((z_i − z_max)/T − log_sum).
-    pub z_max: f64,
-    pub log_sum: f64,
-    pub by_logit: Vec<Ranked>,
-    pub by_cosine: Vec<Ranked>,
-    pub target: Option<TargetView>,
+    #[serde(flatten)]
+    pub readout: Readout,
     /// c = Vᵀh (first 64) and σ_k·c_k (all).
     pub coords: Vec<f64>,
     pub contributions: Vec<f64>,
-    pub loss_history: Vec<f64>,
+    pub loss_history: Vec<Loss>,
 }
 
 impl View {
     /// the top-k table as CSV (fields quoted; a leading = + - @ is defused for spreadsheets).
     pub fn csv(&self) -> String {
         let mut out = String::from("rank,id,token,text,logit,p,norm,cos,cos_rank\n");
-        for (k, r) in self.by_logit.iter().enumerate() {
-            let e = &r.entry;
+        for (k, e) in self.readout.top.iter().enumerate() {
             out += &format!(
                 "{},{},{},{},{},{},{},{},{}\n",
                 k + 1,
@@ -527,7 +435,7 @@ impl View {
                 e.prob,
                 e.norm,
                 e.cos,
-                r.cos_rank
+                e.cos_rank
             );
         }
         out
@@ -553,7 +461,7 @@ mod tests {
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
     }
-    use crate::core::model::tests::tiny_model;
+    use crate::core::fixtures::tiny_model;
     use crate::core::query::{hidden_state, QuerySpec};
 
     #[test]
@@ -571,13 +479,13 @@ mod tests {
             ..Default::default()
         };
         s.update(&mut m, &c).unwrap();
-        let z = m.unembed().matvec(s.h()).unwrap();
+        let z = m.unembedding().logits(s.h()).unwrap();
         for (a, b) in s.z().iter().zip(&z) {
             assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} {b}");
         }
         // c = Vᵀh, summed from the pieces, matches a direct product.
         let direct = m.spectrum.as_ref().unwrap().coords(s.h()).unwrap();
-        let v = s.view(&m).unwrap();
+        let (v, _) = s.view(&m).unwrap();
         for (a, b) in v.coords.iter().zip(&direct) {
             assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} {b}");
         }
@@ -618,24 +526,58 @@ mod tests {
             ..Default::default()
         };
         s.update(&mut m, &c).unwrap();
-        let after_first = s.products;
+        s.view(&m).unwrap();
+        let after_first = m.unembedding().passes();
         for k in 0..20 {
             c.mix = k as f64 / 20.0;
             c.scale = 1.0 + k as f64 / 10.0;
             c.temperature = 0.5 + k as f64 / 10.0;
             c.noise = 0.01 * k as f64;
             c.coeffs[k % 8] = k as f64 / 7.0;
+            c.top = 5 + k % 3;
             s.update(&mut m, &c).unwrap();
+            s.view(&m).unwrap();
         }
-        assert_eq!(s.products, after_first);
-        let (v, cos) = s.view_and_cosines(&m).unwrap();
-        assert_eq!(v.by_logit.len(), 10);
-        // every rank shown equals a plain count over the vocabulary.
-        let n = s.z().len();
-        for r in v.by_logit.iter().chain(&v.by_cosine) {
-            let i = r.entry.id as usize;
-            assert_eq!(r.rank, crate::core::maths::rank(n, i, |j| s.z()[j]));
-            assert_eq!(r.cos_rank, crate::core::maths::rank(n, i, |j| cos[j]));
+        assert_eq!(m.unembedding().passes(), after_first);
+        // a target at T > 0 costs one transposed pass per view, and each step two.
+        c.target = " woman".into();
+        s.update(&mut m, &c).unwrap();
+        let before = m.unembedding().passes();
+        s.view(&m).unwrap();
+        assert_eq!(m.unembedding().passes(), before + 1);
+        c.steps = 3;
+        s.update(&mut m, &c).unwrap();
+        assert_eq!(m.unembedding().passes(), before + 1 + 2 * 3);
+        c.temperature = 0.0;
+        c.steps = 0;
+        s.update(&mut m, &c).unwrap();
+        let before = m.unembedding().passes();
+        s.view(&m).unwrap();
+        assert_eq!(m.unembedding().passes(), before, "no gradient at T = 0");
+    }
+
+    #[test]
+    fn a_given_h_is_the_base() {
+        let mut m = tiny_model(40, 64);
+        let mut s = Session::new();
+        let v5 = m.token_vector(5).unwrap();
+        let c = Controls {
+            base: "layer 3".into(),
+            h: v5.clone(),
+            ..Default::default()
+        };
+        s.update(&mut m, &c).unwrap();
+        assert_eq!(s.h(), &v5[..]);
+        for bad in [vec![0.5; 63], {
+            let mut h = v5.clone();
+            h[7] = f32::NAN;
+            h
+        }] {
+            let c = Controls {
+                h: bad,
+                ..c.clone()
+            };
+            assert!(s.update(&mut m, &c).is_err());
         }
     }
 
@@ -649,13 +591,13 @@ mod tests {
             ..Default::default()
         };
         s.update(&mut m, &c).unwrap();
-        let c0 = s.view(&m).unwrap().coords;
+        let c0 = s.view(&m).unwrap().0.coords;
         let c2 = Controls {
             coeffs: vec![0.0, 0.75],
             ..c
         };
         s.update(&mut m, &c2).unwrap();
-        let c1 = s.view(&m).unwrap().coords;
+        let c1 = s.view(&m).unwrap().0.coords;
         assert!((c1[1] - c0[1] - 0.75).abs() < 1e-5);
         assert!((c1[0] - c0[0]).abs() < 1e-5 && (c1[2] - c0[2]).abs() < 1e-5);
     }
@@ -671,14 +613,17 @@ mod tests {
             ..Default::default()
         };
         s.update(&mut m, &c).unwrap();
-        let p0 = s.view(&m).unwrap().target.unwrap().ranked.entry.prob;
+        let p0 = s.view(&m).unwrap().0.readout.target.unwrap().entry.prob;
         c.steps = 5;
         s.update(&mut m, &c).unwrap();
-        let v = s.view(&m).unwrap();
-        let p5 = v.target.as_ref().unwrap().ranked.entry.prob;
+        let (v, _) = s.view(&m).unwrap();
+        let p5 = v.readout.target.as_ref().unwrap().entry.prob;
         assert!(p5 > p0, "{p0} → {p5}");
         assert_eq!(v.loss_history.len(), 6);
-        assert!(v.loss_history.windows(2).all(|w| w[1] <= w[0] + 1e-9));
+        assert!(v
+            .loss_history
+            .windows(2)
+            .all(|w| w[1].value() <= w[0].value() + 1e-9));
         // a fresh session with the same controls lands on the same h.
         let mut s2 = Session::new();
         s2.update(&mut m, &c).unwrap();

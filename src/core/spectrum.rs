@@ -8,7 +8,7 @@
 use ndarray::{Array1, Array2};
 
 use super::error::{Error, Result};
-use super::q8::{Q8Matrix, QK};
+use super::quant::matrix::{Q8Matrix, QK};
 
 /// σ (descending) and V (columns are the right singular vectors, sign fixed so that the
 /// largest-magnitude entry of each column is positive).
@@ -393,7 +393,7 @@ fn tql2(n: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::q8::tests::random_matrix;
+    use crate::core::fixtures::random_q8 as random_matrix;
     use crate::core::rng::Rng;
 
     #[test]

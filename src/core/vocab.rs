@@ -3,7 +3,17 @@
 use std::collections::HashMap;
 
 use super::error::{Error, Result};
-use super::tensor::VocabKind;
+
+/// how token strings are spelled, which decides how they are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VocabKind {
+    /// GPT-2 style byte-level BPE: every byte is mapped to a printable char (`Ġ` = space).
+    ByteLevel,
+    /// SentencePiece: `▁` = space, bytes as `<0x0A>`.
+    SentencePiece,
+    /// shown as they are.
+    Plain,
+}
 
 /// whether a character would be invisible or act on its neighbours when shown: controls,
 /// zero-width characters and bidirectional overrides.

@@ -3,13 +3,41 @@
 //! views; nothing here computes the lesson's maths, it only draws it.
 //!
 //! the norm-vs-angle scatter has one point per token (tens of thousands): [`draw_cosnorm`]
-//! draws the frame and the overlays and returns the plot's pixel rectangle, and
+//! draws the frame and the overlays and returns the chart's coordinates, and
 //! [`rasterize_points`] paints the points into an RGBA buffer the page blits in one call.
+//!
+//! every draw function returns plotters' own coordinate transform of what it drew, which
+//! [`charts::Charts`] keeps to answer hover; `charts` also decides what a step must redraw.
 
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordu32};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::core::session::{GradView, Ranked};
+use crate::core::readout::{Entry, GradientParts, Loss};
+
+pub mod charts;
+
+/// the top-k bars' coordinates: p across, one segment per token down.
+pub type BarsCoord = Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordu32>>;
+/// the scatter's coordinates: cos θ across, ‖v‖ up.
+pub type ScatterCoord = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+/// the spectrum's k axis (its σ axis is a log scale, which plotters cannot clone or invert;
+/// hover needs only k).
+#[derive(Clone)]
+pub struct SpectrumCoord {
+    pub k: RangedCoordf64,
+    /// the pixels the k axis spans.
+    pub pixels: (i32, i32),
+}
+
+impl SpectrumCoord {
+    /// the k under pixel column x, if x is on the plot.
+    pub fn k_at(&self, x: i32) -> Option<f64> {
+        use plotters::coord::ranged1d::ReversibleRanged;
+        self.k.unmap(x, self.pixels)
+    }
+}
 
 /// how a chart is drawn: `scale` is the device-pixel ratio (fonts and lines grow with it),
 /// `lang` the language of its words.
@@ -29,7 +57,7 @@ impl Default for Style {
 }
 
 /// the languages of the charts' words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
     En,
     Vi,
@@ -142,19 +170,15 @@ pub fn fmt_p(p: f64) -> String {
 /// horizontal bars of p for the top tokens, with p and z written beside each bar.
 pub fn draw_topk<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    rows: &[Ranked],
+    rows: &[Entry],
     temperature: f64,
     target: Option<u32>,
     style: &Style,
-) -> PlotResult<PlotRect> {
+) -> PlotResult<BarsCoord> {
     area.fill(&WHITE).map_err(err)?;
     let k = rows.len().max(1) as u32;
-    let pmax = rows
-        .iter()
-        .map(|r| r.entry.prob)
-        .fold(0.0, f64::max)
-        .max(1e-12);
-    let labels: Vec<String> = rows.iter().map(|r| label(&r.entry.text, 14)).collect();
+    let pmax = rows.iter().map(|r| r.prob).fold(0.0, f64::max).max(1e-12);
+    let labels: Vec<String> = rows.iter().map(|r| label(&r.text, 14)).collect();
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
@@ -167,7 +191,7 @@ pub fn draw_topk<DB: DrawingBackend>(
         .margin(style.px(6.0))
         .x_label_area_size(style.px(22.0))
         .y_label_area_size(style.px(110.0))
-        .build_cartesian_2d(0f64..pmax * 1.45, (0..k).into_segmented())
+        .build_cartesian_2d(0f64..pmax * 1.45, (0..k - 1).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -191,15 +215,11 @@ pub fn draw_topk<DB: DrawingBackend>(
     chart
         .draw_series(rows.iter().enumerate().map(|(r, row)| {
             let i = k - 1 - r as u32;
-            let color = if Some(row.entry.id) == target {
-                TARGET
-            } else {
-                BAR
-            };
+            let color = if Some(row.id) == target { TARGET } else { BAR };
             Rectangle::new(
                 [
                     (0.0, SegmentValue::Exact(i)),
-                    (row.entry.prob, SegmentValue::Exact(i + 1)),
+                    (row.prob, SegmentValue::Exact(i + 1)),
                 ],
                 color.mix(0.85).filled(),
             )
@@ -209,25 +229,17 @@ pub fn draw_topk<DB: DrawingBackend>(
         .draw_series(rows.iter().enumerate().map(|(r, row)| {
             let i = k - 1 - r as u32;
             Text::new(
-                style.lang.num(format!(
-                    " {}  z={:.2}",
-                    fmt_p(row.entry.prob),
-                    row.entry.logit
-                )),
-                (row.entry.prob, SegmentValue::CenterOf(i)),
+                style
+                    .lang
+                    .num(format!(" {}  z={:.2}", fmt_p(row.prob), row.logit)),
+                (row.prob, SegmentValue::CenterOf(i)),
                 style.font(10.5).color(&MUTED),
             )
         }))
         .map_err(err)?;
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let coord = chart.as_coord_spec().clone();
     area.present().map_err(err)?;
-    // rows run top to bottom over the plot's height: row r spans r/k … (r+1)/k of it.
-    Ok(PlotRect {
-        x: (xr.start, xr.end),
-        y: (yr.start, yr.end),
-        cos: (0.0, 1.0),
-        norm: (0.0, k as f64),
-    })
+    Ok(coord)
 }
 
 /// what the norm-vs-angle chart shows.
@@ -244,25 +256,19 @@ pub struct CosNorm<'a> {
     pub iso_logits: &'a [f64],
 }
 
-/// the plot rectangle in backend pixels and the value ranges it spans.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlotRect {
-    pub x: (i32, i32),
-    pub y: (i32, i32),
-    pub cos: (f64, f64),
-    pub norm: (f64, f64),
-}
-
-impl PlotRect {
-    /// the pixel of a (cos, norm) value.
-    pub fn pixel(&self, cos: f64, norm: f64) -> (i32, i32) {
-        let fx = (cos - self.cos.0) / (self.cos.1 - self.cos.0);
-        let fy = (norm - self.norm.0) / (self.norm.1 - self.norm.0);
+/// the pixel rectangle a chart's plot area covers: (x0, y0) and its width and height.
+pub fn plot_rect<X: Ranged, Y: Ranged>(coord: &Cartesian2d<X, Y>) -> ((i32, i32), (u32, u32)) {
+    let (x, y) = (
+        coord.get_x_axis_pixel_range(),
+        coord.get_y_axis_pixel_range(),
+    );
+    (
+        (x.start, y.start),
         (
-            self.x.0 + (fx * (self.x.1 - self.x.0) as f64).round() as i32,
-            self.y.1 - (fy * (self.y.1 - self.y.0) as f64).round() as i32,
-        )
-    }
+            (x.end - x.start).max(0) as u32,
+            (y.end - y.start).max(0) as u32,
+        ),
+    )
 }
 
 /// ranges that hold every point with a little room.
@@ -302,7 +308,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
     data: &CosNorm,
     style: &Style,
     layer: Layer,
-) -> PlotResult<PlotRect> {
+) -> PlotResult<ScatterCoord> {
     let frame = layer != Layer::Overlay;
     let overlay = layer != Layer::Frame;
     if frame {
@@ -335,32 +341,21 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .draw()
             .map_err(err)?;
     }
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let rect = PlotRect {
-        x: (xr.start, xr.end),
-        y: (yr.start, yr.end),
-        cos: cr,
-        norm: nr,
-    };
+    let coord = chart.as_coord_spec().clone();
     if !overlay {
         area.present().map_err(err)?;
-        return Ok(rect);
+        return Ok(coord);
     }
     if layer == Layer::All {
-        let buf = rasterize_points(&rect, data.cos, data.norms);
-        let (w, h) = (
-            (rect.x.1 - rect.x.0) as usize,
-            (rect.y.1 - rect.y.0) as usize,
-        );
-        for y in 0..h {
+        let buf = rasterize_points(&coord, data.cos, data.norms);
+        let ((x0, y0), (w, h)) = plot_rect(&coord);
+        let w = w as usize;
+        for y in 0..h as usize {
             for x in 0..w {
                 let p = &buf[(y * w + x) * 4..(y * w + x) * 4 + 4];
                 if p != BG {
-                    area.draw_pixel(
-                        (rect.x.0 + x as i32, rect.y.0 + y as i32),
-                        &RGBColor(p[0], p[1], p[2]),
-                    )
-                    .map_err(err)?;
+                    area.draw_pixel((x0 + x as i32, y0 + y as i32), &RGBColor(p[0], p[1], p[2]))
+                        .map_err(err)?;
                 }
             }
         }
@@ -422,21 +417,19 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .map_err(err)?;
     }
     area.present().map_err(err)?;
-    Ok(rect)
+    Ok(coord)
 }
 
-/// the points of the scatter as an RGBA buffer the size of the plot rectangle (row-major,
-/// white background): what the page blits with one `putImageData`.
-pub fn rasterize_points(rect: &PlotRect, cos: &[f64], norms: &[f32]) -> Vec<u8> {
-    let w = (rect.x.1 - rect.x.0).max(0) as usize;
-    let h = (rect.y.1 - rect.y.0).max(0) as usize;
+/// the points of the scatter as an RGBA buffer the size of the plot rectangle
+/// ([`plot_rect`]; row-major, white background): what the page blits with one
+/// `putImageData`. each token lands on the pixel plotters' own transform gives it.
+pub fn rasterize_points(coord: &ScatterCoord, cos: &[f64], norms: &[f32]) -> Vec<u8> {
+    let ((x0, y0), (w, h)) = plot_rect(coord);
+    let (w, h) = (w as usize, h as usize);
     let mut counts = vec![0u16; w * h];
-    // the same mapping as PlotRect::pixel, with the divisions hoisted out of the loop.
-    let sx = (rect.x.1 - rect.x.0) as f64 / (rect.cos.1 - rect.cos.0);
-    let sy = (rect.y.1 - rect.y.0) as f64 / (rect.norm.1 - rect.norm.0);
     for (&c, &n) in cos.iter().zip(norms) {
-        let x = ((c - rect.cos.0) * sx).round() as i64;
-        let y = (h as i64) - ((n as f64 - rect.norm.0) * sy).round() as i64;
+        let (x, y) = coord.translate(&(c, n as f64));
+        let (x, y) = ((x - x0) as i64, (y - y0) as i64);
         if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
             let k = y as usize * w + x as usize;
             counts[k] = counts[k].saturating_add(1);
@@ -475,7 +468,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     energy: &[f64],
     style: &Style,
     layer: Layer,
-) -> PlotResult<PlotRect> {
+) -> PlotResult<SpectrumCoord> {
     let frame = layer != Layer::Overlay;
     let overlay = layer != Layer::Frame;
     let energy_first = energy.first().copied().unwrap_or(0.0);
@@ -509,12 +502,11 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .build_cartesian_2d(1f64..n as f64, (lo..hi).log_scale())
         .map_err(err)?
         .set_secondary_coord(1f64..n as f64, 0f64..1.0);
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let rect = PlotRect {
-        x: (xr.start, xr.end),
-        y: (yr.start, yr.end),
-        cos: (1.0, n as f64),
-        norm: (0.0, 1.0),
+    let spec = chart.as_coord_spec();
+    let xr = spec.get_x_axis_pixel_range();
+    let coord = SpectrumCoord {
+        k: spec.x_spec().clone(),
+        pixels: (xr.start, xr.end),
     };
     if overlay {
         // one comb-shaped path for all |σ_k·c_k| (one stroke, not one per direction).
@@ -529,7 +521,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     }
     if !frame {
         area.present().map_err(err)?;
-        return Ok(rect);
+        return Ok(coord);
     }
     chart
         .configure_mesh()
@@ -583,14 +575,14 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     area.present().map_err(err)?;
-    Ok(rect)
+    Ok(coord)
 }
 
 /// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i.
 pub fn draw_loss<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    history: &[f64],
-    grad: Option<&GradView>,
+    history: &[Loss],
+    grad: Option<&GradientParts>,
     style: &Style,
 ) -> PlotResult<()> {
     area.fill(&WHITE).map_err(err)?;
@@ -616,8 +608,10 @@ pub fn draw_loss<DB: DrawingBackend>(
     let finite: Vec<(f64, f64)> = history
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.is_finite() && **l < 1e300)
-        .map(|(s, &l)| (s as f64, l))
+        .filter_map(|(s, l)| match l {
+            Loss::Finite(l) => Some((s as f64, *l)),
+            Loss::Infinite => None,
+        })
         .collect();
     let lmax = finite.iter().fold(0.0f64, |m, &(_, l)| m.max(l)).max(1e-3);
     // steps are whole numbers: only whole ticks are labelled, never "0 0 0 1 1 1".
@@ -659,10 +653,7 @@ pub fn draw_loss<DB: DrawingBackend>(
                 .map(|&(s, l)| Circle::new((s, l), style.px(2.5), TARGET.filled())),
         )
         .map_err(err)?;
-    if history
-        .last()
-        .is_some_and(|l| !(l.is_finite() && *l < 1e300))
-    {
+    if history.last() == Some(&Loss::Infinite) {
         let (w, h) = left.dim_in_pixel();
         left.draw(&Text::new(
             style.lang.word("loss_inf"),

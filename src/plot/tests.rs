@@ -1,8 +1,9 @@
 //! the charts render natively to SVG: they draw, they carry the labels a student reads, and
 //! hostile token texts stay inert.
 
+use super::charts::{self, Chart, Charts, Hovered};
 use super::*;
-use crate::core::model::tests::tiny_model;
+use crate::core::fixtures::tiny_model;
 use crate::core::session::{Controls, Session};
 use plotters::backend::SVGBackend;
 
@@ -32,63 +33,192 @@ fn session() -> (crate::core::model::Model, Session) {
 #[test]
 fn topk_draws_bars_and_labels() {
     let (m, s) = session();
-    let v = s.view(&m).unwrap();
+    let (v, _) = s.view(&m).unwrap();
     let out = svg(500, 300, |a| {
-        draw_topk(a, &v.by_logit, 1.0, Some(2), &Style::default()).unwrap();
+        draw_topk(a, &v.readout.top, 1.0, Some(2), &Style::default()).unwrap();
     });
     assert!(out.contains("top tokens by logit"));
     assert!(out.matches("<rect").count() >= 10);
-    assert!(out.contains(&label(&v.by_logit[0].entry.text, 14)));
+    assert!(out.contains(&label(&v.readout.top[0].text, 14)));
 }
 
 #[test]
 fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
     let (m, s) = session();
-    let v = s.view(&m).unwrap();
-    let cos: Vec<f64> = (0..m.n_vocab())
-        .map(|i| crate::core::maths::cosine(s.z()[i], m.norms()[i], v.h_norm))
-        .collect();
-    let labelled: Vec<(u32, String)> = v
-        .by_logit
-        .iter()
-        .take(5)
-        .map(|r| (r.entry.id, r.entry.text.clone()))
-        .collect();
+    let (v, sc) = s.view(&m).unwrap();
+    let labels = charts::labelled(&v);
     let data = CosNorm {
-        cos: &cos,
+        cos: &sc.cos,
         norms: m.norms(),
-        h_norm: v.h_norm,
-        labelled: &labelled,
-        best_cosine: Some(v.by_cosine[0].entry.id),
+        h_norm: v.readout.h_norm,
+        labelled: &labels,
+        best_cosine: Some(v.readout.by_cosine[0].id),
         target: Some(2),
-        iso_logits: &[v.by_logit[0].entry.logit, v.by_logit[4].entry.logit],
+        iso_logits: &[v.readout.top[0].logit, v.readout.top[4].logit],
     };
-    let mut rect = None;
+    let mut coord = None;
     let out = svg(600, 400, |a| {
-        rect = Some(draw_cosnorm(a, &data, &Style::default(), Layer::All).unwrap())
+        coord = Some(draw_cosnorm(a, &data, &Style::default(), Layer::All).unwrap())
     });
-    let rect = rect.unwrap();
+    let coord = coord.unwrap();
     assert!(out.contains("z = "));
-    assert!(rect.x.1 > rect.x.0 + 100 && rect.y.1 > rect.y.0 + 100);
-    let buf = rasterize_points(&rect, &cos, m.norms());
-    let w = (rect.x.1 - rect.x.0) as usize;
-    assert_eq!(buf.len(), w * (rect.y.1 - rect.y.0) as usize * 4);
+    let ((x0, y0), (w, h)) = plot_rect(&coord);
+    assert!(w > 100 && h > 100);
+    let buf = rasterize_points(&coord, &sc.cos, m.norms());
+    assert_eq!(buf.len(), (w * h * 4) as usize);
     let painted = buf.chunks(4).filter(|p| *p != BG).count();
     assert!(
         painted > 30 && painted <= 60,
         "{painted} pixels for 60 tokens"
     );
-    // every token's pixel is inside the rectangle.
-    for (c, n) in cos.iter().zip(m.norms()) {
-        let (x, y) = rect.pixel(*c, *n as f64);
-        assert!(x >= rect.x.0 && x <= rect.x.1 && y >= rect.y.0 && y <= rect.y.1);
+    // every token's pixel is inside the rectangle, and higher norms are higher up.
+    for (c, n) in sc.cos.iter().zip(m.norms()) {
+        let (x, y) = coord.translate(&(*c, *n as f64));
+        assert!(x >= x0 && x <= x0 + w as i32 && y >= y0 && y <= y0 + h as i32);
     }
+    let (_, low) = coord.translate(&(0.0, 0.0));
+    let (_, high) = coord.translate(&(0.0, 1.0));
+    assert!(high < low);
+}
+
+#[test]
+fn the_scatter_labels_the_top_the_best_by_angle_and_the_target() {
+    let (m, s) = session();
+    let (v, _) = s.view(&m).unwrap();
+    let ids: Vec<u32> = charts::labelled(&v).iter().map(|(id, _)| *id).collect();
+    let r = &v.readout;
+    for e in r.top.iter().take(5).chain(r.by_cosine.iter().take(3)) {
+        assert!(ids.contains(&e.id));
+    }
+    assert!(ids.contains(&r.target.as_ref().unwrap().entry.id));
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "no token is labelled twice");
+}
+
+#[test]
+fn hover_asks_the_drawn_charts() {
+    let (m, s) = session();
+    let (v, sc) = s.view(&m).unwrap();
+    let mut charts = Charts::new();
+    let style = Style::default();
+    // before anything is drawn, nothing is under the cursor.
+    assert!(charts
+        .hover(Chart::Topk, (10.0, 10.0), 5.0, &v, &sc, &m)
+        .is_none());
+    let mut bars = None;
+    svg(500, 300, |a| {
+        charts.draw_topk(a, &v, &style).unwrap();
+        bars = Some(draw_topk(a, &v.readout.top, 1.0, None, &style).unwrap());
+    });
+    // the middle of row r's bar (and of its label, left of the plot) names the r-th token.
+    let bars = bars.unwrap();
+    let k = v.readout.top.len();
+    let ((x0, y0), (w, h)) = plot_rect(&bars);
+    assert_eq!(k, 10);
+    for r in 0..k {
+        // the bars fill the plot from top to bottom, one row each.
+        let y = y0 as f64 + (r as f64 + 0.5) * h as f64 / k as f64;
+        for x in [x0 as f64 + w as f64 / 3.0, x0 as f64 - 20.0] {
+            match charts.hover(Chart::Topk, (x, y), 5.0, &v, &sc, &m) {
+                Some(Hovered::Token(e)) => assert_eq!(e.id, v.readout.top[r].id, "row {r}"),
+                other => panic!("row {r}: {other:?}"),
+            }
+        }
+    }
+    assert!(charts
+        .hover(
+            Chart::Topk,
+            (x0 as f64 + 5.0, (y0 + h as i32 + 40) as f64),
+            5.0,
+            &v,
+            &sc,
+            &m
+        )
+        .is_none());
+
+    // the scatter: the pixel of a token finds that token, with its ranks.
+    let mut blits = 0;
+    svg(600, 400, |a| {
+        charts
+            .draw_cosnorm(a, &v, &sc, &m, &style, &mut |buf, _, (w, h)| {
+                assert_eq!(buf.len(), (w * h * 4) as usize);
+                blits += 1;
+                Ok(())
+            })
+            .unwrap();
+    });
+    assert_eq!(blits, 1);
+    let t = v.readout.top[0].id as usize;
+    let at = {
+        let mut coord = None;
+        svg(600, 400, |a| {
+            let labels = charts::labelled(&v);
+            let data = CosNorm {
+                cos: &sc.cos,
+                norms: m.norms(),
+                h_norm: v.readout.h_norm,
+                labelled: &labels,
+                best_cosine: None,
+                target: None,
+                iso_logits: &[],
+            };
+            coord = Some(draw_cosnorm(a, &data, &style, Layer::Frame).unwrap());
+        });
+        coord.unwrap().translate(&(sc.cos[t], m.norms()[t] as f64))
+    };
+    match charts.hover(Chart::Cosnorm, (at.0 as f64, at.1 as f64), 0.5, &v, &sc, &m) {
+        Some(Hovered::Token(e)) => {
+            // another token may share the pixel; it must be that close.
+            let (c, n) = (sc.cos[e.id as usize], m.norms()[e.id as usize]);
+            assert!((c - sc.cos[t]).abs() < 0.02 && (n - m.norms()[t]).abs() < 0.05);
+            assert_eq!(e, sc.entry(&m, e.id as usize).unwrap());
+        }
+        other => panic!("{other:?}"),
+    }
+    // the same state on the same canvas draws nothing again.
+    svg(600, 400, |a| {
+        charts
+            .draw_cosnorm(a, &v, &sc, &m, &style, &mut |_, _, _| {
+                blits += 1;
+                Ok(())
+            })
+            .unwrap();
+    });
+    assert_eq!(blits, 1, "an unchanged scatter is not redrawn");
+
+    // the spectrum: x picks a direction k from 1 to d.
+    let mut cleared = 0;
+    svg(600, 300, |back| {
+        svg(600, 300, |front| {
+            charts
+                .draw_spectrum(back, front, &v, &m, &style, &mut || {
+                    cleared += 1;
+                    Ok(())
+                })
+                .unwrap();
+        });
+    });
+    assert_eq!(cleared, 1);
+    let d = m.d();
+    let mut seen = Vec::new();
+    for x in 0..600 {
+        if let Some(Hovered::Direction { k, sigma, .. }) =
+            charts.hover(Chart::Spectrum, (x as f64, 150.0), 5.0, &v, &sc, &m)
+        {
+            assert_eq!(sigma, m.spectrum.as_ref().unwrap().sigma[k - 1]);
+            seen.push(k);
+        }
+    }
+    assert_eq!(seen.first(), Some(&1));
+    assert_eq!(seen.last(), Some(&d));
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]));
 }
 
 #[test]
 fn spectrum_and_loss_draw() {
     let (m, s) = session();
-    let v = s.view(&m).unwrap();
+    let (v, _) = s.view(&m).unwrap();
     let sp = m.spectrum.as_ref().unwrap();
     let energy = sp.cumulative_energy();
     let out = svg(600, 300, |a| {
@@ -106,9 +236,9 @@ fn spectrum_and_loss_draw() {
         .unwrap();
     });
     assert!(out.contains("σ_k") && out.contains("cumulative energy"));
-    let t = v.target.as_ref().unwrap();
+    let t = v.readout.target.as_ref().unwrap();
     let out = svg(600, 250, |a| {
-        draw_loss(a, &v.loss_history, t.grad.as_ref(), &Style::default()).unwrap()
+        draw_loss(a, &v.loss_history, t.gradient.as_ref(), &Style::default()).unwrap()
     });
     assert!(out.contains("loss L"));
     assert!(out.contains("pull") && out.contains("push"));
@@ -122,7 +252,13 @@ fn spectrum_and_loss_draw() {
 fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
     // two steps: the axis reads 0 and 1 once each (not "0 0 0 1 1 1").
     let out = svg(600, 250, |a| {
-        draw_loss(a, &[2.0, 1.5], None, &Style::default()).unwrap()
+        draw_loss(
+            a,
+            &[Loss::Finite(2.0), Loss::Finite(1.5)],
+            None,
+            &Style::default(),
+        )
+        .unwrap()
     });
     let ticks: Vec<&str> = out
         .split("<text")
@@ -133,13 +269,19 @@ fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
     assert_eq!(ticks, ["0", "1"], "{out}");
     // T = 0 with a target that is not the arg-max: L = ∞ has no point, and is said in words.
     let out = svg(600, 250, |a| {
-        draw_loss(a, &[f64::INFINITY], None, &Style::default()).unwrap()
+        draw_loss(a, &[Loss::Infinite], None, &Style::default()).unwrap()
     });
     assert!(out.contains("L = ∞"), "{out}");
     // and no gradient panel with an axis of "0.0" repeated.
     assert!(!out.contains("‖∇L‖"), "{out}");
     let out = svg(600, 250, |a| {
-        draw_loss(a, &[f64::INFINITY, 3.0], None, &Style::default()).unwrap()
+        draw_loss(
+            a,
+            &[Loss::Infinite, Loss::Finite(3.0)],
+            None,
+            &Style::default(),
+        )
+        .unwrap()
     });
     assert!(!out.contains("L = ∞"));
 }
@@ -166,13 +308,13 @@ fn labels_are_visible_and_inert() {
 #[test]
 fn vietnamese_words_and_decimal_commas() {
     let (m, s) = session();
-    let v = s.view(&m).unwrap();
+    let (v, _) = s.view(&m).unwrap();
     let vi = Style {
         scale: 1.0,
         lang: Lang::parse("vi-VN"),
     };
     let out = svg(500, 300, |a| {
-        draw_topk(a, &v.by_logit, 0.5, None, &vi).unwrap();
+        draw_topk(a, &v.readout.top, 0.5, None, &vi).unwrap();
     });
     assert!(
         out.contains("token có logit cao nhất") && out.contains("T = 0,5"),

@@ -1,4 +1,6 @@
 //! helpers for the CLI tests: a temp dir, a seeded fill, file builders, and binary runners.
+//! (each test file uses some of them.)
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,9 +10,13 @@ use std::sync::OnceLock;
 use half::{bf16, f16};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use unembed::core::gguf::{self, TensorOut};
-use unembed::core::q8::Q8Matrix;
+use unembed::core::files::gguf::{self, Value as GgufValue};
+use unembed::core::fixtures::GgufBuilder;
+use unembed::core::index::TensorIndex;
+use unembed::core::quant::matrix::Q8Matrix;
+use unembed::core::quant::GgmlType;
 use unembed::core::source::SliceSource;
+use unembed::core::vocab::VocabKind;
 
 pub const ENCODER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gpt2-encoder.json");
 pub const GPT2_VOCAB: usize = 50257;
@@ -138,13 +144,13 @@ pub fn q8_bytes(v: &[f32], rows: usize, cols: usize) -> Vec<u8> {
         .to_ggml_bytes()
 }
 
-/// ggml type id → safetensors-style dtype name (float types only).
-pub fn ggml_dtype(ty: u32) -> &'static str {
+/// ggml type → safetensors-style dtype name (float types only).
+pub fn ggml_dtype(ty: GgmlType) -> &'static str {
     match ty {
-        gguf::GGML_F32 => "F32",
-        gguf::GGML_F16 => "F16",
-        gguf::GGML_BF16 => "BF16",
-        other => panic!("ggml type {other}"),
+        GgmlType::F32 => "F32",
+        GgmlType::F16 => "F16",
+        GgmlType::BF16 => "BF16",
+        other => panic!("ggml type {other:?}"),
     }
 }
 
@@ -219,38 +225,35 @@ pub fn gpt2_safetensors(wte: &[f32], dtype: &str, lm_head: Option<&[f32]>) -> Ve
 
 /// a GGUF with the first `rows` GPT-2 tokens, `token_embd.weight` and optional
 /// `output.weight`, each `(ggml type, bytes)` with row length 64.
-pub fn small_gguf(rows: usize, embd: (u32, &[u8]), output: Option<(u32, &[u8])>) -> Vec<u8> {
-    use gguf::Value as V;
-    let toks = gpt2_tokens()[..rows]
-        .iter()
-        .map(|t| V::Str(t.clone()))
-        .collect();
-    let md = vec![
-        ("general.architecture".to_string(), V::Str("gpt2".into())),
-        ("general.name".to_string(), V::Str("tiny-gpt2".into())),
-        ("general.file_type".to_string(), V::U32(7)),
-        ("tokenizer.ggml.model".to_string(), V::Str("gpt2".into())),
-        ("tokenizer.ggml.tokens".to_string(), V::Array(8, toks)),
-        (
-            "tokenizer.ggml.merges".to_string(),
-            V::Array(8, vec![V::Str("Ġ t".into())]),
-        ),
-    ];
-    let mut t = vec![TensorOut {
-        name: "token_embd.weight".into(),
-        dims: vec![D as u64, rows as u64],
-        ggml_type: embd.0,
-        data: embd.1.to_vec(),
-    }];
+pub fn small_gguf(
+    rows: usize,
+    embd: (GgmlType, &[u8]),
+    output: Option<(GgmlType, &[u8])>,
+) -> Vec<u8> {
+    let mut b = GgufBuilder::new()
+        .meta("general.architecture", GgufValue::Str("gpt2".into()))
+        .meta("general.name", GgufValue::Str("tiny-gpt2".into()))
+        .meta("general.file_type", GgufValue::U32(7))
+        .tokens(VocabKind::ByteLevel, gpt2_tokens()[..rows].to_vec())
+        .meta(
+            "tokenizer.ggml.merges",
+            GgufValue::Array(8, vec![GgufValue::Str("Ġ t".into())]),
+        )
+        .tensor(
+            "token_embd.weight",
+            vec![D as u64, rows as u64],
+            embd.0,
+            embd.1.to_vec(),
+        );
     if let Some((ty, data)) = output {
-        t.push(TensorOut {
-            name: "output.weight".into(),
-            dims: vec![D as u64, rows as u64],
-            ggml_type: ty,
-            data: data.to_vec(),
-        });
+        b = b.tensor(
+            "output.weight",
+            vec![D as u64, rows as u64],
+            ty,
+            data.to_vec(),
+        );
     }
-    gguf::write(&md, &t)
+    b.build()
 }
 
 pub const SMALL_ROWS: usize = 300;
@@ -266,7 +269,7 @@ pub fn small_values() -> Vec<f32> {
 /// the small query fixture as a Q8_0 GGUF, and its dequantized rows.
 pub fn small_model() -> (Vec<u8>, Q8Matrix) {
     let q = Q8Matrix::quantize(&small_values(), SMALL_ROWS, D).expect("quantize");
-    let bytes = small_gguf(SMALL_ROWS, (gguf::GGML_Q8_0, &q.to_ggml_bytes()), None);
+    let bytes = small_gguf(SMALL_ROWS, (GgmlType::Q8_0, &q.to_ggml_bytes()), None);
     (bytes, q)
 }
 
@@ -275,7 +278,8 @@ pub fn small_model() -> (Vec<u8>, Q8Matrix) {
 /// the bytes of a tensor in a GGUF file.
 pub fn gguf_tensor(file: &[u8], name: &str) -> Vec<u8> {
     let h = gguf::parse_header(&SliceSource::whole(file)).expect("parse gguf");
-    let t = h
+    let t = TensorIndex::from_gguf(&h)
+        .expect("tensor index")
         .matrix(name)
         .expect("tensor ref")
         .unwrap_or_else(|| panic!("no tensor {name}"));
@@ -361,4 +365,58 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
         assert!(r.stderr.starts_with("error: "), "{ctx}");
     }
     last.to_string()
+}
+
+// ---- shared checks ----
+
+/// `query FILE --token " Paris" --cosine`: the token's own row is its best cosine match.
+pub fn assert_paris_is_own_best_match(dir: &TempDir, file: &str) {
+    let q = json(
+        dir.path(),
+        &[
+            "query", file, "--token", " Paris", "--json", "--top", "5", "--cosine",
+        ],
+    );
+    assert_eq!(q["ranked_by"], "cosine");
+    let top = q["top"].as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    assert_eq!(top[0]["id"], PARIS);
+    assert_eq!(top[0]["text"], " Paris");
+    assert_eq!(top[0]["token"], "ĠParis");
+    // 1 − O(1e-8): row norms are kept as f32.
+    assert!((f(&top[0]["cos"]) - 1.0).abs() < 1e-6, "{q}");
+    assert!(f(&top[1]["cos"]) < 0.9, "{q}");
+    // h is the row itself: ‖h‖ = ‖w_Paris‖ (tied).
+    assert!((f(&q["h_norm"]) - f(&top[0]["norm"])).abs() < 1e-4 * f(&q["h_norm"]));
+}
+
+pub fn manifest_entry<'a>(m: &'a Value, file: &str) -> &'a Value {
+    m["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"] == file)
+        .unwrap_or_else(|| panic!("no {file} in {m}"))
+}
+
+/// (id, prob) of every entry of a query's top list (`--top` = vocabulary size: all of them).
+pub fn all_entries(q: &Value) -> Vec<(usize, f64)> {
+    let top = q["top"].as_array().unwrap();
+    top.iter()
+        .map(|e| (e["id"].as_u64().unwrap() as usize, f(&e["prob"])))
+        .collect()
+}
+
+/// a temp dir holding `q.gguf`: the small Q8_0 query fixture (first 300 GPT-2 tokens,
+/// rows 298 = 299), with its dequantized matrix.
+pub fn small_fixture(tag: &str) -> (TempDir, Q8Matrix) {
+    let dir = TempDir::new(tag);
+    let (bytes, q) = small_model();
+    dir.write("q.gguf", bytes);
+    (dir, q)
+}
+
+pub fn write_h(dir: &TempDir, name: &str, h: &[f32]) {
+    let v: Vec<f64> = h.iter().map(|&x| x as f64).collect();
+    dir.write(name, serde_json::to_string(&v).unwrap());
 }

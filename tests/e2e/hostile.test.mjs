@@ -209,13 +209,13 @@ test('numbers at the edges: defined values, never NaN on screen', async () => {
   await showH(page, '0 * king');
   let v = await view();
   assert.equal(v.h_norm, 0);
-  assert.ok(v.by_logit.every((r) => r.logit === 0 && r.cos === 0 && Math.abs(r.prob - 1 / 49152) < 1e-12));
+  assert.ok(v.top.every((r) => r.logit === 0 && r.cos === 0 && Math.abs(r.prob - 1 / 49152) < 1e-12));
   assert.ok(Math.abs(v.entropy - Math.log(49152)) < 1e-9);
   assert.doesNotMatch(await bodyText(page), /NaN/);
   // ‖h‖ = 1e30: the softmax stays finite (p = 1 for the top token).
   await showH(page, '1e30 * king');
   v = await view();
-  assert.ok(v.h_norm > 1e30 && v.by_logit[0].prob === 1 && v.entropy === 0);
+  assert.ok(v.h_norm > 1e30 && v.top[0].prob === 1 && v.entropy === 0);
   assert.match(await page.textContent('.topk-table caption'), /‖h‖ = 2\.252e\+30/);
   assert.doesNotMatch(await bodyText(page), /NaN/);
   // h that overflows f32: an error, and the last good view stays.
@@ -233,8 +233,8 @@ test('numbers at the edges: defined values, never NaN on screen', async () => {
   await page.keyboard.press('Home');
   await page.waitForFunction(() => window.unembedPage.mounted.view.temperature === 0);
   v = await view();
-  assert.equal(v.by_logit[0].prob, 1);
-  assert.equal(v.by_logit[1].prob, 0);
+  assert.equal(v.top[0].prob, 1);
+  assert.equal(v.top[1].prob, 0);
   assert.match(await page.textContent('.target-info'), /loss ∞/);
   // no gradient at T = 0: Step and Play wait for a temperature above 0.
   assert.equal(await page.isDisabled('button:text("Step")'), true);
@@ -266,7 +266,7 @@ test('a zero row of E: ‖v‖ = 0 and cos θ = 0, in the tables and the scatter
   await showH(page, '#40');
   let v = await page.evaluate(() => window.unembedPage.mounted.view);
   assert.equal(v.h_norm, 0);
-  assert.ok(v.by_logit.every((r) => r.logit === 0 && r.cos === 0));
+  assert.ok(v.top.every((r) => r.logit === 0 && r.cos === 0));
   await page.fill('input[aria-label="target token for the loss"]', '#40');
   await page.press('input[aria-label="target token for the loss"]', 'Enter');
   await showH(page, '#1');

@@ -13,13 +13,23 @@ into E (float32, [vocab, d]) and computes everything else in float64:
 
 queries (seed 1234): 200 token ids drawn uniformly without replacement plus the ids of
 " the", " Paris", "Paris", "\\n", " king" (an id query means h = E[id]); 50 Gaussian h (d = 576)
-with scales geomspace(0.1, 100, 50) (‖h‖ up to about 2400); every query at T = 1 and T = 0.7, top 10.
+with scales geomspace(0.1, 100, 50) (‖h‖ up to about 2400); every query at T = 1 and T = 0.7, top 10,
+each with a target token drawn uniformly (seeded), whose readout is checked too:
+
+    loss     = log Σ exp(z/T) − z_t/T           (−log p_t, computed stably)
+    rank     = 1 + #{j : z_j > z_t or (z_j = z_t and j < t)},  cos_rank likewise on cos θ
+    gradient = (Eᵀp − E[t]) / T:  norm ‖·‖, push_norm ‖Eᵀp‖, pull_norm ‖E[t]‖, cos_push_pull
+
+and the top-10 by cosine (`by_cosine`, ties by lower id) where a result carries it.
 
 implementations compared, each answering a batch file (JSON array of {"id": N} or {"h": [...]},
-each with "temperature" and "top") with a JSON array of {"top": [{"id","token","text","logit",
-"prob","norm","cos"}...], "entropy": float, ...} in the same order:
+each with "temperature", "top" and "target": "#id") with a JSON array of readouts {"top": [{"id",
+"token","text","logit","prob","norm","cos","rank","cos_rank"}...], "entropy", "target": {...,
+"loss", "gradient": {...}}, ...} in the same order:
     cli:   <cli> query <served> --batch queries.json --json      (and `<cli> spectrum <served> --json`)
-    wasm:  node tests/node/query.mjs <served> queries.json        (only with --wasm)
+    wasm:  node tests/node/query.mjs <served> queries.json        (only with --wasm; the façade's query)
+    page:  node tests/node/view.mjs <served> queries.json         (only with --wasm; the View that the
+           page's Widget.update returns for the same state, with by_cosine)
 
 tolerances (per query): top-k logits within 1e-4·max_i|z_i| of the reference; top-k ids identical,
 except that ids whose reference logits lie within 1e-6·max|z| of each other (a near-tie) may swap;
@@ -67,6 +77,7 @@ EPS = 1e-12  # × max|z|: logits this close count as tied, and the logit error b
 TOL_PROB = 1e-6  # + 2·p_i·ε/T (what a logit error ε does to p_i)
 TOL_ENTROPY = 1e-5  # + ε/T·Σ p_i|log p_i + H| (what a logit error ε does to H)
 TOL_REL = 1e-5  # norm, cos
+TOL_GRAD = 1e-6  # gradient norms and cosine, relative (the transposed product is summed in f64)
 TOL_SPECTRUM = 1e-4
 
 
@@ -150,6 +161,9 @@ def make_queries(model: Model) -> list[dict]:
         for h in hs:
             # float(np.float32) is the exact value; its repr reads back to the same float32.
             queries.append({"h": [float(x) for x in h], "temperature": temperature, "top": TOP_K})
+    targets = rng.integers(0, model.V, len(queries))
+    for q, t in zip(queries, targets):
+        q["target"] = f"#{int(t)}"
     return queries
 
 
@@ -190,6 +204,31 @@ class Reference:
         order = head[np.lexsort((head, -z[head]))]
         self.order = order[:m]
         self.top = [int(i) for i in order[: self.k]]
+        # the target: loss, ranks (with how many tokens lie within a near-tie of it), gradient.
+        t = int(q["target"][1:])
+        self.t = t
+        self.loss = float(lse - s[t])
+        self.cosv = z / (model.norms * self.hnorm) if self.hnorm > 0 else np.zeros_like(z)
+        eps = EPS * self.zmax
+        self.rank = 1 + int(np.count_nonzero((z > z[t]) | ((z == z[t]) & (np.arange(len(z)) < t))))
+        self.rank_ties = int(np.count_nonzero(np.abs(z - z[t]) <= eps)) - 1
+        c = self.cosv
+        self.cos_rank = 1 + int(np.count_nonzero((c > c[t]) | ((c == c[t]) & (np.arange(len(z)) < t))))
+        # a logit error ε moves cos θ by ε/(‖v‖‖h‖): tokens that close count as tied.
+        ceps = eps / (model.norms * self.hnorm + 1e-300)
+        self.cos_rank_ties = int(np.count_nonzero(np.abs(c - c[t]) <= ceps + 1e-12)) - 1
+        push = model.E64.T @ self.p
+        pull = model.E64[t]
+        grad = (push - pull) / self.T
+        self.grad = {
+            "norm": float(np.linalg.norm(grad)),
+            "push_norm": float(np.linalg.norm(push)),
+            "pull_norm": float(np.linalg.norm(pull)),
+            "cos_push_pull": float(push @ pull / (np.linalg.norm(push) * np.linalg.norm(pull))),
+        }
+        # the top by cosine (ties by lower id).
+        order_c = np.lexsort((np.arange(len(z)), -c))
+        self.by_cosine = [int(i) for i in order_c[: self.k]]
         # near-tie groups over the head of the order: consecutive logits within ε = EPS·max|z| chain.
         self.group = {}
         g = 0
@@ -376,6 +415,10 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
     norm = Metric("norms")
     cos = Metric("cos")
     tok = Metric("token strings")
+    loss = Metric("target loss")
+    rank = Metric("target ranks")
+    grad = Metric("target gradient")
+    bycos = Metric("by_cosine ids")
     tie_swaps = []
     text_mismatch = []
     scaled_logits = 0  # logits that would match if the field held z/T instead of z
@@ -404,6 +447,24 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
             ids.add(0.0, 0.5, where)
         ent_got = res.get("entropy")
         eps = EPS * r.zmax
+        t = res.get("target") or {}
+        if t.get("id") != r.t:
+            loss.add(math.inf, 1.0, f"{where}: target {t.get('id')!r}, expected {r.t}")
+        else:
+            # a logit error ε moves L = lse(z/T) − z_t/T by at most 2ε/T.
+            loss.add(abs(num(t.get("loss")) - r.loss), 1e-9 * max(1.0, r.loss) + 2 * eps / r.T,
+                     f"{where}: loss {t.get('loss')} vs {r.loss:.12g}")
+            for key, want, ties in (("rank", r.rank, r.rank_ties), ("cos_rank", r.cos_rank, r.cos_rank_ties)):
+                got = t.get(key)
+                ok = isinstance(got, int) and abs(got - want) <= ties
+                rank.add(0.0 if ok else 1.0, 0.5, f"{where}: {key} {got!r} vs {want} (±{ties} near ties)")
+            g = t.get("gradient") or {}
+            for key, want in r.grad.items():
+                grad.add(abs(num(g.get(key)) - want), TOL_GRAD * max(abs(want), 1e-12) + 2 * eps / r.T,
+                         f"{where}: gradient.{key} {g.get(key)} vs {want:.12g}")
+        if "by_cosine" in res:
+            got_c = [int(e["id"]) for e in res["by_cosine"]]
+            bycos.add(0.0 if got_c == r.by_cosine else 1.0, 0.5, f"{where}: by_cosine {got_c} vs {r.by_cosine}")
         ent.add(abs(num(ent_got) - r.entropy), TOL_ENTROPY + eps / r.T * r.dH,
                 f"{where}: entropy {ent_got} vs {r.entropy:.10g}")
         for e, i in zip(top, got_ids):
@@ -439,6 +500,11 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
     norm.report(checks, prefix, "top entries")
     cos.report(checks, prefix, "top entries")
     tok.report(checks, prefix, "top entries")
+    loss.report(checks, prefix, "targets")
+    rank.report(checks, prefix, "targets")
+    grad.report(checks, prefix, "gradient parts")
+    if bycos.n:
+        bycos.report(checks, prefix, "queries")
     uniq = sorted(set(text_mismatch))
     print(f"info {prefix} text: {len(uniq)} distinct top tokens whose \"text\" differs from a plain byte-level "
           f"decode (reported, not failed){': ' + '; '.join(uniq[:5]) if uniq else ''}")
@@ -493,6 +559,7 @@ def main() -> int:
     ap.add_argument("--no-cli", action="store_true", help="skip the CLI comparison (reference self-checks only)")
     ap.add_argument("--wasm", action="store_true", help="also compare the wasm build via node tests/node/query.mjs")
     ap.add_argument("--node-script", type=Path, default=REPO / "tests/node/query.mjs")
+    ap.add_argument("--view-script", type=Path, default=REPO / "tests/node/view.mjs")
     ap.add_argument("--no-spectrum", action="store_true", help="skip the spectrum reference and comparison")
     ap.add_argument("--make-batch", type=Path, metavar="OUT.json", help="only write the queries batch file and exit")
     ap.add_argument("--eps", type=float, default=EPS, help="tie window and logit error budget, × max|z| (default %(default)g)")
@@ -537,6 +604,9 @@ def main() -> int:
             res = run_json("wasm", ["node", str(args.node_script), str(served), str(batch)], checks, args.timeout)
             if res is not None:
                 compare_results("wasm", model, queries, refs, res, checks)
+            res = run_json("page", ["node", str(args.view_script), str(served), str(batch)], checks, args.timeout)
+            if res is not None:
+                compare_results("page", model, queries, refs, res, checks)
 
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

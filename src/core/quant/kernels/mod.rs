@@ -12,8 +12,8 @@
 //!
 //! both bounds are checked in tests for every kernel.
 
-use super::error::{Error, Result};
-use super::q8::{Q8Matrix, QK};
+use super::matrix::{Q8Matrix, QK};
+use crate::core::error::{Error, Result};
 
 pub mod scalar;
 
@@ -200,7 +200,7 @@ pub const FAST_BOUND: f64 = (1.0 / 32766.0) * 1.0001 + 5e-6;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::q8::tests::random_matrix;
+    use crate::core::fixtures::random_q8 as random_matrix;
     use crate::core::rng::Rng;
 
     fn check_all(m: &Q8Matrix, h: &[f32]) {

@@ -6,17 +6,12 @@
 
 use std::collections::HashSet;
 
-use super::error::{bail_format, Error, Result};
-use super::source::{check_range, ByteSource};
-use super::tensor::{DType, TensorRef};
+use crate::core::error::{bail_format, Error, Result};
+use crate::core::quant::GgmlType;
+use crate::core::source::{check_range, ByteSource};
 
 pub const MAGIC: &[u8; 4] = b"GGUF";
 pub const DEFAULT_ALIGNMENT: u64 = 32;
-/// ggml type ids we know the size of.
-pub const GGML_F32: u32 = 0;
-pub const GGML_F16: u32 = 1;
-pub const GGML_Q8_0: u32 = 8;
-pub const GGML_BF16: u32 = 30;
 
 /// a metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +51,18 @@ impl Value {
             Value::I32(v) => u64::try_from(v).ok(),
             Value::I64(v) => u64::try_from(v).ok(),
             _ => None,
+        }
+    }
+    /// the value of any numeric type as f64.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::F32(v) => Some(v as f64),
+            Value::F64(v) => Some(v),
+            Value::I8(v) => Some(v as f64),
+            Value::I16(v) => Some(v as f64),
+            Value::I32(v) => Some(v as f64),
+            Value::I64(v) => Some(v as f64),
+            _ => self.as_u64().map(|v| v as f64),
         }
     }
     fn type_id(&self) -> u32 {
@@ -131,7 +138,7 @@ pub struct TensorInfo {
 #[derive(Debug, Clone)]
 pub struct Header {
     pub version: u32,
-    pub metadata: Vec<(String, Value)>,
+    pub metadata: Metadata,
     pub tensors: Vec<TensorInfo>,
     pub alignment: u64,
     /// absolute offset of the data section.
@@ -140,15 +147,27 @@ pub struct Header {
     pub file_len: u64,
 }
 
-impl Header {
+/// a file's metadata, in file order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata(pub Vec<(String, Value)>);
+
+impl Metadata {
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
     pub fn get_str(&self, key: &str) -> Option<&str> {
         self.get(key).and_then(Value::as_str)
     }
-    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
-        self.tensors.iter().find(|t| t.name == name)
+    /// an integer of any integer type.
+    pub fn get_u64(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(Value::as_u64)
+    }
+    /// a number of any numeric type.
+    pub fn get_f64(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(Value::as_f64)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &(String, Value)> {
+        self.0.iter()
     }
 
     /// the string array under `key` (e.g. `tokenizer.ggml.tokens`).
@@ -167,99 +186,25 @@ impl Header {
             ))),
         }
     }
+}
 
-    /// a 2-d tensor as a matrix reference: rows = dims[1], cols = dims[0].
-    pub fn matrix(&self, name: &str) -> Result<Option<TensorRef>> {
-        let Some(t) = self.tensor(name) else {
-            return Ok(None);
-        };
-        let (cols, rows) = match t.dims.as_slice() {
-            [c, r] => (*c, *r),
-            [c] => (*c, 1),
-            d => {
-                return Err(Error::Shape(format!(
-                    "tensor {name} should be 2-d, has dims {d:?}"
-                )))
-            }
-        };
-        let dtype = match t.ggml_type {
-            GGML_F32 => DType::F32,
-            GGML_F16 => DType::F16,
-            GGML_BF16 => DType::BF16,
-            GGML_Q8_0 => DType::Q8_0,
-            other => {
-                return Err(Error::Unsupported(format!(
-                    "tensor {name} has ggml type {} ({other}); supported: F32, F16, BF16, Q8_0",
-                    ggml_type_name(other)
-                )))
-            }
-        };
-        let offset = self
-            .data_start
-            .checked_add(t.offset)
-            .ok_or_else(|| Error::Format(format!("tensor {name}: offset overflows")))?;
-        TensorRef::new(name, dtype, rows, cols, offset, self.file_len).map(Some)
+impl Header {
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
     }
 }
 
+/// the name of a ggml type id (`Q4_K`), or `unknown`.
 pub fn ggml_type_name(t: u32) -> &'static str {
-    match t {
-        0 => "F32",
-        1 => "F16",
-        2 => "Q4_0",
-        3 => "Q4_1",
-        6 => "Q5_0",
-        7 => "Q5_1",
-        8 => "Q8_0",
-        9 => "Q8_1",
-        10 => "Q2_K",
-        11 => "Q3_K",
-        12 => "Q4_K",
-        13 => "Q5_K",
-        14 => "Q6_K",
-        15 => "Q8_K",
-        24 => "I8",
-        25 => "I16",
-        26 => "I32",
-        27 => "I64",
-        28 => "F64",
-        30 => "BF16",
-        _ => "unknown",
-    }
-}
-
-/// (block elements, block bytes) of a ggml type, for bounds checks of tensors we do not read.
-fn ggml_block(t: u32) -> Option<(u64, u64)> {
-    Some(match t {
-        0 => (1, 4),
-        1 => (1, 2),
-        2 => (32, 18),
-        3 => (32, 20),
-        6 => (32, 22),
-        7 => (32, 24),
-        8 => (32, 34),
-        9 => (32, 36),
-        10 => (256, 84),
-        11 => (256, 110),
-        12 => (256, 144),
-        13 => (256, 176),
-        14 => (256, 210),
-        15 => (256, 292),
-        24 => (1, 1),
-        25 => (1, 2),
-        26 => (1, 4),
-        27 => (1, 8),
-        28 => (1, 8),
-        30 => (1, 2),
-        _ => return None,
-    })
+    GgmlType::from_id(t).map_or("unknown", GgmlType::name)
 }
 
 /// bytes taken by a tensor, or None when the type is unknown.
 pub fn tensor_nbytes(t: &TensorInfo) -> Result<Option<u64>> {
-    let Some((blk, bytes)) = ggml_block(t.ggml_type) else {
+    let Some(ty) = GgmlType::from_id(t.ggml_type) else {
         return Ok(None);
     };
+    let (blk, bytes) = (ty.block_size() as u64, ty.block_bytes() as u64);
     let mut n: u64 = 1;
     for &d in &t.dims {
         n = n.checked_mul(d).ok_or_else(|| {
@@ -408,7 +353,7 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<Header> {
 
     Ok(Header {
         version,
-        metadata,
+        metadata: Metadata(metadata),
         tensors,
         alignment,
         data_start,
@@ -580,7 +525,7 @@ impl<'a> Reader<'a> {
 pub struct TensorOut {
     pub name: String,
     pub dims: Vec<u64>,
-    pub ggml_type: u32,
+    pub ggml_type: GgmlType,
     pub data: Vec<u8>,
 }
 
@@ -604,7 +549,7 @@ pub fn write(metadata: &[(String, Value)], tensors: &[TensorOut]) -> Vec<u8> {
         for d in &t.dims {
             out.extend_from_slice(&d.to_le_bytes());
         }
-        out.extend_from_slice(&t.ggml_type.to_le_bytes());
+        out.extend_from_slice(&t.ggml_type.id().to_le_bytes());
         out.extend_from_slice(&offset.to_le_bytes());
         offsets.push(offset);
         offset = align_up(offset + t.data.len() as u64, DEFAULT_ALIGNMENT).unwrap_or(u64::MAX);
@@ -653,21 +598,20 @@ mod tests {
     use crate::core::source::SliceSource;
 
     fn small() -> Vec<u8> {
-        let md = vec![
-            ("general.name".to_string(), Value::Str("tiny".into())),
-            (
-                "tokenizer.ggml.tokens".to_string(),
+        crate::core::fixtures::GgufBuilder::new()
+            .meta("general.name", Value::Str("tiny".into()))
+            .meta(
+                "tokenizer.ggml.tokens",
                 Value::Array(8, vec![Value::Str("a".into()), Value::Str("Ġb".into())]),
-            ),
-            ("x.n".to_string(), Value::U32(7)),
-        ];
-        let t = TensorOut {
-            name: "token_embd.weight".into(),
-            dims: vec![32, 2],
-            ggml_type: GGML_Q8_0,
-            data: vec![0u8; 68],
-        };
-        write(&md, &[t])
+            )
+            .meta("x.n", Value::U32(7))
+            .tensor(
+                "token_embd.weight",
+                vec![32, 2],
+                GgmlType::Q8_0,
+                vec![0u8; 68],
+            )
+            .build()
     }
 
     #[test]
@@ -675,13 +619,18 @@ mod tests {
         let b = small();
         let h = parse_header(&SliceSource::whole(&b)).unwrap();
         assert_eq!(h.version, 3);
-        assert_eq!(h.get_str("general.name"), Some("tiny"));
+        assert_eq!(h.metadata.get_str("general.name"), Some("tiny"));
+        assert_eq!(h.metadata.get_u64("x.n"), Some(7));
         assert_eq!(
-            h.get_strings("tokenizer.ggml.tokens").unwrap().unwrap(),
+            h.metadata
+                .get_strings("tokenizer.ggml.tokens")
+                .unwrap()
+                .unwrap(),
             vec!["a", "Ġb"]
         );
-        let m = h.matrix("token_embd.weight").unwrap().unwrap();
-        assert_eq!((m.rows, m.cols, m.dtype), (2, 32, DType::Q8_0));
+        let index = crate::core::index::TensorIndex::from_gguf(&h).unwrap();
+        let m = index.matrix("token_embd.weight").unwrap().unwrap();
+        assert_eq!((m.rows, m.cols, m.ty), (2, 32, GgmlType::Q8_0));
         assert_eq!(m.offset + m.nbytes, b.len() as u64);
     }
 

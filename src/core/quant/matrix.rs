@@ -3,11 +3,12 @@
 //! storage is split (scales apart from quants) so the kernels stream contiguous int8.
 //! a row's value j is `scales[row·nb + j/32] · quants[row·d + j]`, exactly as ggml dequantizes.
 
-use half::{bf16, f16};
+use half::f16;
+use serde::Serialize;
 
-use super::error::{Error, Result};
 use super::kernels::{self, Precision, QuantH};
-use super::tensor::DType;
+use super::GgmlType;
+use crate::core::error::{Error, Result};
 
 pub const QK: usize = 32;
 /// bytes in one ggml Q8_0 block: f16 scale + 32 int8.
@@ -55,8 +56,8 @@ impl Q8Matrix {
         out
     }
 
-    /// quantizes f32 rows the way ggml's reference `quantize_row_q8_0` does:
-    /// d = max|x|/127 stored as f16, q = round(x/d) with ties away from zero.
+    /// quantizes f32 rows the way ggml's reference `quantize_row_q8_0` does (see
+    /// [`quantize_row`]).
     pub fn quantize(data: &[f32], rows: usize, cols: usize) -> Result<Self> {
         if cols == 0 || cols % QK != 0 {
             return Err(Error::Shape(format!(
@@ -71,25 +72,8 @@ impl Q8Matrix {
         }
         let mut scales = Vec::with_capacity(data.len() / QK);
         let mut quants = Vec::with_capacity(data.len());
-        for (k, blk) in data.chunks_exact(QK).enumerate() {
-            let row = k / (cols / QK);
-            if let Some(x) = blk.iter().find(|x| !x.is_finite()) {
-                return Err(Error::Invalid(format!(
-                    "row {row} has a NaN or infinite value ({x})"
-                )));
-            }
-            let amax = blk.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let d = amax / 127.0;
-            if !f16::from_f32(d).is_finite() {
-                return Err(Error::Invalid(format!(
-                    "row {row} has a value of magnitude {amax:e}; Q8_0 (an f16 scale × 127) holds \
-                     at most {:e}",
-                    65504.0 * 127.0
-                )));
-            }
-            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-            scales.push(f16::from_f32(d).to_f32());
-            quants.extend(blk.iter().map(|&x| (x * id).round() as i8));
+        for (i, row) in data.chunks_exact(cols).enumerate() {
+            quantize_row(row, i, &mut scales, &mut quants)?;
         }
         Ok(Q8Matrix {
             rows,
@@ -150,15 +134,50 @@ impl Q8Matrix {
         })
     }
 
-    /// reads a matrix stored as `dtype`, taking the buffer (Q8_0 converted in place; float
-    /// types quantized to Q8_0).
-    pub fn from_raw(raw: Vec<u8>, dtype: DType, rows: usize, cols: usize) -> Result<Self> {
-        if dtype == DType::Q8_0 {
-            return Self::from_ggml_vec(raw, rows, cols);
+    /// reads a matrix stored as `ty`, taking the buffer: Q8_0 is converted in place (exactly,
+    /// no error reported); any other readable type is dequantized row by row and quantized to
+    /// Q8_0 as ggml does, and the distance to the source values is returned.
+    pub fn from_any(
+        raw: Vec<u8>,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+    ) -> Result<(Self, Option<QuantError>)> {
+        if ty == GgmlType::Q8_0 {
+            return Ok((Self::from_ggml_vec(raw, rows, cols)?, None));
         }
-        let f = to_f32(&raw, dtype)?;
+        if cols == 0 || cols % QK != 0 {
+            return Err(Error::Shape(format!(
+                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
+            )));
+        }
+        let row_bytes = ty.row_bytes(cols as u64)? as usize;
+        if Some(raw.len()) != rows.checked_mul(row_bytes) {
+            return Err(Error::Shape(format!(
+                "{} {rows} × {cols} needs {} bytes, got {}",
+                ty.name(),
+                rows.saturating_mul(row_bytes),
+                raw.len()
+            )));
+        }
+        let mut scales = Vec::with_capacity(rows * (cols / QK));
+        let mut quants = Vec::with_capacity(rows * cols);
+        let mut src = vec![0f32; cols];
+        let mut acc = ErrorAcc::default();
+        for (i, r) in raw.chunks_exact(row_bytes.max(1)).take(rows).enumerate() {
+            ty.dequantize_row(r, &mut src)?;
+            let at = quants.len();
+            quantize_row(&src, i, &mut scales, &mut quants)?;
+            acc.row(&src, &scales[scales.len() - cols / QK..], &quants[at..]);
+        }
         drop(raw);
-        Self::quantize(&f, rows, cols)
+        let m = Q8Matrix {
+            rows,
+            cols,
+            scales,
+            quants,
+        };
+        Ok((m, Some(acc.finish())))
     }
 
     /// row `i` as f32 (exact: an f16 scale times an int8 fits f32).
@@ -189,13 +208,8 @@ impl Q8Matrix {
             .collect()
     }
 
-    /// z = E·h over all rows with the fastest kernel this machine has, f64-grade.
-    pub fn matvec(&self, h: &[f32]) -> Result<Vec<f64>> {
-        self.matvec_precision(h, Precision::Exact)
-    }
-
     /// z = E·h at the given precision with the fastest kernel.
-    pub fn matvec_precision(&self, h: &[f32], precision: Precision) -> Result<Vec<f64>> {
+    pub(crate) fn matvec_precision(&self, h: &[f32], precision: Precision) -> Result<Vec<f64>> {
         self.check_h(h)?;
         let qh = QuantH::new(h);
         let mut out = vec![0f64; self.rows];
@@ -252,7 +266,7 @@ impl Q8Matrix {
     }
 
     /// Eᵀ·p: Σ_i p_i v_i, accumulated in f64. rows with p_i = 0 are skipped (exactly).
-    pub fn t_matvec(&self, p: &[f64]) -> Result<Vec<f64>> {
+    pub(crate) fn t_matvec(&self, p: &[f64]) -> Result<Vec<f64>> {
         if p.len() != self.rows {
             return Err(Error::Shape(format!(
                 "weights have length {}, matrix has {} rows",
@@ -293,32 +307,86 @@ impl Q8Matrix {
     }
 }
 
-/// little-endian F32/F16/BF16 bytes to f32.
-pub fn to_f32(raw: &[u8], dtype: DType) -> Result<Vec<f32>> {
-    Ok(match dtype {
-        DType::F32 => raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        DType::F16 => raw
-            .chunks_exact(2)
-            .map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
-            .collect(),
-        DType::BF16 => raw
-            .chunks_exact(2)
-            .map(|b| bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
-            .collect(),
-        DType::Q8_0 => {
-            return Err(Error::Unsupported(
-                "Q8_0 is not a plain float type".to_string(),
-            ))
+/// appends row `row` (`x`, a multiple of 32 long) in Q8_0 as ggml's reference
+/// `quantize_row_q8_0_ref` (ggml-quants.c) makes it: per block d = max|x|/127 stored as f16,
+/// q = round(x/d) with ties away from zero. a NaN, an infinity, or a value whose scale
+/// overflows f16 is an error naming the row.
+pub fn quantize_row(
+    x: &[f32],
+    row: usize,
+    scales: &mut Vec<f32>,
+    quants: &mut Vec<i8>,
+) -> Result<()> {
+    for blk in x.chunks_exact(QK) {
+        if let Some(v) = blk.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "row {row} has a NaN or infinite value ({v})"
+            )));
         }
-    })
+        let amax = blk.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        if !f16::from_f32(d).is_finite() {
+            return Err(Error::Invalid(format!(
+                "row {row} has a value of magnitude {amax:e}; Q8_0 (an f16 scale × 127) holds \
+                 at most {:e}",
+                65504.0 * 127.0
+            )));
+        }
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        scales.push(f16::from_f32(d).to_f32());
+        quants.extend(blk.iter().map(|&v| (v * id).round() as i8));
+    }
+    Ok(())
+}
+
+/// how far a Q8_0 copy is from the values it was made from, relative to the rows' norms:
+/// `max_rel` = max over rows of max_j |q_ij − x_ij| / ‖x_i‖, `rms_rel` = √(Σ‖q_i − x_i‖² / Σ‖x_i‖²).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QuantError {
+    pub max_rel: f64,
+    pub rms_rel: f64,
+}
+
+#[derive(Default)]
+struct ErrorAcc {
+    max_rel: f64,
+    diff2: f64,
+    norm2: f64,
+}
+
+impl ErrorAcc {
+    fn row(&mut self, x: &[f32], scales: &[f32], q: &[i8]) {
+        let (mut d2, mut n2, mut dmax) = (0f64, 0f64, 0f64);
+        for (j, &v) in x.iter().enumerate() {
+            let served = scales[j / QK] as f64 * q[j] as f64;
+            let diff = served - v as f64;
+            d2 += diff * diff;
+            n2 += v as f64 * v as f64;
+            dmax = dmax.max(diff.abs());
+        }
+        if n2 > 0.0 {
+            self.max_rel = self.max_rel.max(dmax / n2.sqrt());
+        }
+        self.diff2 += d2;
+        self.norm2 += n2;
+    }
+    fn finish(&self) -> QuantError {
+        QuantError {
+            max_rel: self.max_rel,
+            rms_rel: if self.norm2 > 0.0 {
+                (self.diff2 / self.norm2).sqrt()
+            } else {
+                0.0
+            },
+        }
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::core::fixtures::random_q8 as random_matrix;
+    use crate::core::rng::Rng;
 
     #[test]
     fn in_place_conversion_reads_every_block() {
@@ -344,20 +412,6 @@ pub(crate) mod tests {
             e.contains("row 1 block 2 has a non-finite scale (NaN)"),
             "{e}"
         );
-    }
-
-    use crate::core::rng::Rng;
-
-    /// a random quantized matrix with row scales spread over two orders of magnitude.
-    pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Q8Matrix {
-        let mut rng = Rng::new(seed);
-        let data: Vec<f32> = (0..rows * cols)
-            .map(|k| {
-                let row_scale = 0.05 + 2.0 * ((k / cols) % 7) as f32 / 7.0;
-                rng.gauss() as f32 * row_scale
-            })
-            .collect();
-        Q8Matrix::quantize(&data, rows, cols).unwrap()
     }
 
     #[test]
@@ -408,10 +462,10 @@ pub(crate) mod tests {
             Err(Error::Invalid(_))
         ));
         let m = random_matrix(2, 32, 3);
-        assert!(m.matvec(&[0.0; 31]).is_err());
+        assert!(m.matvec_precision(&[0.0; 31], Precision::Exact).is_err());
         let mut h = vec![0.0; 32];
         h[3] = f32::NAN;
-        assert!(m.matvec(&h).is_err());
+        assert!(m.matvec_precision(&h, Precision::Exact).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::{bail_format, Error, Result};
-use super::tensor::VocabKind;
+use crate::core::error::{bail_format, Error, Result};
+use crate::core::vocab::VocabKind;
 
 /// largest token id we accept.
 pub const MAX_ID: u64 = 10_000_000;

@@ -1,7 +1,7 @@
 //! portable kernels: the same integer algorithm as the SIMD kernels, one lane at a time.
 
 use super::{QuantH, LO_SCALE};
-use crate::core::q8::{Q8Matrix, QK};
+use crate::core::quant::matrix::{Q8Matrix, QK};
 
 /// both int16 parts of h, block sums combined in f64.
 pub fn matvec(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {

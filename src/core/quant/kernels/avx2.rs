@@ -5,7 +5,7 @@
 use std::arch::x86_64::*;
 
 use super::{QuantH, LO_SCALE};
-use crate::core::q8::{Q8Matrix, QK};
+use crate::core::quant::matrix::{Q8Matrix, QK};
 
 /// # Safety
 /// the caller must have checked that the CPU has AVX2 and FMA.

@@ -1,6 +1,6 @@
 //! hugging face safetensors: an 8-byte little-endian header length, a json header, then the data.
 //!
-//! only the header is read here; tensors are handed on as [`TensorRef`]s (absolute offsets), so a
+//! only the header is read here; its tensors go into the [`TensorIndex`](crate::core::index::TensorIndex) (absolute offsets), so a
 //! browser can fetch `header_len` bytes first and the embedding rows later.
 
 use std::fmt;
@@ -8,9 +8,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::error::{bail_format, Error, Result};
-use super::source::ByteSource;
-use super::tensor::{DType, TensorRef};
+use crate::core::error::{bail_format, Error, Result};
+use crate::core::source::ByteSource;
 
 /// largest json header we accept (same limit as the reference implementation).
 pub const MAX_HEADER: u64 = 100_000_000;
@@ -151,93 +150,6 @@ pub fn parse_header(src: &dyn ByteSource) -> Result<SafetensorsHeader> {
     })
 }
 
-/// embedding names, most common first.
-const EMBEDDING_NAMES: &[&str] = &[
-    "wte.weight",
-    "transformer.wte.weight",
-    "model.embed_tokens.weight",
-    "embed_tokens.weight",
-    "tok_embeddings.weight",
-    "embeddings.word_embeddings.weight",
-    "model.decoder.embed_tokens.weight",
-    "transformer.word_embeddings.weight",
-    "gpt_neox.embed_in.weight",
-];
-
-/// output (unembedding) names of untied models.
-const OUTPUT_NAMES: &[&str] = &["lm_head.weight", "embed_out.weight", "output.weight"];
-
-fn find<'a>(h: &'a SafetensorsHeader, names: &[&str]) -> Option<&'a StTensor> {
-    names
-        .iter()
-        .find_map(|n| h.tensors.iter().find(|t| t.name == *n))
-}
-
-/// a 2-d F32/F16/BF16 tensor as a [`TensorRef`] (rows = shape[0], cols = shape[1]).
-fn to_ref(t: &StTensor, file_len: u64) -> Result<TensorRef> {
-    let dtype = match t.dtype.as_str() {
-        "F32" => DType::F32,
-        "F16" => DType::F16,
-        "BF16" => DType::BF16,
-        other => {
-            return Err(Error::Unsupported(format!(
-                "tensor {} has dtype {other}; only F32, F16 and BF16 are supported",
-                t.name
-            )))
-        }
-    };
-    let [rows, cols] = t.shape[..] else {
-        return Err(Error::Shape(format!(
-            "tensor {} has shape {:?}, expected 2-d",
-            t.name, t.shape
-        )));
-    };
-    let r = TensorRef::new(&t.name, dtype, rows, cols, t.begin, file_len)?;
-    if t.end.checked_sub(t.begin) != Some(r.nbytes) {
-        bail_format!(
-            "tensor {}: [{}, {}) does not hold {} bytes",
-            t.name,
-            t.begin,
-            t.end,
-            r.nbytes
-        );
-    }
-    Ok(r)
-}
-
-/// the embedding (rows = vocab, cols = d) and, when the model is untied, the output matrix.
-pub fn find_embedding(
-    h: &SafetensorsHeader,
-    file_len: u64,
-) -> Result<(TensorRef, Option<TensorRef>)> {
-    let emb = find(h, EMBEDDING_NAMES);
-    let out = find(h, OUTPUT_NAMES);
-    match (emb, out) {
-        (Some(e), Some(o)) if (o.begin, o.end) != (e.begin, e.end) => {
-            let er = to_ref(e, file_len)?;
-            let or = to_ref(o, file_len)?;
-            if er.cols != or.cols {
-                return Err(Error::Shape(format!(
-                    "embedding {} has d = {} but output {} has d = {}",
-                    er.name, er.cols, or.name, or.cols
-                )));
-            }
-            Ok((er, Some(or)))
-        }
-        (Some(e), _) => Ok((to_ref(e, file_len)?, None)),
-        (None, Some(o)) => Ok((to_ref(o, file_len)?, None)),
-        (None, None) => Err(Error::NotFound(format!(
-            "no embedding tensor (looked for {})",
-            EMBEDDING_NAMES
-                .iter()
-                .chain(OUTPUT_NAMES)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
 // ---- json ----
 
 #[derive(Deserialize)]
@@ -318,6 +230,7 @@ impl<'de> Deserialize<'de> for Pairs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::quant::GgmlType;
     use crate::core::source::SliceSource;
     use serde_json::{json, Map, Value};
 
@@ -365,6 +278,17 @@ mod tests {
         parse_header(&SliceSource::whole(bytes))
     }
 
+    /// the embedding pair as the explorer's plan finds it.
+    fn find_embedding(
+        h: &SafetensorsHeader,
+        len: u64,
+    ) -> Result<(
+        crate::core::index::MatrixRef,
+        Option<crate::core::index::MatrixRef>,
+    )> {
+        crate::core::plan::hf_embedding(&crate::core::index::TensorIndex::from_safetensors(h, len))
+    }
+
     fn is_format(r: &Result<impl fmt::Debug>, needle: &str) -> bool {
         matches!(r, Err(Error::Format(m)) if m.contains(needle))
     }
@@ -390,8 +314,8 @@ mod tests {
         let (e, out) = find_embedding(&h, f.len() as u64).unwrap();
         assert_eq!(out, None);
         assert_eq!(
-            (e.name.as_str(), e.dtype, e.rows, e.cols),
-            ("wte.weight", DType::F32, 10, 4)
+            (e.name.as_str(), e.ty, e.rows, e.cols),
+            ("wte.weight", GgmlType::F32, 10, 4)
         );
         assert_eq!((e.offset, e.nbytes), (h.data_start, 160));
     }
@@ -410,8 +334,8 @@ mod tests {
         assert!(h.metadata.is_empty());
         let (e, o) = find_embedding(&h, f.len() as u64).unwrap();
         let o = o.unwrap();
-        assert_eq!((e.dtype, e.rows, e.cols, e.nbytes), (DType::BF16, 6, 8, 96));
-        assert_eq!((o.name.as_str(), o.dtype), ("lm_head.weight", DType::F16));
+        assert_eq!((e.ty, e.rows, e.cols, e.nbytes), (GgmlType::BF16, 6, 8, 96));
+        assert_eq!((o.name.as_str(), o.ty), ("lm_head.weight", GgmlType::F16));
         assert_eq!(o.offset, h.data_start + 96 + 32);
 
         // only an output matrix: it is the embedding.

@@ -5,7 +5,7 @@
 use core::arch::wasm32::*;
 
 use super::{QuantH, LO_SCALE};
-use crate::core::q8::{Q8Matrix, QK};
+use crate::core::quant::matrix::{Q8Matrix, QK};
 
 #[inline(always)]
 fn dot4(w: &[v128; 4], x: &[v128; 4]) -> v128 {

@@ -1,0 +1,100 @@
+//! `unembed convert`: the slim served GGUF (Q8_0 matrices, the vocabulary, the metadata and
+//! licence, the spectrum), and its entry in a models.json manifest.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{hex, load, one_file, progress_bar, sha256_file, Args};
+use crate::core::convert::{served_gguf, SourceInfo};
+use crate::core::error::{Error, Result};
+use crate::core::model::Model;
+
+pub fn run(a: &mut Args) -> Result<()> {
+    let out = a
+        .opt("-o")?
+        .or(a.opt("--output")?)
+        .ok_or_else(|| Error::Invalid("convert needs -o out.gguf".into()))?;
+    let tok = a.opt("--tokenizer")?;
+    let name = a.opt("--name")?;
+    let license = a.opt("--license")?;
+    let manifest = a.opt("--manifest")?;
+    let no_spectrum = a.flag("--no-spectrum");
+    let path = one_file(a)?;
+    eprintln!("reading {}", path.display());
+    let mut model = load(&path, tok)?;
+    if !no_spectrum && model.spectrum.is_none() {
+        let t = Instant::now();
+        model.ensure_spectrum(&mut progress_bar("spectrum"))?;
+        eprintln!("spectrum in {:.2} s", t.elapsed().as_secs_f64());
+    }
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let info = SourceInfo {
+        file_name,
+        sha256: sha256_file(&path)?,
+        name: name.clone(),
+        license,
+    };
+    let bytes = served_gguf(&model, &info);
+    let out = PathBuf::from(out);
+    std::fs::write(&out, &bytes)
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
+    let sha = hex(&Sha256::digest(&bytes));
+    eprintln!(
+        "wrote {} ({} bytes, sha256 {sha})",
+        out.display(),
+        bytes.len()
+    );
+    if let Some(m) = manifest {
+        // re-read what we wrote, so the manifest describes the served file itself.
+        let served = load(&out, None)?;
+        update_manifest(Path::new(&m), &out, &served, bytes.len(), &sha)?;
+        eprintln!("updated {m}");
+    }
+    Ok(())
+}
+
+fn meta<'a>(m: &'a Model, key: &str) -> Option<&'a str> {
+    m.metadata
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.as_str())
+}
+
+fn update_manifest(path: &Path, file: &Path, m: &Model, bytes: usize, sha: &str) -> Result<()> {
+    let mut root: serde_json::Value = match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?,
+        Err(_) => json!({ "models": [] }),
+    };
+    let file_name = file
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let entry = json!({
+        "name": m.name,
+        "file": file_name,
+        "bytes": bytes,
+        "sha256": sha,
+        "vocab": m.n_vocab(),
+        "d": m.d(),
+        "tied": m.tied(),
+        "license": meta(m, "general.license").unwrap_or("unknown"),
+        "source": meta(m, "unembed.source.file").unwrap_or(""),
+        "source_sha256": meta(m, "unembed.source.sha256").unwrap_or(""),
+    });
+    let models = root
+        .get_mut("models")
+        .and_then(|v| v.as_array_mut())
+        .ok_or_else(|| Error::Format(format!("{}: no \"models\" list", path.display())))?;
+    models.retain(|e| e.get("file").and_then(|f| f.as_str()) != Some(file_name.as_str()));
+    models.push(entry);
+    let text = serde_json::to_string_pretty(&root).map_err(|e| Error::Format(e.to_string()))?;
+    std::fs::write(path, text + "\n")?;
+    Ok(())
+}

@@ -1,0 +1,27 @@
+// node tests/node/view.mjs <model.gguf> <queries.json> [pkg dir]
+// the page's numbers for the oracle: each query of a batch ({id | h, temperature, top, target})
+// becomes the explorer's controls, and the View that Widget.update returns (what the page
+// renders: the readout with by_cosine, the target's loss, ranks and gradient) is printed as a
+// JSON array in the same order.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [model, batch, pkg = 'www/pkg'] = process.argv.slice(2);
+if (!model || !batch) {
+  console.error('usage: node tests/node/view.mjs <model.gguf> <queries.json> [pkg dir]');
+  process.exit(2);
+}
+const wasm = await import(pathToFileURL(resolve(pkg, 'unembed.js')).href);
+wasm.initSync({ module: readFileSync(resolve(pkg, 'unembed_bg.wasm')) });
+const ex = new wasm.Explorer(readFileSync(model), new Uint8Array());
+const widget = new wasm.Widget(ex);
+const queries = JSON.parse(readFileSync(batch, 'utf8'));
+const out = queries.map((q) => widget.update({
+  base: q.id !== undefined ? `#${q.id}` : 'given',
+  h: q.h ?? [],
+  temperature: q.temperature,
+  top: q.top,
+  target: q.target ?? '',
+}));
+process.stdout.write(JSON.stringify(out) + '\n');
