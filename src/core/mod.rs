@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod maths;
 pub mod model;
 pub mod q8;
+pub mod quant;
 pub mod query;
 pub mod rng;
 pub mod safetensors;
