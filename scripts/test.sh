@@ -2,7 +2,8 @@
 # test.sh — every test tier, as CI runs it (.ci/run calls this). Installs what it needs first
 # (scripts/setup.sh test), then:
 #   1. cargo fmt --check; clippy -D warnings, native and wasm32
-#   2. native unit/property tests and CLI integration tests (cargo test)
+#   2. block formats: fixtures from gguf-py (tests/quant/make_fixtures.py), checked bit for bit
+#      by tests/quant.rs; then native unit/property tests and CLI integration tests (cargo test)
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
 #   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
@@ -22,6 +23,10 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+step "block formats: every ggml format we read, bit for bit against gguf-py's dequantize"
+python3 tests/quant/make_fixtures.py target/quant-fixtures
+UNEMBED_QUANT_FIXTURES=target/quant-fixtures cargo test --release --test quant -- --ignored --nocapture
 
 step "native tests"
 cargo test --release

@@ -207,22 +207,8 @@ impl TensorIndex {
 
 /// the types a matrix may have, for messages.
 pub fn readable_types() -> String {
-    let all = [
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q8_0,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ];
-    all.iter()
+    GgmlType::ALL
+        .iter()
         .filter(|t| t.can_read())
         .map(|t| t.name())
         .collect::<Vec<_>>()

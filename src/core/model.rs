@@ -359,6 +359,7 @@ fn read_spectrum(sigma: &[u8], vt: &[u8], d: usize) -> Result<Spectrum> {
 mod tests {
     use super::*;
     use crate::core::fixtures::{random_q8, tiny_model, GgufBuilder};
+    use crate::core::quant::GgmlType;
 
     #[test]
     fn from_bytes_equals_from_source() {
@@ -377,6 +378,79 @@ mod tests {
             assert_eq!(a.tied(), !untied);
             assert_eq!(a.norms(), b.norms());
         }
+    }
+
+    /// rows of random Q4_K blocks with small positive f16 scales.
+    fn q4k_rows(rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+        let mut rng = crate::core::rng::Rng::new(seed);
+        let mut out = Vec::new();
+        for _ in 0..rows * cols / 256 {
+            let d = half::f16::from_f32(0.002 + 0.01 * rng.uniform() as f32);
+            let dmin = half::f16::from_f32(0.001 + 0.005 * rng.uniform() as f32);
+            out.extend(d.to_bits().to_le_bytes());
+            out.extend(dmin.to_bits().to_le_bytes());
+            out.extend((0..140).map(|_| (rng.next_u64() >> 56) as u8));
+        }
+        out
+    }
+
+    #[test]
+    fn a_q4_k_embedding_is_requantized_and_says_how_far() {
+        let (rows, d) = (40, 256);
+        let raw = q4k_rows(rows, d, 9);
+        let bytes = GgufBuilder::new()
+            .tokens(
+                VocabKind::Plain,
+                (0..rows).map(|i| format!("t{i}")).collect(),
+            )
+            .tensor(
+                crate::core::names::TOKEN_EMBD,
+                vec![d as u64, rows as u64],
+                GgmlType::Q4_K,
+                raw.clone(),
+            )
+            .build();
+        let m = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
+        assert_eq!(m.embed_type, GgmlType::Q4_K);
+        let r = m.embed_requant.unwrap();
+        assert_eq!(r.from, "Q4_K");
+        // the distance, measured again from the dequantized source rows.
+        let (mut worst, mut d2, mut n2) = (0f64, 0f64, 0f64);
+        let row_bytes = GgmlType::Q4_K.row_bytes(d as u64).unwrap() as usize;
+        for i in 0..rows {
+            let mut src = vec![0f32; d];
+            GgmlType::Q4_K
+                .dequantize_row(&raw[i * row_bytes..(i + 1) * row_bytes], &mut src)
+                .unwrap();
+            let served = m.embedding().row(i);
+            let norm: f64 = src.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
+            let mut dmax = 0f64;
+            for (a, b) in served.iter().zip(&src) {
+                let diff = (*a as f64 - *b as f64).abs();
+                dmax = dmax.max(diff);
+                d2 += diff * diff;
+            }
+            n2 += norm;
+            worst = worst.max(dmax / norm.sqrt());
+        }
+        assert!(
+            (r.error.max_rel - worst).abs() <= 1e-12 * worst,
+            "{r:?} vs {worst}"
+        );
+        assert!((r.error.rms_rel - (d2 / n2).sqrt()).abs() <= 1e-12);
+        assert!(r.error.max_rel > 0.0 && r.error.max_rel < 0.05);
+        // a served file carries where it came from and how far it is.
+        let info = crate::core::convert::SourceInfo {
+            file_name: "q4k.gguf".into(),
+            sha256: "00".repeat(32),
+            name: None,
+            license: None,
+        };
+        let served = crate::core::convert::served_gguf(&m, &info);
+        let back = Model::from_source(&SliceSource::whole(&served), None).unwrap();
+        assert_eq!(back.embed_type, GgmlType::Q8_0);
+        assert_eq!(back.embed_requant, m.embed_requant);
+        assert_eq!(back.embedding(), m.embedding());
     }
 
     #[test]
