@@ -5,7 +5,8 @@
 #   2. block formats: fixtures from gguf-py (tests/quant/make_fixtures.py), checked bit for bit
 #      by tests/quant.rs; then native unit/property tests and CLI integration tests (cargo test)
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
-#   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
+#   4. oracle: Python gguf + numpy against `unembed query`, the wasm build's query and the page's
+#      View on the real model; block-quantized embeddings (Q4_K, Q5_0, Q6_K) against gguf-py
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
@@ -44,6 +45,8 @@ python3 tests/oracle/oracle.py --model "$SRC" --served www/models/smollm2-135m.g
   --cli target/release/unembed --wasm
 step "oracle: the CLI on the original file (spectrum computed, not read)"
 python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
+step "oracle: Q4_K, Q5_0 and Q6_K embeddings vs gguf-py + numpy (files kept for the page test)"
+python3 tests/oracle/quant_embedding.py --cli target/release/unembed --out target/quant-models
 
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile

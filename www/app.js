@@ -3,7 +3,7 @@
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { readManifest, downloadModel } from './loader.js';
-import { strings } from './i18n.js';
+import { strings, number } from './i18n.js';
 
 // the page's language: #lang=vi in the URL, else <html lang>.
 const LANG = new URLSearchParams(location.hash.slice(1)).get('lang') ?? document.documentElement.lang;
@@ -46,7 +46,9 @@ function install(ex, key) {
   explorer?.free();
   explorer = ex;
   const info = explorer.info();
-  $('status').textContent = P.info(info.name, info.vocab.toLocaleString(LANG || 'en'), info.d, info.tied);
+  const r = info.requantized;
+  $('status').textContent = P.info(info.name, info.vocab.toLocaleString(LANG || 'en'), info.d, info.tied)
+    + (r ? P.requant(r.from, number(LANG)(100 * r.max_rel, 3), number(LANG)(100 * r.rms_rel, 3)) : '');
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.controls : {};
   mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, onChange: (c) => writeHash(key, c) });

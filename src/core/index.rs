@@ -14,15 +14,17 @@ use super::source::check_range;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TensorType {
     Ggml(GgmlType),
-    /// a ggml id or safetensors dtype we do not know (`ggml type 99`, `F8_E4M3`).
-    Unknown(String),
+    /// a ggml id or a safetensors dtype that is not a ggml type we read (`ggml type unknown
+    /// (99)`, `dtype F8_E4M3`, `dtype I8`).
+    Other(String),
 }
 
 impl TensorType {
-    pub fn name(&self) -> String {
+    /// the type as messages name it (`ggml type Q4_K`, `dtype I8`).
+    pub fn describe(&self) -> String {
         match self {
-            TensorType::Ggml(t) => t.name().to_string(),
-            TensorType::Unknown(s) => s.clone(),
+            TensorType::Ggml(t) => format!("ggml type {}", t.name()),
+            TensorType::Other(s) => s.clone(),
         }
     }
 }
@@ -91,7 +93,7 @@ impl TensorIndex {
                 .ok_or_else(|| Error::Format(format!("tensor {}: offset overflows", t.name)))?;
             let ty = match GgmlType::from_id(t.ggml_type) {
                 Some(g) => TensorType::Ggml(g),
-                None => TensorType::Unknown(format!("ggml type {}", t.ggml_type)),
+                None => TensorType::Other(format!("ggml type unknown ({})", t.ggml_type)),
             };
             v.push(TensorEntry {
                 name: t.name.clone(),
@@ -110,16 +112,13 @@ impl TensorIndex {
             .tensors
             .iter()
             .map(|t| {
+                // the float types a checkpoint stores weights in; the rest are named as the file
+                // names them (their sizes were checked by the header parser).
                 let ty = match t.dtype.as_str() {
                     "F32" => TensorType::Ggml(GgmlType::F32),
                     "F16" => TensorType::Ggml(GgmlType::F16),
                     "BF16" => TensorType::Ggml(GgmlType::BF16),
-                    "F64" => TensorType::Ggml(GgmlType::F64),
-                    "I8" => TensorType::Ggml(GgmlType::I8),
-                    "I16" => TensorType::Ggml(GgmlType::I16),
-                    "I32" => TensorType::Ggml(GgmlType::I32),
-                    "I64" => TensorType::Ggml(GgmlType::I64),
-                    other => TensorType::Unknown(other.to_string()),
+                    other => TensorType::Other(format!("dtype {other}")),
                 };
                 TensorEntry {
                     name: t.name.clone(),
@@ -162,8 +161,8 @@ impl TensorIndex {
             TensorType::Ggml(g) if g.can_read() => *g,
             other => {
                 return Err(Error::Unsupported(format!(
-                    "tensor {name} has type {}; readable: {}",
-                    other.name(),
+                    "tensor {name} has {}; readable: {}",
+                    other.describe(),
                     readable_types()
                 )))
             }

@@ -18,6 +18,10 @@ use crate::core::model::Model;
 use crate::core::readout::{Entry, Scores};
 use crate::core::session::View;
 
+/// puts an RGBA image (row-major) at a pixel with a width and height: how the scatter's points
+/// reach a canvas in one call.
+pub type Blit<'a> = dyn FnMut(&[u8], (i32, i32), (u32, u32)) -> PlotResult<()> + 'a;
+
 /// the charts an explorer can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chart {
@@ -130,7 +134,7 @@ impl Charts {
         scores: &Scores,
         model: &Model,
         style: &Style,
-        blit: &mut dyn FnMut(&[u8], (i32, i32), (u32, u32)) -> PlotResult<()>,
+        blit: &mut Blit,
     ) -> PlotResult<()> {
         let r = &view.readout;
         let labels = labelled(view);

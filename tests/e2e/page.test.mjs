@@ -187,6 +187,35 @@ test('a local GGUF opens by slices; its spectrum is computed in a Worker with a 
   await page.close();
 });
 
+test('local GGUFs whose embedding is Q4_K, Q5_0 or Q6_K open, show the CLI\'s top-10 and say how far the served Q8_0 copy is', async () => {
+  // written by tests/oracle/quant_embedding.py (test.sh runs it first), which holds the CLI to
+  // gguf-py + numpy on the same files.
+  const dir = process.env.QUANT_MODELS || 'target/quant-models';
+  const { page, errors } = await openPage();
+  for (const name of ['q4_k', 'q5_0', 'q6_k']) {
+    const file = resolve(dir, `random-${name}.gguf`);
+    await page.setInputFiles('#file-input', file);
+    await page.waitForFunction((n) => document.querySelector('#model-select').value === `local:random-${n}.gguf`
+      && /Q8_0/.test(document.querySelector('#status').textContent), name, { timeout: 60000 });
+    assert.match(await page.textContent('#status'), new RegExp(`stores E as ${name.toUpperCase()}, served here as Q8_0 \\(largest difference 0\\.\\d{3}% of a row's norm, RMS 0\\.\\d{3}%\\)`));
+    for (const base of ['#7', '#1234', 't5 - t9']) {
+      const want = JSON.parse(execFileSync('target/release/unembed', ['query', file, '--expr', base, '--json'], { encoding: 'utf8' }))
+        .top.map((e) => e.id);
+      await page.fill('input[aria-label^="hidden state"]', base);
+      await page.press('input[aria-label^="hidden state"]', 'Enter');
+      await page.waitForFunction((b) => window.unembedPage.mounted.view && window.unembedPage.mounted.controls.base === b, base);
+      // the table follows on the next frame.
+      await page.waitForFunction((w) => [...document.querySelectorAll('.topk-table tbody tr')]
+        .map((r) => Number(r.cells[2].textContent)).join() === w.join(), want, { timeout: 10000 })
+        .catch(() => {});
+      assert.deepEqual(await tableIds(page), want, `${name} ${base}`);
+    }
+  }
+  await page.screenshot({ path: `${SHOTS}/local-q4k.png`, fullPage: true });
+  errors.check();
+  await page.close();
+});
+
 test('a local GPT-2 style safetensors with its vocab.json opens and shows decoded tokens', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'unembed-st-'));
   try {

@@ -19,7 +19,7 @@ import sys
 V, D = 64, 32  # vocabulary and width of the base model
 MAGIC = b"GGUF"
 T_U8, T_U32, T_I32, T_F32, T_BOOL, T_STR, T_ARR, T_U64 = 0, 4, 5, 6, 7, 8, 9, 10
-GGML_F32, GGML_F16, GGML_Q8_0, GGML_Q4_K = 0, 1, 8, 12
+GGML_F32, GGML_F16, GGML_Q8_0, GGML_Q4_K, GGML_IQ2_XXS = 0, 1, 8, 12, 16
 
 
 # ---------------------------------------------------------------- GGUF writer with offsets
@@ -286,8 +286,10 @@ def cases():
         r'tensor name "token_embd\.weight" appears twice', "a tensor name given twice"
     yield "unknown-type.gguf", gguf(tensors=[("token_embd.weight", [D, V], 99, q8_0(V, D))])[0], None, None, \
         r"ggml type unknown \(99\)", "a tensor of ggml type 99"
-    yield "q4k.gguf", gguf(tensors=[("token_embd.weight", [256, V], GGML_Q4_K, b"\0" * (144 * V))])[0], None, None, \
-        r"ggml type Q4_K \(12\); supported", "a Q4_K embedding (valid GGUF, not supported)"
+    yield "ok-q4k.gguf", gguf(tensors=[("token_embd.weight", [256, V], GGML_Q4_K, b"\0" * (144 * V))])[0], None, None, \
+        "ok", "a Q4_K embedding, requantized to Q8_0 to be served (control)"
+    yield "iq2.gguf", gguf(tensors=[("token_embd.weight", [256, V], GGML_IQ2_XXS, b"\0" * (66 * V))])[0], None, None, \
+        r"ggml type IQ2_XXS; readable", "an IQ2_XXS embedding (valid GGUF, a type we do not read)"
     yield "tensor-count-huge.gguf", gguf(n_tensors=1 << 60)[0], None, None, r"tensor count 1152921504606846976 cannot fit", \
         "a tensor count of 2^60"
     yield "kv-count-huge.gguf", gguf(n_kv=1 << 40)[0], None, None, r"metadata count 1099511627776 cannot fit", \
@@ -344,10 +346,10 @@ def cases():
     yield "st-dtype-lies.safetensors", safetensors(lie, blob), vj, "vocab.json", \
         r"needs 32768 bits but data_offsets span 8192 bytes", "dtype F16 over F32 bytes"
     odd, _ = base_st(dtype="Q9_X")
-    yield "st-unknown-dtype.safetensors", safetensors(odd, blob), vj, "vocab.json", r"dtype Q9_X; only F32, F16 and BF16", \
+    yield "st-unknown-dtype.safetensors", safetensors(odd, blob), vj, "vocab.json", r"dtype Q9_X; readable", \
         "an unknown dtype"
     i8, _ = base_st(dtype="I8", shape=(V, D * 4))
-    yield "st-int8.safetensors", safetensors(i8, blob), vj, "vocab.json", r"dtype I8; only F32, F16 and BF16", "an I8 embedding"
+    yield "st-int8.safetensors", safetensors(i8, blob), vj, "vocab.json", r"dtype I8; readable", "an I8 embedding"
     past = {"wte.weight": {"dtype": "F32", "shape": [V, D], "data_offsets": [100, 100 + len(blob)]}}
     yield "st-past-end.safetensors", safetensors(past, blob), vj, "vocab.json", r"data ends at byte \d+, beyond the file length", \
         "data_offsets past the end"
