@@ -199,8 +199,8 @@ pub fn norm(x: &[f32]) -> f64 {
 }
 
 /// cos θ_i = z_i/(‖v_i‖‖h‖), defined as 0 where either norm is 0.
-pub fn cosine(z: f64, row_norm: f32, h_norm: f64) -> f64 {
-    let den = row_norm as f64 * h_norm;
+pub fn cosine(z: f64, row_norm: f64, h_norm: f64) -> f64 {
+    let den = row_norm * h_norm;
     if den > 0.0 {
         (z / den).clamp(-1.0, 1.0)
     } else {

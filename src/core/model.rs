@@ -24,7 +24,7 @@ use super::vocab::{Vocab, VocabKind};
 #[derive(Debug)]
 pub struct Unembedding {
     matrix: Q8Matrix,
-    norms: Vec<f32>,
+    norms: Vec<f64>,
     passes: AtomicUsize,
 }
 
@@ -50,8 +50,8 @@ impl Unembedding {
     pub fn matrix(&self) -> &Q8Matrix {
         &self.matrix
     }
-    /// ‖w_i‖ of every row.
-    pub fn norms(&self) -> &[f32] {
+    /// ‖w_i‖ of every row (f64).
+    pub fn norms(&self) -> &[f64] {
         &self.norms
     }
     /// full passes over the vocabulary so far.
@@ -276,8 +276,8 @@ impl Model {
     pub fn n_vocab(&self) -> usize {
         self.unembedding.matrix.rows()
     }
-    /// ‖w_i‖ of every unembedding row.
-    pub fn norms(&self) -> &[f32] {
+    /// ‖w_i‖ of every unembedding row (f64).
+    pub fn norms(&self) -> &[f64] {
         &self.unembedding.norms
     }
     pub fn meta_str(&self, key: &str) -> Option<&str> {

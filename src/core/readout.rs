@@ -104,7 +104,7 @@ impl Scores {
             shown: vocab::quoted(model.vocab.text(id), SHOWN_CHARS),
             logit: self.z[i],
             prob: self.softmax.p[i],
-            norm: model.norms()[i] as f64,
+            norm: model.norms()[i],
             cos: self.cos[i],
             rank,
             cos_rank,
@@ -417,7 +417,7 @@ mod tests {
         }
         // the cos–norm identity: z_i = ‖w_i‖·‖h‖·cos θ_i.
         for i in 0..n {
-            let rebuilt = m.norms()[i] as f64 * s.h_norm * s.cos[i];
+            let rebuilt = m.norms()[i] * s.h_norm * s.cos[i];
             assert!((rebuilt - s.z[i]).abs() < 1e-9 * (1.0 + s.z[i].abs()));
         }
     }

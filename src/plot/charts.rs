@@ -280,7 +280,7 @@ impl Charts {
                 let c = self.scatter.as_ref()?;
                 let mut best: Option<(f64, usize)> = None;
                 for (i, (&cos, &n)) in scores.cos.iter().zip(model.norms()).enumerate() {
-                    let (px, py) = c.translate(&(cos, n as f64));
+                    let (px, py) = c.translate(&(cos, n));
                     let d2 = (px as f64 - x).powi(2) + (py as f64 - y).powi(2);
                     if d2 <= radius * radius && best.is_none_or(|(b, _)| d2 < b) {
                         best = Some((d2, i));

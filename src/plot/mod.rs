@@ -246,7 +246,7 @@ pub fn draw_topk<DB: DrawingBackend>(
 pub struct CosNorm<'a> {
     /// cos θ_i and ‖v_i‖ of every token.
     pub cos: &'a [f64],
-    pub norms: &'a [f32],
+    pub norms: &'a [f64],
     pub h_norm: f64,
     /// tokens to label (top by logit first), and which one is the best by cosine.
     pub labelled: &'a [(u32, String)],
@@ -272,13 +272,13 @@ pub fn plot_rect<X: Ranged, Y: Ranged>(coord: &Cartesian2d<X, Y>) -> ((i32, i32)
 }
 
 /// ranges that hold every point with a little room.
-pub fn cosnorm_ranges(cos: &[f64], norms: &[f32]) -> ((f64, f64), (f64, f64)) {
+pub fn cosnorm_ranges(cos: &[f64], norms: &[f64]) -> ((f64, f64), (f64, f64)) {
     let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
     for &c in cos {
         c0 = c0.min(c);
         c1 = c1.max(c);
     }
-    let n1 = norms.iter().fold(0f32, |m, &n| m.max(n)) as f64;
+    let n1 = norms.iter().fold(0f64, |m, &n| m.max(n));
     if !(c0.is_finite() && c1 > c0) {
         (c0, c1) = (-1.0, 1.0);
     }
@@ -423,12 +423,12 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
 /// the points of the scatter as an RGBA buffer the size of the plot rectangle
 /// ([`plot_rect`]; row-major, white background): what the page blits with one
 /// `putImageData`. each token lands on the pixel plotters' own transform gives it.
-pub fn rasterize_points(coord: &ScatterCoord, cos: &[f64], norms: &[f32]) -> Vec<u8> {
+pub fn rasterize_points(coord: &ScatterCoord, cos: &[f64], norms: &[f64]) -> Vec<u8> {
     let ((x0, y0), (w, h)) = plot_rect(coord);
     let (w, h) = (w as usize, h as usize);
     let mut counts = vec![0u16; w * h];
     for (&c, &n) in cos.iter().zip(norms) {
-        let (x, y) = coord.translate(&(c, n as f64));
+        let (x, y) = coord.translate(&(c, n));
         let (x, y) = ((x - x0) as i64, (y - y0) as i64);
         if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
             let k = y as usize * w + x as usize;

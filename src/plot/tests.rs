@@ -73,7 +73,7 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
     );
     // every token's pixel is inside the rectangle, and higher norms are higher up.
     for (c, n) in sc.cos.iter().zip(m.norms()) {
-        let (x, y) = coord.translate(&(*c, *n as f64));
+        let (x, y) = coord.translate(&(*c, *n));
         assert!(x >= x0 && x <= x0 + w as i32 && y >= y0 && y <= y0 + h as i32);
     }
     let (_, low) = coord.translate(&(0.0, 0.0));

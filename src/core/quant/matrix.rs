@@ -191,8 +191,8 @@ impl Q8Matrix {
             .collect()
     }
 
-    /// ‖v_i‖ for every row, summed in f64.
-    pub fn row_norms(&self) -> Vec<f32> {
+    /// ‖v_i‖ for every row, summed in f64 (exact products: an f16 scale times an int8).
+    pub fn row_norms(&self) -> Vec<f64> {
         let nb = self.nb();
         (0..self.rows)
             .map(|i| {
@@ -203,7 +203,7 @@ impl Q8Matrix {
                     let s: i32 = q.iter().map(|&x| x as i32 * x as i32).sum();
                     acc += d * d * s as f64;
                 }
-                acc.sqrt() as f32
+                acc.sqrt()
             })
             .collect()
     }
