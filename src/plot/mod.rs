@@ -393,7 +393,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         };
         chart
             .draw_series(std::iter::once(Circle::new(
-                (c, v as f64),
+                (c, v),
                 style.px(3.5),
                 color.filled(),
             )))
@@ -401,7 +401,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::once(Text::new(
                 label(text, 12),
-                (c, v as f64),
+                (c, v),
                 style.font(10.5).color(&color),
             )))
             .map_err(err)?;

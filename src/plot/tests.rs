@@ -165,7 +165,7 @@ fn hover_asks_the_drawn_charts() {
             };
             coord = Some(draw_cosnorm(a, &data, &style, Layer::Frame).unwrap());
         });
-        coord.unwrap().translate(&(sc.cos[t], m.norms()[t] as f64))
+        coord.unwrap().translate(&(sc.cos[t], m.norms()[t]))
     };
     match charts.hover(Chart::Cosnorm, (at.0 as f64, at.1 as f64), 0.5, &v, &sc, &m) {
         Some(Hovered::Token(e)) => {
