@@ -21,6 +21,7 @@ mod args;
 mod bench;
 mod convert;
 mod inspect;
+mod lens;
 mod load;
 mod query;
 pub mod serve;
@@ -63,6 +64,7 @@ pub fn run(argv: Vec<String>) -> Result<()> {
         "query" => query::run(&mut a),
         "spectrum" => spectrum::run(&mut a),
         "bench" => bench::run(&mut a),
+        "lens" => lens::run(&mut a),
         "serve" => serve::run(&mut a),
         "help" | "--help" | "-h" => {
             out!("{USAGE}");

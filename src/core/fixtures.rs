@@ -107,3 +107,98 @@ pub fn tiny_model(rows: usize, d: usize) -> Model {
     Model::from_source(&SliceSource::whole(&tiny_model_bytes(rows, d)), None)
         .expect("the tiny model loads")
 }
+
+/// rows of `k` values in random Q4_1 blocks (f16 d and m of moderate size, random nibbles).
+pub fn random_q4_1(rows: usize, k: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(rows * k / 32 * 20);
+    for _ in 0..rows * k / 32 {
+        let d = half::f16::from_f32((0.01 + 0.02 * rng.uniform()) as f32);
+        let m = half::f16::from_f32((-0.15 - 0.1 * rng.uniform()) as f32);
+        out.extend(d.to_bits().to_le_bytes());
+        out.extend(m.to_bits().to_le_bytes());
+        out.extend((0..16).map(|_| (rng.next_u64() >> 56) as u8));
+    }
+    out
+}
+
+/// the sizes of [`tiny_llama_bytes`]: 2 layers, d = 64, 4 query heads sharing 2 KV heads of
+/// 16, an MLP of 96, 40 tokens.
+pub const TINY_LLAMA: (usize, usize, usize, usize, usize, usize) = (2, 64, 4, 2, 96, 40);
+
+/// a small llama model with random weights (Q4_1 blocks, F32 norms, a Q8_0 embedding tied to
+/// the output), for tests of the forward pass and the lens.
+pub fn tiny_llama_bytes(seed: u64) -> Vec<u8> {
+    let (n_layer, d, n_head, n_kv, n_ff, vocab) = TINY_LLAMA;
+    let hd = d / n_head;
+    let mut b = GgufBuilder::new()
+        .meta("general.architecture", Value::Str("llama".into()))
+        .meta("general.name", Value::Str("tiny llama".into()))
+        .meta("llama.block_count", Value::U32(n_layer as u32))
+        .meta("llama.context_length", Value::U32(64))
+        .meta("llama.embedding_length", Value::U32(d as u32))
+        .meta("llama.feed_forward_length", Value::U32(n_ff as u32))
+        .meta("llama.attention.head_count", Value::U32(n_head as u32))
+        .meta("llama.attention.head_count_kv", Value::U32(n_kv as u32))
+        .meta("llama.rope.freq_base", Value::F32(10000.0))
+        .meta("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5))
+        .tokens(VocabKind::ByteLevel, tiny_tokens(vocab))
+        .matrix(names::TOKEN_EMBD, &random_q8(vocab, d, seed));
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut norm =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| (0.8 + 0.4 * rng.uniform()) as f32).collect() };
+    let mut s = seed;
+    let mut q41 = |rows: usize, k: usize| {
+        s += 1;
+        random_q4_1(rows, k, s)
+    };
+    for l in 0..n_layer {
+        let w = |what: &str| names::blk(l, what);
+        b = b
+            .f32s(&w("attn_norm"), vec![d as u64], &norm(d))
+            .tensor(
+                &w("attn_q"),
+                vec![d as u64, (n_head * hd) as u64],
+                GgmlType::Q4_1,
+                q41(n_head * hd, d),
+            )
+            .tensor(
+                &w("attn_k"),
+                vec![d as u64, (n_kv * hd) as u64],
+                GgmlType::Q4_1,
+                q41(n_kv * hd, d),
+            )
+            .tensor(
+                &w("attn_v"),
+                vec![d as u64, (n_kv * hd) as u64],
+                GgmlType::Q4_1,
+                q41(n_kv * hd, d),
+            )
+            .tensor(
+                &w("attn_output"),
+                vec![(n_head * hd) as u64, d as u64],
+                GgmlType::Q4_1,
+                q41(d, n_head * hd),
+            )
+            .f32s(&w("ffn_norm"), vec![d as u64], &norm(d))
+            .tensor(
+                &w("ffn_gate"),
+                vec![d as u64, n_ff as u64],
+                GgmlType::Q4_1,
+                q41(n_ff, d),
+            )
+            .tensor(
+                &w("ffn_up"),
+                vec![d as u64, n_ff as u64],
+                GgmlType::Q4_1,
+                q41(n_ff, d),
+            )
+            .tensor(
+                &w("ffn_down"),
+                vec![n_ff as u64, d as u64],
+                GgmlType::Q4_1,
+                q41(d, n_ff),
+            );
+    }
+    b.f32s(names::OUTPUT_NORM, vec![d as u64], &norm(d)).build()
+}

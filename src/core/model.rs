@@ -79,6 +79,25 @@ impl Unembedding {
         self.matrix.matvec_with(h, kernel, precision)
     }
 
+    /// w_i·h in f64 for one row (exact: each product of a Q8_0 value and an f32 is exact in
+    /// f64). not a full pass.
+    pub fn row_dot(&self, i: usize, h: &[f32]) -> Result<f64> {
+        if i >= self.matrix.rows() || h.len() != self.matrix.cols() {
+            return Err(Error::Shape(format!(
+                "row {i} of {} and h of {}",
+                self.matrix.rows(),
+                h.len()
+            )));
+        }
+        Ok(self
+            .matrix
+            .row(i)
+            .iter()
+            .zip(h)
+            .map(|(&w, &x)| w as f64 * x as f64)
+            .sum())
+    }
+
     /// Σ_i p_i w_i in f64 (one transposed pass).
     pub fn weighted_sum(&self, p: &[f64]) -> Result<Vec<f64>> {
         self.count();

@@ -1,0 +1,103 @@
+//! `unembed lens`: runs the model on a prompt, reads every layer through the unembedding, and
+//! continues the prompt.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{one_file, Args};
+use crate::core::error::{Error, Result};
+use crate::core::forward::{Precision, Transformer};
+use crate::core::lens::{Cell, LensSession};
+use crate::core::model::Model;
+use crate::core::plan::read_header;
+use crate::core::readout::ReadoutOptions;
+use crate::core::rng::Rng;
+use crate::core::source::{ByteSource, FileSource, SliceSource};
+
+/// the explorer's model (vocabulary and unembedding) and the pass, from one file.
+pub fn open(path: &Path) -> Result<(Model, Transformer)> {
+    let src = FileSource::open(path)?;
+    let bytes = src.read_range(0, src.len(), "the model file")?;
+    let file = read_header(&SliceSource::whole(&bytes))?;
+    let model = Model::from_source(&SliceSource::whole(&bytes), None)?;
+    let t = Transformer::new(&file.metadata, &file.index, bytes)?;
+    Ok((model, t))
+}
+
+pub fn run(a: &mut Args) -> Result<()> {
+    let ids = a.opt("--ids")?;
+    let top: usize = a.parse("--top")?.unwrap_or(10);
+    let generate: usize = a.parse("--generate")?.unwrap_or(0);
+    let temperature: f64 = a.parse("--temperature")?.unwrap_or(0.0);
+    let seed: u64 = a.parse("--seed")?.unwrap_or(1);
+    let logits_out = a.opt("--logits-out")?;
+    let as_json = a.flag("--json");
+    let path = one_file(a)?;
+    if !(temperature >= 0.0 && temperature.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "--temperature must be a finite number ≥ 0, got {temperature}"
+        )));
+    }
+    let ids: Vec<u32> = match ids {
+        Some(s) => s
+            .split(',')
+            .map(|x| {
+                x.trim()
+                    .parse()
+                    .map_err(|_| Error::Invalid(format!("--ids: {x:?} is not a token id")))
+            })
+            .collect::<Result<_>>()?,
+        None => return Err(Error::Invalid("give the prompt: --ids 1,2,3".into())),
+    };
+    let (model, t) = open(&path)?;
+    let mut s = LensSession::new(model, t, ids.len() + generate, top, Precision::Exact)?;
+    s.start(&ids)?;
+    s.run()?;
+    let opts = ReadoutOptions {
+        top,
+        ..Default::default()
+    };
+    let next = s.next(&opts)?;
+    if let Some(f) = logits_out {
+        let h = s.hidden(s.lens.rows - 1, ids.len() - 1)?;
+        let z = s.model.unembedding().logits(h)?;
+        let bytes: Vec<u8> = z.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect();
+        std::fs::write(&f, bytes).map_err(|e| Error::Io(format!("cannot write {f}: {e}")))?;
+    }
+    let mut rng = Rng::new(seed);
+    let mut generated = Vec::with_capacity(generate);
+    for _ in 0..generate {
+        let tok = s.pick(temperature, rng.uniform())?;
+        generated.push(tok);
+        s.append(tok)?;
+    }
+    if as_json {
+        let lens = &s.lens;
+        let layers: Vec<Vec<&Cell>> = (0..lens.rows)
+            .map(|r| {
+                (0..lens.positions)
+                    .filter_map(|p| lens.cell(r, p))
+                    .collect()
+            })
+            .collect();
+        out!(
+            "{}",
+            json!({"ids": ids, "next": next, "generated": generated, "layers": layers})
+        );
+        return Ok(());
+    }
+    for e in &next.top {
+        out!(
+            "{:>6} {:<20} {:>10.4} {:>8.4}",
+            e.id,
+            e.shown,
+            e.logit,
+            e.prob
+        );
+    }
+    if !generated.is_empty() {
+        out!("generated {:?}", generated);
+    }
+    Ok(())
+}

@@ -1,0 +1,604 @@
+//! the logit lens: the residual stream of every layer at every position, read through the
+//! final norm and the unembedding as if the model stopped there.
+//!
+//!   cell(ℓ, t) = softmax(W_U · h_{ℓ,t}),  h_{ℓ,t} = RMSNorm(x^ℓ_t)·output_norm
+//!
+//! where x^ℓ_t is the input of layer ℓ at position t (row 0: the embedding; row L: the last
+//! layer's output, so that row is the model's own next-token distribution). each residual is
+//! normed with its own RMS: reusing the last layer's scale (a known bug of a popular Python
+//! library) makes the early layers look uniform. the logits are the exact readout's
+//! ([`Unembedding::logits`](super::model::Unembedding::logits)) at T = 1.
+//!
+//! a cell keeps what the heatmap colours by and hover shows: the top tokens with their
+//! probabilities, the entropy, the log-partition log Z (so any token's probability follows from
+//! its logit w_i·h), its h (so any token's logit is one dot product away) and the `KEEP`
+//! largest logits (so the token's rank follows too, up to `KEEP`). the KL divergence to the
+//! last row needs both full distributions at once: [`Lens::kl`] computes it on request with
+//! one more product per cell.
+//!
+//! [`LensSession`] runs a prompt layer by layer (each row can be shown as soon as it exists),
+//! continues it token by token, and answers what the page and the CLI ask.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use super::error::{Error, Result};
+use super::forward::{Pass, Precision, State, Trace, Transformer};
+use super::model::Model;
+use super::readout::{Readout, ReadoutOptions, SHOWN_CHARS};
+use super::vocab;
+
+/// the largest logits kept per cell, for ranks.
+pub const KEEP: usize = 1000;
+
+/// one token of a cell's list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenProb {
+    pub id: u32,
+    pub token: String,
+    pub text: String,
+    pub shown: String,
+    pub logit: f64,
+    pub prob: f64,
+}
+
+/// one layer at one position, read through the unembedding (T = 1).
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub top: Vec<TokenProb>,
+    /// H = −Σ p ln p (nats).
+    pub entropy: f64,
+    /// ln Σ exp z: p_i = exp(z_i − log_z).
+    pub log_z: f64,
+    /// KL(p_last ‖ p_this) in nats, once [`Lens::kl`] ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kl_to_final: Option<f64>,
+    /// the normed hidden state this cell reads.
+    #[serde(skip)]
+    pub h: Vec<f32>,
+    /// the `KEEP` largest logits, descending.
+    #[serde(skip)]
+    ranked: Vec<f64>,
+}
+
+impl Cell {
+    /// a token's probability from its logit.
+    pub fn prob(&self, logit: f64) -> f64 {
+        (logit - self.log_z).exp()
+    }
+    /// a token's 1-based rank from its logit: one more than the number of logits larger by
+    /// more than the readout's error (1e-7 relative: logits closer than that are a tie, and the
+    /// token ranks first among them), or None when it lies below the `KEEP` largest.
+    pub fn rank(&self, logit: f64) -> Option<usize> {
+        let slack = 1e-7 * logit.abs().max(1.0);
+        let above = self.ranked.partition_point(|&z| z > logit + slack);
+        if above < self.ranked.len() {
+            Some(above + 1)
+        } else {
+            None
+        }
+    }
+}
+
+/// a token's place in one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Standing {
+    pub logit: f64,
+    pub prob: f64,
+    /// None: below the `KEEP` largest.
+    pub rank: Option<usize>,
+}
+
+/// where in the stack a position settles on a token: the first row from which it is top-1,
+/// in the top 3, and above p = 0.5 (staying so up to the last row).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Commitment {
+    pub token: u32,
+    pub top1: Option<usize>,
+    pub top3: Option<usize>,
+    pub half: Option<usize>,
+}
+
+/// the cells of rows 0..=n_layer (row 0 the embedding, row ℓ+1 the output of layer ℓ) at
+/// every position.
+#[derive(Debug, Clone, Default)]
+pub struct Lens {
+    pub rows: usize,
+    pub positions: usize,
+    /// position-major: positions × rows.
+    cells: Vec<Option<Cell>>,
+}
+
+impl Lens {
+    pub fn new(n_layer: usize) -> Self {
+        Lens {
+            rows: n_layer + 1,
+            ..Default::default()
+        }
+    }
+
+    pub fn cell(&self, row: usize, t: usize) -> Option<&Cell> {
+        if row >= self.rows {
+            return None;
+        }
+        self.cells.get(t * self.rows + row)?.as_ref()
+    }
+
+    fn add_positions(&mut self, n: usize) {
+        self.positions += n;
+        self.cells.resize(self.positions * self.rows, None);
+    }
+
+    fn truncate(&mut self, positions: usize) {
+        self.positions = positions.min(self.positions);
+        self.cells.truncate(self.positions * self.rows);
+    }
+
+    /// reads row `row` of `trace` at `positions` through the final norm and the unembedding.
+    pub fn read(
+        &mut self,
+        t: &Transformer,
+        model: &Model,
+        trace: &Trace,
+        row: usize,
+        positions: Range<usize>,
+        top: usize,
+    ) -> Result<()> {
+        if row >= self.rows || positions.end > self.positions || positions.end > trace.positions() {
+            return Err(Error::Invalid(format!("no row {row} at {positions:?}")));
+        }
+        for p in positions {
+            let mut h = vec![0f32; trace.d];
+            t.final_norm(trace.resid(row, p), &mut h);
+            let z = model.unembedding().logits(&h)?;
+            self.cells[p * self.rows + row] = Some(cell(model, &z, h, top));
+        }
+        Ok(())
+    }
+
+    /// a token's logit, probability and rank in one cell: w_token·h and the cell's summaries.
+    pub fn standing(&self, model: &Model, row: usize, t: usize, token: u32) -> Result<Standing> {
+        let c = self
+            .cell(row, t)
+            .ok_or_else(|| Error::Invalid(format!("no cell at row {row}, position {t}")))?;
+        let logit = model.unembedding().row_dot(token as usize, &c.h)?;
+        Ok(Standing {
+            logit,
+            prob: c.prob(logit),
+            rank: c.rank(logit),
+        })
+    }
+
+    /// where position t settles on `token` (by default the last row's top-1).
+    pub fn commitment(&self, model: &Model, t: usize, token: Option<u32>) -> Result<Commitment> {
+        let last = self.rows - 1;
+        let token = match token {
+            Some(x) => x,
+            None => self
+                .cell(last, t)
+                .and_then(|c| c.top.first())
+                .map(|e| e.id)
+                .ok_or_else(|| Error::Invalid(format!("position {t} has no last row yet")))?,
+        };
+        let mut s = Vec::with_capacity(self.rows);
+        for row in 0..self.rows {
+            s.push(self.standing(model, row, t, token)?);
+        }
+        // the first row from which the condition holds to the end.
+        let from = |ok: &dyn Fn(&Standing) -> bool| -> Option<usize> {
+            let mut first = None;
+            for (row, st) in s.iter().enumerate().rev() {
+                if ok(st) {
+                    first = Some(row);
+                } else {
+                    break;
+                }
+            }
+            first
+        };
+        Ok(Commitment {
+            token,
+            top1: from(&|x| x.rank == Some(1)),
+            top3: from(&|x| x.rank.is_some_and(|r| r <= 3)),
+            half: from(&|x| x.prob > 0.5),
+        })
+    }
+
+    /// fills KL(p_last ‖ p_cell) of every cell of `positions` whose rows are all read: one
+    /// more product per cell (the full distributions are not kept). `progress(done, total)`
+    /// after each position; false stops (Cancelled).
+    pub fn kl(
+        &mut self,
+        model: &Model,
+        positions: Range<usize>,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<()> {
+        let last = self.rows - 1;
+        let total = positions.len();
+        for (k, t) in positions.enumerate() {
+            let Some(fc) = self.cell(last, t) else {
+                return Err(Error::Invalid(format!("position {t} has no last row yet")));
+            };
+            let zf = model.unembedding().logits(&fc.h)?;
+            let lf = fc.log_z;
+            // E_pf[z_f] − log Z_f, the first half of KL.
+            let ef: f64 = zf.iter().map(|&z| (z - lf).exp() * z).sum::<f64>() - lf;
+            for row in 0..self.rows {
+                let kl = if row == last {
+                    0.0
+                } else {
+                    let Some(c) = self.cell(row, t) else {
+                        continue;
+                    };
+                    let z = model.unembedding().logits(&c.h)?;
+                    let ez: f64 = zf
+                        .iter()
+                        .zip(&z)
+                        .map(|(&a, &b)| (a - lf).exp() * b)
+                        .sum::<f64>();
+                    (ef - (ez - c.log_z)).max(0.0)
+                };
+                if let Some(c) = self.cells[t * self.rows + row].as_mut() {
+                    c.kl_to_final = Some(kl);
+                }
+            }
+            if !progress(k + 1, total) {
+                return Err(Error::Cancelled);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// one cell from its logits (T = 1).
+fn cell(model: &Model, z: &[f64], h: Vec<f32>, top: usize) -> Cell {
+    let zmax = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let (mut s, mut sz) = (0f64, 0f64);
+    for &zi in z {
+        let e = (zi - zmax).exp();
+        s += e;
+        sz += e * (zi - zmax);
+    }
+    let log_z = zmax + s.ln();
+    let entropy = (s.ln() - sz / s).max(0.0);
+    let keep = KEEP.min(z.len());
+    let by = |a: &u32, b: &u32| z[*b as usize].total_cmp(&z[*a as usize]).then(a.cmp(b));
+    let mut idx: Vec<u32> = (0..z.len() as u32).collect();
+    if keep < idx.len() {
+        idx.select_nth_unstable_by(keep - 1, by);
+        idx.truncate(keep);
+    }
+    idx.sort_unstable_by(by);
+    let top = idx
+        .iter()
+        .take(top)
+        .map(|&i| TokenProb {
+            id: i,
+            token: model.vocab.raw(i).to_string(),
+            text: model.vocab.text(i).to_string(),
+            shown: vocab::quoted(model.vocab.text(i), SHOWN_CHARS),
+            logit: z[i as usize],
+            prob: (z[i as usize] - log_z).exp(),
+        })
+        .collect();
+    Cell {
+        top,
+        entropy,
+        log_z,
+        kl_to_final: None,
+        h,
+        ranked: idx.iter().map(|&i| z[i as usize]).collect(),
+    }
+}
+
+/// the most positions a lens session holds (prompt and continuation): each costs the KV
+/// cache, the residuals of every layer and a cell per row.
+pub const MAX_POSITIONS: usize = 256;
+
+/// a prompt run through the model layer by layer and read through the lens, and its
+/// continuation.
+pub struct LensSession {
+    pub model: Model,
+    pub t: Transformer,
+    state: State,
+    trace: Trace,
+    pub lens: Lens,
+    ids: Vec<u32>,
+    pass: Option<Pass>,
+    /// the last position's h once its pass finished.
+    h: Option<Vec<f32>>,
+    top: usize,
+}
+
+impl LensSession {
+    /// `top` tokens per cell; room for `capacity` positions (at most [`MAX_POSITIONS`] and
+    /// the model's context).
+    pub fn new(
+        model: Model,
+        t: Transformer,
+        capacity: usize,
+        top: usize,
+        precision: Precision,
+    ) -> Result<Self> {
+        if model.d() != t.config().d {
+            return Err(Error::Shape(format!(
+                "the unembedding has d = {}, the pass {}",
+                model.d(),
+                t.config().d
+            )));
+        }
+        let capacity = capacity.min(MAX_POSITIONS).min(t.config().n_ctx).max(1);
+        Ok(LensSession {
+            state: t.state(capacity, precision),
+            trace: Trace::new(t.config()),
+            lens: Lens::new(t.config().n_layer),
+            model,
+            t,
+            ids: Vec::new(),
+            pass: None,
+            h: None,
+            top,
+        })
+    }
+
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+    pub fn capacity(&self) -> usize {
+        self.state.capacity
+    }
+
+    /// starts over with a prompt: embeds it and reads row 0. the layers follow, one per
+    /// [`step`](Self::step).
+    pub fn start(&mut self, ids: &[u32]) -> Result<()> {
+        if ids.is_empty() {
+            return Err(Error::Invalid("the prompt has no tokens".into()));
+        }
+        if ids.len() > self.state.capacity {
+            return Err(Error::Invalid(format!(
+                "the prompt has {} tokens; the lens holds at most {}",
+                ids.len(),
+                self.state.capacity
+            )));
+        }
+        self.state.reset();
+        self.trace.truncate(0);
+        self.lens.truncate(0);
+        self.ids.clear();
+        self.pass = None;
+        self.h = None;
+        self.run_positions(ids)
+    }
+
+    fn run_positions(&mut self, ids: &[u32]) -> Result<()> {
+        let first = self.ids.len();
+        let pass = self.t.begin(&mut self.state, ids, Some(&mut self.trace))?;
+        self.ids.extend_from_slice(ids);
+        self.lens.add_positions(ids.len());
+        self.pass = Some(pass);
+        self.lens.read(
+            &self.t,
+            &self.model,
+            &self.trace,
+            0,
+            first..self.ids.len(),
+            self.top,
+        )
+    }
+
+    /// runs the next layer and reads its row; returns the row read, or None when the pass is
+    /// complete.
+    pub fn step(&mut self) -> Result<Option<usize>> {
+        let Some(mut pass) = self.pass.take() else {
+            return Ok(None);
+        };
+        // the pass's positions: those after the state's (it joins them when it finishes).
+        let first = self.state.pos;
+        self.t
+            .step(&mut self.state, &mut pass, Some(&mut self.trace))?;
+        let row = pass.layers_done();
+        self.lens.read(
+            &self.t,
+            &self.model,
+            &self.trace,
+            row,
+            first..self.ids.len(),
+            self.top,
+        )?;
+        if row == self.t.config().n_layer {
+            self.h = Some(self.t.finish(&mut self.state, pass)?);
+        } else {
+            self.pass = Some(pass);
+        }
+        Ok(Some(row))
+    }
+
+    /// runs every remaining layer.
+    pub fn run(&mut self) -> Result<()> {
+        while self.step()?.is_some() {}
+        Ok(())
+    }
+
+    /// the model's next-token readout after the last position (the pass must be complete).
+    pub fn next(&self, opts: &ReadoutOptions) -> Result<Readout> {
+        let h = self
+            .h
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("the pass is not complete".into()))?;
+        Readout::of(&self.model, h, opts)
+    }
+
+    /// the next token: the arg-max at T = 0 (lowest id on a tie), else drawn from softmax(z/T)
+    /// with `u` uniform in [0, 1).
+    pub fn pick(&self, temperature: f64, u: f64) -> Result<u32> {
+        let h = self
+            .h
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("the pass is not complete".into()))?;
+        let z = self.model.unembedding().logits(h)?;
+        Ok(pick(&z, temperature, u))
+    }
+
+    /// appends a token (a continuation): one more position through every layer, read at
+    /// every row.
+    pub fn append(&mut self, token: u32) -> Result<()> {
+        if self.pass.is_some() || self.h.is_none() {
+            return Err(Error::Invalid("the pass is not complete".into()));
+        }
+        if self.ids.len() >= self.state.capacity {
+            return Err(Error::Invalid(format!(
+                "the lens holds at most {} positions",
+                self.state.capacity
+            )));
+        }
+        self.run_positions(&[token])?;
+        self.run()
+    }
+
+    /// the hidden state a cell reads (what the explorer takes as h).
+    pub fn hidden(&self, row: usize, t: usize) -> Result<&[f32]> {
+        self.lens
+            .cell(row, t)
+            .map(|c| &c.h[..])
+            .ok_or_else(|| Error::Invalid(format!("no cell at row {row}, position {t}")))
+    }
+
+    /// the residual of the trace behind a cell (before the final norm), or the mid-layer one.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+}
+
+/// the arg-max at T = 0 (the lowest id on a tie), else the token where `u·Σw` falls in the
+/// cumulative weights w_i = exp((z_i − max z)/T).
+pub fn pick(z: &[f64], temperature: f64, u: f64) -> u32 {
+    if temperature <= 0.0 || !temperature.is_finite() {
+        let mut best = 0;
+        for (i, &v) in z.iter().enumerate() {
+            if v > z[best] {
+                best = i;
+            }
+        }
+        return best as u32;
+    }
+    let zmax = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let total: f64 = z.iter().map(|&v| ((v - zmax) / temperature).exp()).sum();
+    let mut left = u.clamp(0.0, 1.0) * total;
+    for (i, &v) in z.iter().enumerate() {
+        left -= ((v - zmax) / temperature).exp();
+        if left <= 0.0 {
+            return i as u32;
+        }
+    }
+    (z.len() - 1) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::fixtures::tiny_llama_bytes;
+    use crate::core::plan::read_header;
+    use crate::core::source::SliceSource;
+
+    fn session() -> LensSession {
+        let bytes = tiny_llama_bytes(8);
+        let f = read_header(&SliceSource::whole(&bytes)).unwrap();
+        let model = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
+        let t = Transformer::new(&f.metadata, &f.index, bytes).unwrap();
+        LensSession::new(model, t, 16, 5, Precision::Exact).unwrap()
+    }
+
+    #[test]
+    fn the_last_row_is_the_models_own_next_token_distribution() {
+        let mut s = session();
+        let toks = [4u32, 8, 15, 16, 23, 1];
+        s.start(&toks).unwrap();
+        let mut rows = vec![0];
+        while let Some(r) = s.step().unwrap() {
+            rows.push(r);
+        }
+        assert_eq!(rows, vec![0, 1, 2]);
+        let last = s.t.config().n_layer;
+        let next = s
+            .next(&ReadoutOptions {
+                top: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        let cell = s.lens.cell(last, toks.len() - 1).unwrap().clone();
+        for (a, b) in cell.top.iter().zip(&next.top) {
+            assert_eq!((a.id, a.logit), (b.id, b.logit));
+            assert!((a.prob - b.prob).abs() < 1e-12);
+        }
+        assert!((cell.entropy - next.entropy).abs() < 1e-9);
+        // the same pass run in one go gives the same last row.
+        let mut st = s.t.state(16, Precision::Exact);
+        let h = s.t.forward(&mut st, &toks, None).unwrap();
+        assert_eq!(s.hidden(last, toks.len() - 1).unwrap(), &h[..]);
+        // every cell: ranks and probabilities from the kept logits agree with its list, and
+        // a token's standing agrees with the list too.
+        for row in 0..=last {
+            for p in 0..toks.len() {
+                let c = s.lens.cell(row, p).unwrap();
+                for (k, e) in c.top.iter().enumerate() {
+                    assert_eq!(c.rank(e.logit), Some(k + 1));
+                    assert!((c.prob(e.logit) - e.prob).abs() < 1e-12);
+                    let st = s.lens.standing(&s.model, row, p, e.id).unwrap();
+                    // the same logit within the exact kernel's stated bound.
+                    let m = s.model.unembedding().matrix();
+                    let bound = crate::core::quant::kernels::error_bound(m, &c.h)[e.id as usize];
+                    assert!(
+                        (st.logit - e.logit).abs() <= bound,
+                        "{} {} {bound}",
+                        st.logit,
+                        e.logit
+                    );
+                    assert_eq!(st.rank, Some(k + 1));
+                }
+            }
+        }
+        s.lens
+            .kl(&s.model, 0..toks.len(), &mut |_, _| true)
+            .unwrap();
+        for p in 0..toks.len() {
+            assert_eq!(s.lens.cell(last, p).unwrap().kl_to_final, Some(0.0));
+        }
+        assert!((0..toks.len()).any(|p| s.lens.cell(0, p).unwrap().kl_to_final.unwrap() > 1e-6));
+        let c = s.lens.commitment(&s.model, toks.len() - 1, None).unwrap();
+        assert_eq!(c.token, cell.top[0].id);
+        assert!(c.top1.is_some_and(|r| r <= last) && c.top3 <= c.top1);
+    }
+
+    #[test]
+    fn a_continuation_adds_a_column() {
+        let mut s = session();
+        s.start(&[3, 9]).unwrap();
+        s.run().unwrap();
+        let tok = s.pick(0.0, 0.0).unwrap();
+        s.append(tok).unwrap();
+        assert_eq!(s.ids(), &[3, 9, tok]);
+        assert_eq!(s.lens.positions, 3);
+        for row in 0..s.lens.rows {
+            assert!(s.lens.cell(row, 2).is_some());
+        }
+        // the same as running the three tokens as a prompt.
+        let mut s2 = session();
+        s2.start(&[3, 9, tok]).unwrap();
+        s2.run().unwrap();
+        for row in 0..s.lens.rows {
+            assert_eq!(s.hidden(row, 2).unwrap(), s2.hidden(row, 2).unwrap());
+        }
+        // too long a prompt, and an empty one, are errors.
+        assert!(s.start(&[1; 17]).is_err());
+        assert!(s.start(&[]).is_err());
+    }
+
+    #[test]
+    fn picking_follows_the_temperature() {
+        let z = [1.0, 3.0, 3.0, -2.0];
+        assert_eq!(pick(&z, 0.0, 0.9), 1);
+        assert_eq!(pick(&z, 1.0, 0.0), 0);
+        assert_eq!(pick(&z, 1.0, 0.999_999), 3);
+    }
+}
