@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{one_file, Args};
 use crate::core::error::{Error, Result};
 use crate::core::forward::{Precision, Transformer};
-use crate::core::lens::{Cell, LensSession};
+use crate::core::lens::LensSession;
 use crate::core::model::Model;
 use crate::core::plan::read_header;
 use crate::core::readout::ReadoutOptions;
@@ -73,18 +73,10 @@ pub fn run(a: &mut Args) -> Result<()> {
         s.append(tok)?;
     }
     if as_json {
-        let lens = &s.lens;
-        let layers: Vec<Vec<&Cell>> = (0..lens.rows)
-            .map(|r| {
-                (0..lens.positions)
-                    .filter_map(|p| lens.cell(r, p))
-                    .collect()
-            })
-            .collect();
-        out!(
-            "{}",
-            json!({"ids": ids, "next": next, "generated": generated, "layers": layers})
-        );
+        let mut v = s.json(top)?;
+        v["prompt_ids"] = json!(ids);
+        v["generated"] = json!(generated);
+        out!("{v}");
         return Ok(());
     }
     for e in &next.top {

@@ -21,13 +21,53 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::forward::{Pass, Precision, State, Trace, Transformer};
 use super::model::Model;
 use super::readout::{Readout, ReadoutOptions, SHOWN_CHARS};
 use super::vocab;
+
+/// what colours the cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    /// the probability of the cell's own top token.
+    TopProb,
+    /// the probability of a chosen token (by default the final prediction at that position).
+    TokenProb,
+    /// the rank of a chosen token (log scale, 1 … 1000+).
+    TokenRank,
+    /// KL divergence to the last layer (nats).
+    Kl,
+    /// entropy (nats).
+    Entropy,
+}
+
+/// what the lens heatmap shows (plot::lens draws it): row-major cells, row 0 the embedding, the last row the model's
+/// output; `values[r·cols + c]` is None where nothing is known yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Grid {
+    pub rows: usize,
+    pub cols: usize,
+    pub quantity: Quantity,
+    /// the top-1 token of each cell, as shown text (may be empty while unknown).
+    pub labels: Vec<String>,
+    pub values: Vec<Option<f64>>,
+    /// the input token at each position (x axis).
+    pub inputs: Vec<String>,
+    /// for each position: the first row from which its final prediction is top-3, top-1, and
+    /// above p = 0.5 (None: never, or not yet known).
+    #[serde(default)]
+    pub commitment: Vec<[Option<usize>; 3]>,
+    /// the highest value of the scale (KL, entropy: the largest present; ln V for entropy).
+    #[serde(default)]
+    pub scale_max: Option<f64>,
+    /// a selected cell (row, col), outlined.
+    #[serde(default)]
+    pub selected: Option<(usize, usize)>,
+}
 
 /// the largest logits kept per cell, for ranks.
 pub const KEEP: usize = 1000;
@@ -464,6 +504,105 @@ impl LensSession {
             .ok_or_else(|| Error::Invalid(format!("no cell at row {row}, position {t}")))
     }
 
+    /// what the heatmap shows, coloured by `quantity`; for a token's probability or rank the
+    /// token is `token`, else each position's final prediction.
+    pub fn grid(&self, quantity: Quantity, token: Option<u32>) -> Result<Grid> {
+        let (rows, cols) = (self.lens.rows, self.lens.positions);
+        let last = rows - 1;
+        let mut labels = Vec::with_capacity(rows * cols);
+        let mut values = Vec::with_capacity(rows * cols);
+        let finals: Vec<Option<u32>> = (0..cols)
+            .map(|c| {
+                token.or(self
+                    .lens
+                    .cell(last, c)
+                    .and_then(|x| x.top.first())
+                    .map(|e| e.id))
+            })
+            .collect();
+        for r in 0..rows {
+            for c in 0..cols {
+                let cell = self.lens.cell(r, c);
+                labels.push(
+                    cell.and_then(|x| x.top.first())
+                        .map(|e| e.text.clone())
+                        .unwrap_or_default(),
+                );
+                let v = match (cell, quantity) {
+                    (None, _) => None,
+                    (Some(x), Quantity::TopProb) => x.top.first().map(|e| e.prob),
+                    (Some(x), Quantity::Entropy) => Some(x.entropy),
+                    (Some(x), Quantity::Kl) => x.kl_to_final,
+                    (Some(_), Quantity::TokenProb | Quantity::TokenRank) => match finals[c] {
+                        None => None,
+                        Some(tok) => {
+                            let s = self.lens.standing(&self.model, r, c, tok)?;
+                            Some(match quantity {
+                                Quantity::TokenProb => s.prob,
+                                _ => s.rank.map_or((KEEP + 1) as f64, |k| k as f64),
+                            })
+                        }
+                    },
+                };
+                values.push(v);
+            }
+        }
+        let commitment = (0..cols)
+            .map(|c| match (self.lens.cell(last, c), finals[c]) {
+                (Some(_), Some(tok)) => self
+                    .lens
+                    .commitment(&self.model, c, Some(tok))
+                    .map(|k| [k.top3, k.top1, k.half]),
+                _ => Ok([None; 3]),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let scale_max = match quantity {
+            Quantity::Entropy => Some((self.model.n_vocab() as f64).ln()),
+            _ => None,
+        };
+        Ok(Grid {
+            rows,
+            cols,
+            quantity,
+            labels,
+            values,
+            inputs: self
+                .ids
+                .iter()
+                .map(|&i| self.model.vocab.text(i).to_string())
+                .collect(),
+            commitment,
+            scale_max,
+            selected: None,
+        })
+    }
+
+    /// the lens as JSON: `ids` (the tokens, prompt and continuation), `next` (the readout after
+    /// the last position, the shape `unembed query --json` prints), `layers` (for every row,
+    /// row 0 the embedding, and every position, its cell: `top` [{id, token, text, shown,
+    /// logit, prob}], `entropy`, `log_z`, `kl_to_final` when computed), `commitment` (per
+    /// position: the first row from which its final prediction is top-3, top-1, p > 0.5).
+    pub fn json(&self, top: usize) -> Result<serde_json::Value> {
+        let next = self.next(&ReadoutOptions {
+            top,
+            ..Default::default()
+        })?;
+        let lens = &self.lens;
+        let layers: Vec<Vec<Option<&Cell>>> = (0..lens.rows)
+            .map(|r| (0..lens.positions).map(|p| lens.cell(r, p)).collect())
+            .collect();
+        let commitment = (0..lens.positions)
+            .map(|c| lens.commitment(&self.model, c, None))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::json!({
+            "ids": self.ids,
+            "tokens": self.ids.iter().map(|&i| self.model.vocab.raw(i)).collect::<Vec<_>>(),
+            "next": next,
+            "layers": layers,
+            "commitment": commitment,
+        }))
+    }
+
     /// the residual of the trace behind a cell (before the final norm), or the mid-layer one.
     pub fn trace(&self) -> &Trace {
         &self.trace
@@ -592,6 +731,46 @@ mod tests {
         // too long a prompt, and an empty one, are errors.
         assert!(s.start(&[1; 17]).is_err());
         assert!(s.start(&[]).is_err());
+    }
+
+    #[test]
+    fn the_grid_has_a_value_for_every_cell_once_the_pass_is_done() {
+        let mut s = session();
+        s.start(&[5, 6, 7]).unwrap();
+        s.step().unwrap();
+        // while layers run, the rows above are unknown.
+        let g = s.grid(Quantity::TopProb, None).unwrap();
+        assert_eq!((g.rows, g.cols), (3, 3));
+        assert!(g.values[2 * 3..].iter().all(|v| v.is_none()));
+        assert!(g.commitment.iter().all(|c| *c == [None; 3]));
+        s.run().unwrap();
+        for q in [
+            Quantity::TopProb,
+            Quantity::TokenProb,
+            Quantity::TokenRank,
+            Quantity::Entropy,
+        ] {
+            let g = s.grid(q, None).unwrap();
+            assert!(g.values.iter().all(|v| v.is_some()), "{q:?}");
+        }
+        // the final row's own prediction has rank 1 and its top probability there.
+        let r = s.grid(Quantity::TokenRank, None).unwrap();
+        let p = s.grid(Quantity::TokenProb, None).unwrap();
+        let top = s.grid(Quantity::TopProb, None).unwrap();
+        for c in 0..3 {
+            assert_eq!(r.values[2 * 3 + c], Some(1.0));
+            let (a, b) = (p.values[2 * 3 + c].unwrap(), top.values[2 * 3 + c].unwrap());
+            assert!((a - b).abs() < 1e-6);
+        }
+        assert_eq!(s.grid(Quantity::Kl, None).unwrap().values[0], None);
+        s.lens.kl(&s.model, 0..3, &mut |_, _| true).unwrap();
+        assert!(s
+            .grid(Quantity::Kl, None)
+            .unwrap()
+            .values
+            .iter()
+            .all(|v| v.is_some()));
+        assert_eq!(top.inputs.len(), 3);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use crate::core::readout::{Entry, GradientParts, Loss};
 
 pub mod charts;
+pub mod lens;
 
 /// the top-k bars' coordinates: p across, one segment per token down.
 pub type BarsCoord = Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordu32>>;
@@ -146,7 +147,7 @@ pub const BG: [u8; 4] = [255, 255, 255, 255];
 /// a drawing error, as text.
 pub type PlotResult<T> = Result<T, String>;
 
-fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("drawing failed: {e:?}")
 }
 

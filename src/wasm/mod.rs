@@ -26,6 +26,9 @@ use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
 use crate::plot::{self, Lang, Style};
 
+mod lens;
+pub use lens::{LensChart, LensModel};
+
 fn js(e: Error) -> JsError {
     JsError::new(&e.to_string())
 }
