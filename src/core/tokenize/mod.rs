@@ -1,5 +1,6 @@
-//! text → token ids exactly as llama.cpp makes them (being built): first the Unicode facts the
-//! pre-tokenizer needs.
+//! text → token ids exactly as llama.cpp makes them (being built): the Unicode facts and the
+//! pre-tokenizer.
 
+pub mod pretokenize;
 pub mod unicode;
 mod unicode_tables;
