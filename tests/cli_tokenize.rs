@@ -171,6 +171,13 @@ fn speed_on_a_real_model() {
     let m = tok.encode(&words, true, true).unwrap().len();
     let one_word = t.elapsed().as_secs_f64();
     println!(
+        "bos {:?}, eos {:?}, adds BOS {}, end of generation {:?}",
+        tok.bos(),
+        tok.eos(),
+        tok.adds_bos(),
+        tok.eog()
+    );
+    println!(
         "load (header + tokenizer): {:.0} ms; 10,000 characters → {n} tokens in {:.2} ms (best of 20); \
          one 10,000-letter word → {m} tokens in {:.2} ms",
         load.as_secs_f64() * 1e3,

@@ -100,7 +100,16 @@ impl Tokenizer {
             "gpt2" => {
                 // llama.cpp's BPE defaults (`load`): bos = eos = 11, no unk, no BOS added
                 // unless the metadata (or a pre-tokenizer we do not support) says so.
-                let pre = PreTokenizer::from_name(meta.get_str("tokenizer.ggml.pre"))?;
+                let pre = match meta.get("tokenizer.ggml.pre") {
+                    None => None,
+                    Some(v) => Some(v.as_str().ok_or_else(|| {
+                        Error::Format(format!(
+                            "tokenizer.ggml.pre should be a string, found {}",
+                            v.summary()
+                        ))
+                    })?),
+                };
+                let pre = PreTokenizer::from_name(pre)?;
                 let defaults = Defaults {
                     bos: Some(11),
                     eos: Some(11),

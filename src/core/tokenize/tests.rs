@@ -106,6 +106,8 @@ fn invalid_metadata_is_a_clear_error() {
     assert!(e.contains("\"llama-bpe\"") && e.contains("smollm"), "{e}");
     let e = err(with("tokenizer.ggml.pre", None));
     assert!(e.contains("tokenizer.ggml.pre is missing"), "{e}");
+    let e = err(with("tokenizer.ggml.pre", Some(Value::U32(2))));
+    assert!(e.contains("tokenizer.ggml.pre should be a string"), "{e}");
     let e = err(with("tokenizer.ggml.merges", None));
     assert!(e.contains("tokenizer.ggml.merges"), "{e}");
     let e = err(with("tokenizer.ggml.merges", Some(Value::Array(4, vec![]))));
