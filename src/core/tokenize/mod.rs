@@ -41,7 +41,9 @@
 //!   USER_DEFINED ones are cut out in both modes.
 //! - code points assigned after our tables' Unicode version ([`unicode::UNICODE_VERSION`]) are
 //!   "undefined" here and may be letters or numbers in llama.cpp's tables (Unicode 15.1): text
-//!   with them can pre-tokenize differently.
+//!   with them can pre-tokenize differently (a CJK extension H ideograph before `'ll` is one
+//!   word with the apostrophe here, a word of its own there). `scripts/gen-unicode-tables.py
+//!   --unicodedata2` with PyPI's unicodedata2 15.1.0 makes the tables agree with llama.cpp's.
 //!
 //! nothing here panics on any input; errors are [`Error`]s naming the metadata key at fault.
 
