@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# runs the cargo-fuzz targets (fuzz/fuzz_targets: gguf, safetensors, query), each for SECONDS
-# (default 600), seeded from the hostile corpus, and prints executions and crashes per target.
+# runs the cargo-fuzz targets (fuzz/fuzz_targets: gguf, safetensors, query, tokenize), each for
+# SECONDS (default 600), seeded from the hostile corpus and the tokenizer's test strings, and
+# prints executions and crashes per target. UNEMBED_FUZZ_GGUF=model.gguf makes the tokenize
+# target also check that model's tokenizer (round trip, ids in range).
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #
@@ -12,18 +14,20 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors query)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors query tokenize)
 
 rustup toolchain list | grep -q '^nightly' || { echo "error: the nightly toolchain is needed: rustup toolchain install nightly" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
-# seeds: the corpus cases (and a few queries), in each target's input layout.
+# seeds: the corpus cases (and a few queries, the tokenizer's test strings), in each target's
+# input layout.
 python3 tests/hostile/make_corpus.py target/hostile >/dev/null
+python3 tests/tokenizer/strings.py --out target/tokenizer/strings.json >/dev/null
 python3 - <<'EOF'
 import json, os, struct
 src = "target/hostile"
 cases = json.load(open(os.path.join(src, "cases.json")))
-for t in ("gguf", "safetensors", "query"):
+for t in ("gguf", "safetensors", "query", "tokenize"):
     os.makedirs("fuzz/corpus/%s" % t, exist_ok=True)
 for i, c in enumerate(cases):
     data = open(os.path.join(src, c["file"]), "rb").read()
@@ -50,6 +54,20 @@ drags = [
 ]
 for i, d in enumerate(drags):
     open("fuzz/corpus/query/drag-%d.json" % i, "wb").write(b"\1" + json.dumps(d).encode())
+# tokenize: each test string under one of the four special modes; and hostile vocabularies
+# (text 0xFF tokens 0xFF merges 0xFF types 0xFF bos eos flags)
+strings = json.load(open("target/tokenizer/strings.json", encoding="utf-8"))
+for i, s in enumerate(strings):
+    b = s.encode("utf-8")
+    if len(b) <= 4096:
+        open("fuzz/corpus/tokenize/seed-%d" % i, "wb").write(bytes([i % 4]) + b)
+vocabs = [
+    (b"the  cat 12", b"t\nh\ne\nth\nthe\n\xc4\xa0\n<|x|>", b"t h\nth e\n\xc4\xa0 t\nnospace\nt", b"\1\1\1\1\1\1\3", b"\6\0\1"),
+    (b"<|x|>ab<u>", b"a\nb\nab\n<u>\n<|x|>\n<0x0A>", b"a b\na b\nb a", b"\1\1\1\4\3\6", b"\0\0\3"),
+]
+for i, parts in enumerate(vocabs):
+    for mode in (4, 7, 12, 15):
+        open("fuzz/corpus/tokenize/vocab-%d-%d" % (i, mode), "wb").write(bytes([mode]) + b"\xff".join(parts))
 EOF
 
 cd fuzz

@@ -6,7 +6,9 @@
 #      by tests/quant.rs; then native unit/property tests and CLI integration tests (cargo test)
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
 #   4. oracle: Python gguf + numpy against `unembed query`, the wasm build's query and the page's
-#      View on the real model; block-quantized embeddings (Q4_K, Q5_0, Q6_K) against gguf-py
+#      View on the real model; block-quantized embeddings (Q4_K, Q5_0, Q6_K) against gguf-py;
+#      `unembed tokenize` against llama.cpp itself (llama-cpp-python, scripts/setup-llama.sh) on
+#      the generated test strings, both special modes, every id
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
@@ -47,6 +49,12 @@ step "oracle: the CLI on the original file (spectrum computed, not read)"
 python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
 step "oracle: Q4_K, Q5_0 and Q6_K embeddings vs gguf-py + numpy (files kept for the page test)"
 python3 tests/oracle/quant_embedding.py --cli target/release/unembed --out target/quant-models
+step "tokenizer: unembed tokenize vs llama.cpp (llama-cpp-python) on the test strings, special off and on"
+bash scripts/setup-llama.sh
+python3 tests/tokenizer/strings.py --out target/tokenizer/strings.json
+python3 tests/oracle/llama_ref.py tokenize --model "$SRC" --strings target/tokenizer/strings.json \
+  --out target/tokenizer/llama.json
+python3 tests/tokenizer/check.py --cli target/release/unembed --model "$SRC" --ref target/tokenizer/llama.json
 
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile

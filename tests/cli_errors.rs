@@ -14,6 +14,7 @@ fn error_missing_file() {
         &["convert", "nope.gguf", "-o", "out.gguf"],
         &["spectrum", "nope.safetensors"],
         &["inspect", "q.gguf", "--tokenizer", "nope.json"],
+        &["tokenize", "nope.gguf", "text"],
     ] {
         let e = fails(dir.path(), args);
         assert!(e.contains("nope"), "{e}");

@@ -1,5 +1,5 @@
 //! the native command line, one file per subcommand: `convert`, `inspect`, `query`,
-//! `spectrum`, `bench`, `serve`; `load.rs` opens a model file the way they all do.
+//! `spectrum`, `tokenize`, `bench`, `serve`; `load.rs` opens a model file the way they all do.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,7 @@ mod load;
 mod query;
 pub mod serve;
 mod spectrum;
+mod tokenize;
 
 use args::Args;
 pub use load::{load, read_tokenizer};
@@ -42,6 +43,7 @@ usage:
                 [--mix-with TEXT [--mix 0.5]] [--scale S] [--noise SIGMA [--seed N]]
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
+  unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed bench <file> [--reps N]
   unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
 
@@ -49,6 +51,9 @@ usage:
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
 h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
+`tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
+parsed unless --no-special; BOS is added only if the model asks for it. --json prints
+{\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
 ";
 
 /// runs the CLI; the error is printed by main with a non-zero exit.
@@ -63,6 +68,7 @@ pub fn run(argv: Vec<String>) -> Result<()> {
         "inspect" => inspect::run(&mut a),
         "query" => query::run(&mut a),
         "spectrum" => spectrum::run(&mut a),
+        "tokenize" => tokenize::run(&mut a),
         "bench" => bench::run(&mut a),
         "lens" => lens::run(&mut a),
         "serve" => serve::run(&mut a),

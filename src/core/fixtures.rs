@@ -202,3 +202,83 @@ pub fn tiny_llama_bytes(seed: u64) -> Vec<u8> {
     }
     b.f32s(names::OUTPUT_NORM, vec![d as u64], &norm(d)).build()
 }
+
+/// the special tokens of [`tiny_bpe_metadata`] (ids 0..4) and their token types: three CONTROL
+/// tokens as SmolLM2 spells them and one USER_DEFINED.
+pub const TINY_BPE_SPECIALS: [(&str, i32); 4] = [
+    ("<|endoftext|>", 3),
+    ("<|im_start|>", 3),
+    ("<|im_end|>", 3),
+    ("<tool>", 4),
+];
+
+/// the merges of [`tiny_bpe_metadata`], in rank order.
+pub const TINY_BPE_MERGES: [&str; 16] = [
+    "Ġ t",
+    "h e",
+    "Ġt he",
+    "i n",
+    "Ġ a",
+    "Ġ Ġ",
+    "e r",
+    "Ġ w",
+    "o r",
+    "Ġw or",
+    "l d",
+    "Ġwor ld",
+    "ĠĠ ĠĠ",
+    "Ċ Ċ",
+    "< |",
+    "Ã ©",
+];
+
+/// the `tokenizer.ggml.*` metadata of a small complete byte-level BPE vocabulary shaped like
+/// SmolLM2's (`gpt2`, pre-tokenizer `smollm`, BOS 1, EOS 2, no BOS added): the specials of
+/// [`TINY_BPE_SPECIALS`], the 256 byte chars, then each merge's result of [`TINY_BPE_MERGES`].
+pub fn tiny_bpe_metadata() -> Vec<(String, Value)> {
+    use super::tokenize::unicode::byte_to_char;
+    let mut tokens: Vec<String> = TINY_BPE_SPECIALS.iter().map(|s| s.0.to_string()).collect();
+    let mut types: Vec<i32> = TINY_BPE_SPECIALS.iter().map(|s| s.1).collect();
+    for b in 0..=255u8 {
+        tokens.push(byte_to_char(b).to_string());
+        types.push(1);
+    }
+    for m in TINY_BPE_MERGES {
+        let joined = m.replacen(' ', "", 1);
+        if !tokens.contains(&joined) {
+            tokens.push(joined);
+            types.push(1);
+        }
+    }
+    let strs = |v: Vec<String>| Value::Array(8, v.into_iter().map(Value::Str).collect());
+    vec![
+        ("tokenizer.ggml.model".into(), Value::Str("gpt2".into())),
+        ("tokenizer.ggml.pre".into(), Value::Str("smollm".into())),
+        ("tokenizer.ggml.tokens".into(), strs(tokens)),
+        (
+            "tokenizer.ggml.token_type".into(),
+            Value::Array(5, types.into_iter().map(Value::I32).collect()),
+        ),
+        (
+            "tokenizer.ggml.merges".into(),
+            strs(TINY_BPE_MERGES.iter().map(|m| m.to_string()).collect()),
+        ),
+        ("tokenizer.ggml.bos_token_id".into(), Value::U32(1)),
+        ("tokenizer.ggml.eos_token_id".into(), Value::U32(2)),
+        ("tokenizer.ggml.add_bos_token".into(), Value::Bool(false)),
+    ]
+}
+
+/// a tied GGUF model (d = 32) with the [`tiny_bpe_metadata`] vocabulary.
+pub fn tiny_bpe_model_bytes() -> Vec<u8> {
+    let meta = tiny_bpe_metadata();
+    let rows = match &meta[2].1 {
+        Value::Array(_, t) => t.len(),
+        _ => 0,
+    };
+    let mut b = GgufBuilder::new().meta("general.name", Value::Str("tiny-bpe".into()));
+    for (k, v) in meta {
+        b = b.meta(&k, v);
+    }
+    b.matrix(names::TOKEN_EMBD, &random_q8(rows, 32, 5)).build()
+}

@@ -2,8 +2,9 @@
 //! [`names`]) → quantization ([`quant`]: one file per ggml block format, the served Q8_0
 //! matrix and its kernels) → what a file holds and what the explorer reads ([`plan`]) → the
 //! loaded model ([`model`]) → the readout of an h ([`readout`]) → queries ([`query`],
-//! [`hidden`]) and the explorer's session ([`session`]); plus the spectrum, the served-file
-//! writer and test fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
+//! [`hidden`]) and the explorer's session ([`session`]); plus the spectrum, the tokenizer
+//! ([`tokenize`]: text → ids exactly as llama.cpp makes them), the served-file writer and test
+//! fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
 //! natively.
 
 pub mod convert;
@@ -25,4 +26,5 @@ pub mod rng;
 pub mod session;
 pub mod source;
 pub mod spectrum;
+pub mod tokenize;
 pub mod vocab;
