@@ -27,7 +27,9 @@ The generated file records the Unicode version it was made from.
 `--unicodedata2` reads the same data from the PyPI package unicodedata2 (the stdlib module's
 backport with newer Unicode); with unicodedata2==15.1.0 the eight classes of every code point
 are those of llama.cpp's table (checked: no code point differs), which removes the difference
-above. The committed file is made from the standard library.
+above. The committed file is made that way (`python3 -m pip install unicodedata2==15.1.0`, a
+dev-time tool only: the tables are committed, nothing at build or test time needs it): with the
+standard library's Unicode 14 one string in 5,000 random ones tokenized differently.
 """
 
 from __future__ import annotations
