@@ -20,6 +20,7 @@ use half::f16;
 
 use super::error::{Error, Result};
 
+pub mod acts;
 pub mod bfloat16;
 pub mod float16;
 pub mod float32;
