@@ -24,6 +24,7 @@ pub mod acts;
 pub mod bfloat16;
 pub mod float16;
 pub mod float32;
+pub mod gemm;
 pub mod kernels;
 pub mod matrix;
 pub mod q2_k;

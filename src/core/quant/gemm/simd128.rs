@@ -1,0 +1,303 @@
+//! wasm simd128 kernels: weights widened to i16 once per block, multiplied into [`T`]
+//! columns of activations already widened to i16 (`QActs::quants16`) with
+//! `i32x4.dot_i16x8_s`. four i32 lanes a block, lane l = elements {2l, 2l+1} of each eight;
+//! f32 lanes += f32(I_l)·(d_w·d_x), unfused (simd128 has no fused multiply-add); at the end
+//! (l0 + l1) + (l2 + l3). K-quants fold each sub-block's scale into the widened weight
+//! (sc·q fits i16), so a super-block is one set of lanes and one multiply by d_w·d_x.
+//! the float order differs from ggml's (see the module docs of `gemm`); the error bound
+//! covers it.
+
+use core::arch::wasm32::*;
+
+use super::super::acts::QActs;
+use super::super::q4_k;
+use super::{f16_bits_to_f32, GgmlType};
+
+/// columns per pass (accumulators live in registers).
+const T: usize = 4;
+
+/// rows outside; columns in tiles of T, then one tile of the 1..T−1 left.
+macro_rules! drive {
+    ($tile:ident, $w:expr, $rows:expr, $bb:expr, $x:expr, $out:expr) => {{
+        let (nb, n, rows) = ($x.blocks(), $x.n(), $rows);
+        assert!($w.len() >= rows * nb * $bb && $out.len() >= rows * n);
+        assert!($x.quants16().len() >= n * nb * $x.format().block_size());
+        for r in 0..rows {
+            // SAFETY: row r's nb blocks and every column's k quants are in bounds (asserted
+            // above and by gemm::check); the tiles read nothing else.
+            unsafe {
+                let row = $w.as_ptr().add(r * nb * $bb);
+                let mut put = |c: usize, v: &[f32]| {
+                    for (t, &v) in v.iter().enumerate() {
+                        $out[(c + t) * rows + r] = v;
+                    }
+                };
+                let mut c = 0;
+                while c + T <= n {
+                    put(c, &$tile::<T>(row, nb, $x, c));
+                    c += T;
+                }
+                match n - c {
+                    3 => put(c, &$tile::<3>(row, nb, $x, c)),
+                    2 => put(c, &$tile::<2>(row, nb, $x, c)),
+                    1 => put(c, &$tile::<1>(row, nb, $x, c)),
+                    _ => {}
+                }
+            }
+        }
+    }};
+}
+
+/// the shapes were checked by `gemm::check`.
+pub fn matmul(ty: GgmlType, w: &[u8], rows: usize, x: &QActs, out: &mut [f32]) {
+    match ty {
+        GgmlType::Q4_1 => drive!(q4_1_tile, w, rows, 20, x, out),
+        GgmlType::Q8_0 => drive!(q8_0_tile, w, rows, 34, x, out),
+        GgmlType::Q5_0 => drive!(q5_0_tile, w, rows, 22, x, out),
+        GgmlType::Q4_K => drive!(q4_k_tile, w, rows, 144, x, out),
+        GgmlType::Q6_K => drive!(q6_k_tile, w, rows, 210, x, out),
+        _ => unreachable!("gemm::supports"),
+    }
+}
+
+#[inline(always)]
+unsafe fn f16_at(p: *const u8) -> f32 {
+    f16_bits_to_f32(std::ptr::read_unaligned(p as *const u16))
+}
+
+#[inline(always)]
+fn hsum4(v: v128) -> f32 {
+    (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
+        + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+}
+
+/// Σ over 32 values of w·a in four i32 lanes; `a` points at 32 i16.
+#[inline(always)]
+unsafe fn dot32(w: &[v128; 4], a: *const i16) -> v128 {
+    let a = a as *const v128;
+    i32x4_add(
+        i32x4_add(
+            i32x4_dot_i16x8(w[0], v128_load(a)),
+            i32x4_dot_i16x8(w[1], v128_load(a.add(1))),
+        ),
+        i32x4_add(
+            i32x4_dot_i16x8(w[2], v128_load(a.add(2))),
+            i32x4_dot_i16x8(w[3], v128_load(a.add(3))),
+        ),
+    )
+}
+
+/// 32 signed bytes as four i16x8.
+#[inline(always)]
+fn widen_i8(v0: v128, v1: v128) -> [v128; 4] {
+    [
+        i16x8_extend_low_i8x16(v0),
+        i16x8_extend_high_i8x16(v0),
+        i16x8_extend_low_i8x16(v1),
+        i16x8_extend_high_i8x16(v1),
+    ]
+}
+
+#[inline(always)]
+unsafe fn q4_1_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    let k = nb * 32;
+    let (q16, dx, sx) = (
+        x.quants16().as_ptr(),
+        x.scales().as_ptr(),
+        x.sums().as_ptr(),
+    );
+    let m15 = u16x8_splat(15);
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut summs = [0f32; N];
+    for b in 0..nb {
+        let blk = row.add(20 * b);
+        let (d, m) = (f16_at(blk), f16_at(blk.add(2)));
+        let qs = v128_load(blk.add(4) as *const v128);
+        let (e0, e1) = (u16x8_extend_low_u8x16(qs), u16x8_extend_high_u8x16(qs));
+        let w = [
+            v128_and(e0, m15),
+            v128_and(e1, m15),
+            u16x8_shr(e0, 4),
+            u16x8_shr(e1, 4),
+        ];
+        for t in 0..N {
+            let i = (c0 + t) * nb + b;
+            summs[t] += m * *sx.add(i);
+            let s = dot32(&w, q16.add((c0 + t) * k + 32 * b));
+            let dd = f32x4_splat(d * *dx.add(i));
+            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(s), dd));
+        }
+    }
+    std::array::from_fn(|t| hsum4(acc[t]) + summs[t])
+}
+
+/// Q8_0 and Q5_0: the weight's values as i16 (`wv(block)`) against Q8_0 activations.
+#[inline(always)]
+unsafe fn signed_tile<const N: usize>(
+    row: *const u8,
+    nb: usize,
+    bb: usize,
+    x: &QActs,
+    c0: usize,
+    wv: impl Fn(*const u8) -> [v128; 4],
+) -> [f32; N] {
+    let k = nb * 32;
+    let (q16, dx) = (x.quants16().as_ptr(), x.scales().as_ptr());
+    let mut acc = [f32x4_splat(0.0); N];
+    for b in 0..nb {
+        let blk = row.add(bb * b);
+        let d = f16_at(blk);
+        let w = wv(blk);
+        for t in 0..N {
+            let s = dot32(&w, q16.add((c0 + t) * k + 32 * b));
+            let dd = f32x4_splat(d * *dx.add((c0 + t) * nb + b));
+            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(s), dd));
+        }
+    }
+    std::array::from_fn(|t| hsum4(acc[t]))
+}
+
+#[inline(always)]
+unsafe fn q8_0_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    signed_tile::<N>(row, nb, 34, x, c0, |blk| {
+        let q = blk.add(2) as *const v128;
+        widen_i8(v128_load(q), v128_load(q.add(1)))
+    })
+}
+
+#[inline(always)]
+unsafe fn q5_0_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    signed_tile::<N>(row, nb, 22, x, c0, |blk| {
+        let qs = v128_load(blk.add(6) as *const v128);
+        let lo = v128_and(qs, u8x16_splat(0x0F));
+        let hi = v128_and(u16x8_shr(qs, 4), u8x16_splat(0x0F));
+        // byte j = bit j of qh: spread the four bytes of qh eight times each, test one bit.
+        let qh = u32x4_splat(std::ptr::read_unaligned(blk.add(2) as *const u32));
+        let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        let set = |v: v128| i8x16_eq(v128_and(v, bit), bit);
+        let b0 = set(i8x16_swizzle(
+            qh,
+            u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+        ));
+        let b1 = set(i8x16_swizzle(
+            qh,
+            u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+        ));
+        // nibble | 0xF0 where the fifth bit is clear: the value − 16 as an int8.
+        let f0 = u8x16_splat(0xF0);
+        widen_i8(
+            v128_or(lo, v128_andnot(f0, b0)),
+            v128_or(hi, v128_andnot(f0, b1)),
+        )
+    })
+}
+
+#[inline(always)]
+unsafe fn q4_k_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    let k = nb * 256;
+    let (q16, dx, bsums) = (
+        x.quants16().as_ptr(),
+        x.scales().as_ptr(),
+        x.bsums().as_ptr(),
+    );
+    let m15 = u16x8_splat(15);
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut accm = [0f32; N];
+    for b in 0..nb {
+        let blk = row.add(144 * b);
+        let (d, dmin) = (f16_at(blk), f16_at(blk.add(2)));
+        let scales = std::slice::from_raw_parts(blk.add(4), 12);
+        let mut sumi = [i32x4_splat(0); N];
+        let mut mn = [0i32; 8];
+        for s in 0..8 {
+            let (sc, m) = q4_k::scale_min(scales, s);
+            mn[s] = m as i32;
+            // sub-block s: the low (s even) or high nibbles of bytes 32·(s/2)..+32, times sc.
+            let q = blk.add(16 + 32 * (s / 2)) as *const v128;
+            let (v0, v1) = (v128_load(q), v128_load(q.add(1)));
+            let e = [
+                u16x8_extend_low_u8x16(v0),
+                u16x8_extend_high_u8x16(v0),
+                u16x8_extend_low_u8x16(v1),
+                u16x8_extend_high_u8x16(v1),
+            ];
+            let scv = i16x8_splat(sc as i16);
+            let w = e.map(|e| {
+                let nib = if s % 2 == 0 {
+                    v128_and(e, m15)
+                } else {
+                    u16x8_shr(e, 4)
+                };
+                i16x8_mul(nib, scv)
+            });
+            for t in 0..N {
+                let a = q16.add((c0 + t) * k + 256 * b + 32 * s);
+                sumi[t] = i32x4_add(sumi[t], dot32(&w, a));
+            }
+        }
+        for t in 0..N {
+            let c = c0 + t;
+            let bs = bsums.add(c * k / 16 + 16 * b);
+            let mut m = 0i32;
+            for s in 0..8 {
+                m += mn[s] * (*bs.add(2 * s) as i32 + *bs.add(2 * s + 1) as i32);
+            }
+            let d8 = *dx.add(c * nb + b);
+            let dd = f32x4_splat(d * d8);
+            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(sumi[t]), dd));
+            accm[t] += m as f32 * (dmin * d8);
+        }
+    }
+    std::array::from_fn(|t| hsum4(acc[t]) - accm[t])
+}
+
+#[inline(always)]
+unsafe fn q6_k_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    let k = nb * 256;
+    let (q16, dx) = (x.quants16().as_ptr(), x.scales().as_ptr());
+    let (m3, m15, b32) = (u8x16_splat(3), u8x16_splat(15), i8x16_splat(32));
+    let mut acc = [f32x4_splat(0.0); N];
+    for b in 0..nb {
+        let blk = row.add(210 * b);
+        let d = f16_at(blk.add(208));
+        let mut sumi = [i32x4_splat(0); N];
+        // chunk (n, g): values 128n + 32g + l, l < 32: the low nibbles (g < 2) or high
+        // nibbles of ql[64n + 32(g % 2) + l], the bits 2g, 2g+1 of qh[32n + l].
+        for ch in 0..8 {
+            let (n, g) = (ch / 4, ch % 4);
+            let ql = blk.add(64 * n + 32 * (g % 2)) as *const v128;
+            let qh = blk.add(128 + 32 * n) as *const v128;
+            let half = |i: usize| {
+                let l = v128_load(ql.add(i));
+                let lo = if g < 2 {
+                    v128_and(l, m15)
+                } else {
+                    v128_and(u16x8_shr(l, 4), m15)
+                };
+                let h = v128_and(u16x8_shr(v128_load(qh.add(i)), 2 * g as u32), m3);
+                i8x16_sub(v128_or(lo, i16x8_shl(h, 4)), b32)
+            };
+            let (v0, v1) = (half(0), half(1));
+            let (s0, s1) = (
+                i16x8_splat(*blk.add(192 + 2 * ch) as i8 as i16),
+                i16x8_splat(*blk.add(193 + 2 * ch) as i8 as i16),
+            );
+            let wv = widen_i8(v0, v1);
+            let w = [
+                i16x8_mul(wv[0], s0),
+                i16x8_mul(wv[1], s0),
+                i16x8_mul(wv[2], s1),
+                i16x8_mul(wv[3], s1),
+            ];
+            for t in 0..N {
+                let a = q16.add((c0 + t) * k + 256 * b + 32 * ch);
+                sumi[t] = i32x4_add(sumi[t], dot32(&w, a));
+            }
+        }
+        for t in 0..N {
+            let dd = f32x4_splat(*dx.add((c0 + t) * nb + b) * d);
+            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(sumi[t]), dd));
+        }
+    }
+    std::array::from_fn(|t| hsum4(acc[t]))
+}
