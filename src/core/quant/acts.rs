@@ -270,6 +270,16 @@ impl QActs {
     }
 }
 
+/// v rounded to the nearest integer, ties to even, for |v| ≤ 2^22 (here |v| ≤ 127.01): adding
+/// and subtracting 1.5·2^23 leaves no fraction bits, and f32 addition rounds half to even.
+/// ggml's `nearest_int` is the same trick; `f32::round_ties_even` is a libm call on x86-64
+/// without SSE4.1 (quantizing 32 × 1536 values took 2.5 times as long with it).
+#[inline(always)]
+fn round_half_even(v: f32) -> f32 {
+    const MAGIC: f32 = 12582912.0;
+    (v + MAGIC) - MAGIC
+}
+
 /// one block of Q8_0/Q8_1 as ggml-cpu/arch/x86/quants.c `quantize_row_q8_0` computes it:
 /// returns the f32 d (Q8_1's s multiplies it) and its f16.
 fn quantize_block_q8(x: &[f32], q: &mut [i8]) -> (f32, f16) {
@@ -279,7 +289,7 @@ fn quantize_block_q8(x: &[f32], q: &mut [i8]) -> (f32, f16) {
     if id.is_finite() {
         for (q, &v) in q.iter_mut().zip(x) {
             // |v·id| ≤ 127·(1 + 2^-23): rounds into −127..127.
-            *q = (v * id).round_ties_even() as i8;
+            *q = round_half_even(v * id) as i8;
         }
     } else {
         q.fill(0);
@@ -304,7 +314,7 @@ fn quantize_block_q8_k(x: &[f32], q: &mut [i8]) -> f32 {
     if iscale.is_finite() {
         for (q, &v) in q.iter_mut().zip(x) {
             // nearest_int: round half to even (ggml adds 1.5·2^23 and reads the bits).
-            *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
+            *q = (round_half_even(iscale * v) as i32).min(127) as i8;
         }
     } else {
         // |max| < 3.8e-37: ggml's nearest_int of ±∞ or NaN comes out 0 in an int8.
@@ -322,6 +332,19 @@ mod tests {
         let mut a = QActs::new();
         a.quantize(format, x, 1, x.len()).unwrap();
         a
+    }
+
+    #[test]
+    fn the_rounding_is_round_ties_even() {
+        let mut rng = Rng::new(3);
+        for i in 0..200_000 {
+            let v = if i < 1000 {
+                (i as f32 - 500.0) / 4.0 // ties and quarters
+            } else {
+                (rng.gauss() * 60.0) as f32
+            };
+            assert_eq!(round_half_even(v), v.round_ties_even(), "{v}");
+        }
     }
 
     #[test]
