@@ -42,6 +42,7 @@ usage:
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed bench <file> [--reps N]
+  unembed bench --gemm [--reps N] [--types Q4_1,Q8_0,Q5_0,Q4_K,Q6_K]
   unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.

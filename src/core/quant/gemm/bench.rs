@@ -52,6 +52,11 @@ impl Bench {
         })
     }
 
+    /// the kernels this machine runs for the benchmark's type, fastest last.
+    pub fn kernels(&self) -> Vec<Kernel> {
+        super::kernels(self.ty)
+    }
+
     /// multiply-adds in one run: rows·k·n.
     pub fn macs(&self) -> f64 {
         (self.rows * self.k * self.n) as f64

@@ -83,6 +83,13 @@ impl Kernel {
         }
     }
 
+    /// the kernel called `name` (as [`name`](Self::name) spells it).
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        [Kernel::Scalar, Kernel::Avx2, Kernel::Simd128]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
     /// kernels this build can run on this machine, fastest last.
     pub fn available() -> Vec<Kernel> {
         [Kernel::Scalar, Kernel::Avx2, Kernel::Simd128]
