@@ -1,6 +1,6 @@
 //! the wasm tier: the simd128 kernels (unembedding and quantized matmul) against the exact
-//! references, and the façade, run by
-//! wasm-bindgen-test-runner in Node (`scripts/test.sh`). native builds compile this to nothing.
+//! references, and the façade, run by wasm-bindgen-test-runner in Node (`scripts/test.sh`).
+//! native builds compile this to nothing.
 #![cfg(target_arch = "wasm32")]
 
 use unembed::core::files::gguf::Value;

@@ -27,12 +27,25 @@
 //! - `simd128.rs` (wasm): wasm has no fused multiply-add in simd128, so its order is its own:
 //!   four i32 lanes per block from `i32x4.dot_i16x8_s` (lane l = elements {2l, 2l+1} of each
 //!   8), lane_l += f32(I_l)·(d_w·d_x) with a separate multiply and add, then
-//!   (l0 + l1) + (l2 + l3), plus Σ m·s as above. results are close to, not bit-identical
-//!   with, llama.cpp's.
+//!   (l0 + l1) + (l2 + l3), plus Σ m·s as above. K-quants fold each sub-block's scale into
+//!   the weight widened to i16 (sc·q fits), so a super-block is one set of four lanes times
+//!   d_w·d_x (Q6_K's quants taken signed, q − 32, rather than through the bsums), and Q4_K's
+//!   minimums are one f32 product a super-block, subtracted at the end. results are close
+//!   to, not bit-identical with, llama.cpp's.
 //!
-//! where llama.cpp itself takes another order we follow one path: Q6_K with n ≥ 8 columns
-//! goes through its tiled kernel (ggml-cpu/tiled/, one f32 per super-block, multiply and
-//! add unfused), and ARM or wasm builds of llama.cpp have their own orders again.
+//! the scalar and AVX2 results were compared bit for bit, out of tree, with ggml's own x86
+//! code compiled from llama.cpp 0c1e57098 (`gcc -march=native`, ggml-quants.c without, as
+//! llama.cpp builds them): `QActs` gives `quantize_row_q8_0`/`_q8_1`/`_q8_K`'s bytes, and
+//! matmul gives `ggml_vec_dot_q4_1_q8_1`, `_q8_0_q8_0`, `_q5_0_q8_0`, `_q6_K_q8_K` and, for
+//! Q4_K, `ggml_gemv_q4_K_8x8_q8_K` on the repacked weight, on random weights and activations
+//! with ties and zero blocks. where llama.cpp itself takes another path we follow one:
+//! Q6_K with n ≥ 8 columns goes through its tiled kernel (ggml-cpu/tiled/, one f32 per
+//! super-block, multiply and add unfused); Q4_K weights whose rows are not a multiple of 8
+//! are not repacked and take `ggml_vec_dot_q4_K_q8_K` (eight lanes, then the minimums in
+//! four); Q4_K with n ≥ 4 columns quantizes groups of four with
+//! `ggml_quantize_mat_q8_K_4x8`, whose sign choice can negate both d and the quants (the
+//! products are the same; not compared). ARM or wasm builds of llama.cpp have their own
+//! orders again.
 //!
 //! the bound. [`reference`] is Σ_j w_j·x̂_j in f64 with w_j the project's `dequantize` of the
 //! weight (bit for bit gguf-py's) and x̂_j = d·q the activation's value; [`error_bound`]
