@@ -103,8 +103,9 @@ fn simd128_matmul_agrees_with_reference() {
 #[wasm_bindgen_test]
 fn simd128_matmul_columns_are_independent_of_the_tile() {
     let mut rng = Rng::new(19);
-    for ty in gemm::TYPES {
-        let (rows, k, n) = (6, 512, 7);
+    for (ty, n) in gemm::TYPES.into_iter().flat_map(|t| [(t, 6), (t, 7)]) {
+        // tiles of 4 + 2 and 4 + 3 against single columns.
+        let (rows, k) = (6, 512);
         let w = random_blocks(ty, rows, k, 20);
         let xs: Vec<f32> = (0..n * k).map(|_| rng.gauss() as f32).collect();
         let f = ty.act_format().unwrap();
@@ -120,6 +121,23 @@ fn simd128_matmul_columns_are_independent_of_the_tile() {
             for r in 0..rows {
                 assert_eq!(o[r].to_bits(), out[c * rows + r].to_bits(), "{ty}");
             }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd128_f16_conversion_is_exact() {
+    use unembed::core::quant::gemm::simd128::f16x4_bits_to_f32;
+    for h in (0..=u16::MAX).step_by(4) {
+        let hs = [h, h + 1, h + 2, h + 3];
+        let got = f16x4_bits_to_f32(hs);
+        for (i, &b) in hs.iter().enumerate() {
+            let want = half::f16::from_bits(b).to_f32();
+            assert!(
+                got[i].to_bits() == want.to_bits() || (got[i].is_nan() && want.is_nan()),
+                "{b:#06x}: {} vs {want}",
+                got[i]
+            );
         }
     }
 }

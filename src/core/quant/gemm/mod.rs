@@ -27,7 +27,8 @@
 //! - `simd128.rs` (wasm): wasm has no fused multiply-add in simd128, so its order is its own:
 //!   four i32 lanes per block from `i32x4.dot_i16x8_s` (lane l = elements {2l, 2l+1} of each
 //!   8), lane_l += f32(I_l)·(d_w·d_x) with a separate multiply and add, then
-//!   (l0 + l1) + (l2 + l3), plus Σ m·s as above. K-quants fold each sub-block's scale into
+//!   (l0 + l1) + (l2 + l3), plus Q4_1's m·s (exact) summed in four lanes by block mod 4.
+//!   K-quants fold each sub-block's scale into
 //!   the weight widened to i16 (sc·q fits), so a super-block is one set of four lanes times
 //!   d_w·d_x (Q6_K's quants taken signed, q − 32, rather than through the bsums), and Q4_K's
 //!   minimums are one f32 product a super-block, subtracted at the end. results are close

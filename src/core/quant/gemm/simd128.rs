@@ -114,42 +114,72 @@ fn widen_i8(v0: v128, v1: v128) -> [v128; 4] {
     ]
 }
 
+/// the f32 of the f16 in the low 16 bits of each u32 lane, exactly (`f16_bits_to_f32`,
+/// four at a time).
 #[inline(always)]
-unsafe fn q4_1_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
-    let k = nb * 32;
-    let (q16, dx, sx) = (
-        x.quants16().as_ptr(),
-        x.scales().as_ptr(),
-        x.sums().as_ptr(),
-    );
-    let m15 = u16x8_splat(15);
-    let mut acc = [f32x4_splat(0.0); N];
-    let mut summs = [0f32; N];
-    for b in 0..nb {
-        let blk = row.add(20 * b);
-        let (d, m) = (f16_at(blk), f16_at(blk.add(2)));
-        let qs = v128_load(blk.add(4) as *const v128);
-        let (e0, e1) = (u16x8_extend_low_u8x16(qs), u16x8_extend_high_u8x16(qs));
-        let w = [
-            v128_and(e0, m15),
-            v128_and(e1, m15),
-            u16x8_shr(e0, 4),
-            u16x8_shr(e1, 4),
-        ];
-        for t in 0..N {
-            let i = (c0 + t) * nb + b;
-            summs[t] += m * *sx.add(i);
-            let s = dot32(&w, q16.add((c0 + t) * k + 32 * b));
-            let dd = f32x4_splat(d * *dx.add(i));
-            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(s), dd));
-        }
-    }
-    std::array::from_fn(|t| hsum4(acc[t]) + summs[t])
+fn f16x4_to_f32(h: v128) -> v128 {
+    let mag = i32x4_shl(v128_and(h, u32x4_splat(0x7fff)), 13);
+    let finite = f32x4_mul(mag, f32x4_splat(f32::from_bits(0x7780_0000)));
+    let exp31 = u32x4_splat(0x7c00);
+    let special = i32x4_eq(v128_and(h, exp31), exp31);
+    let v = v128_bitselect(v128_or(mag, u32x4_splat(0x7f80_0000)), finite, special);
+    v128_or(v, i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16))
 }
 
-/// Q8_0 and Q5_0: the weight's values as i16 (`wv(block)`) against Q8_0 activations.
+/// for the wasm tier's test of `f16x4_to_f32` against `half`.
+pub fn f16x4_bits_to_f32(h: [u16; 4]) -> [f32; 4] {
+    let v = f16x4_to_f32(u32x4(h[0] as u32, h[1] as u32, h[2] as u32, h[3] as u32));
+    [
+        f32x4_extract_lane::<0>(v),
+        f32x4_extract_lane::<1>(v),
+        f32x4_extract_lane::<2>(v),
+        f32x4_extract_lane::<3>(v),
+    ]
+}
+
+/// the u32 at `p(i)` for i < g in lane i, zeros past g.
 #[inline(always)]
-unsafe fn signed_tile<const N: usize>(
+unsafe fn gather4(p: impl Fn(usize) -> *const u8, g: usize) -> v128 {
+    let mut v = v128_load32_zero(p(0) as *const u32);
+    if g > 1 {
+        v = v128_load32_lane::<1>(v, p(1) as *const u32);
+    }
+    if g > 2 {
+        v = v128_load32_lane::<2>(v, p(2) as *const u32);
+    }
+    if g > 3 {
+        v = v128_load32_lane::<3>(v, p(3) as *const u32);
+    }
+    v
+}
+
+/// g ≤ 4 consecutive f32 at `p`, zeros past g (never reading past them).
+#[inline(always)]
+unsafe fn load4(p: *const f32, g: usize) -> v128 {
+    if g == 4 {
+        v128_load(p as *const v128)
+    } else {
+        gather4(|i| p.add(i) as *const u8, g)
+    }
+}
+
+/// lane i of v in every lane.
+#[inline(always)]
+fn lane(v: v128, i: usize) -> v128 {
+    match i {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    }
+}
+
+/// 32-value blocks of `bb` bytes starting with their f16 d (Q4_1: then its f16 m, `MIN`),
+/// values widened by `wv`, against Q8_0/Q8_1 activations. blocks go four at a time: their
+/// scales are converted together and multiplied by the columns' d_x in one f32x4 (the
+/// products are those of one block at a time), Q4_1's m·s (exact) summed in four lanes.
+#[inline(always)]
+unsafe fn block32_tile<const N: usize, const MIN: bool>(
     row: *const u8,
     nb: usize,
     bb: usize,
@@ -158,24 +188,68 @@ unsafe fn signed_tile<const N: usize>(
     wv: impl Fn(*const u8) -> [v128; 4],
 ) -> [f32; N] {
     let k = nb * 32;
-    let (q16, dx) = (x.quants16().as_ptr(), x.scales().as_ptr());
+    let (q16, dx, sx) = (
+        x.quants16().as_ptr(),
+        x.scales().as_ptr(),
+        x.sums().as_ptr(),
+    );
     let mut acc = [f32x4_splat(0.0); N];
-    for b in 0..nb {
-        let blk = row.add(bb * b);
-        let d = f16_at(blk);
-        let w = wv(blk);
+    let mut accm = [f32x4_splat(0.0); N];
+    let mut b0 = 0;
+    while b0 < nb {
+        let g = (nb - b0).min(4);
+        // each block's first u32: d in the low half, Q4_1's m in the high half.
+        let h = gather4(|i| row.add(bb * (b0 + i)), g);
+        let dw = f16x4_to_f32(v128_and(h, u32x4_splat(0xffff)));
+        let mut dd = [f32x4_splat(0.0); N];
         for t in 0..N {
-            let s = dot32(&w, q16.add((c0 + t) * k + 32 * b));
-            let dd = f32x4_splat(d * *dx.add((c0 + t) * nb + b));
-            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(s), dd));
+            let i0 = (c0 + t) * nb + b0;
+            if N <= 2 {
+                dd[t] = f32x4_mul(dw, load4(dx.add(i0), g));
+            }
+            if MIN {
+                let mw = f16x4_to_f32(u32x4_shr(h, 16));
+                accm[t] = f32x4_add(accm[t], f32x4_mul(mw, load4(sx.add(i0), g)));
+            }
         }
+        for i in 0..g {
+            let w = wv(row.add(bb * (b0 + i)));
+            // the same f32 d_w·d_x either way: from the group's products (few columns), or
+            // one scalar product a column (more columns: fewer registers held).
+            let dwi = f32x4_extract_lane::<0>(lane(dw, i));
+            for t in 0..N {
+                let s = dot32(&w, q16.add((c0 + t) * k + 32 * (b0 + i)));
+                let d = if N <= 2 {
+                    lane(dd[t], i)
+                } else {
+                    f32x4_splat(dwi * *dx.add((c0 + t) * nb + b0 + i))
+                };
+                acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(s), d));
+            }
+        }
+        b0 += 4;
     }
-    std::array::from_fn(|t| hsum4(acc[t]))
+    std::array::from_fn(|t| hsum4(acc[t]) + hsum4(accm[t]))
+}
+
+#[inline(always)]
+unsafe fn q4_1_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
+    let m15 = u16x8_splat(15);
+    block32_tile::<N, true>(row, nb, 20, x, c0, |blk| {
+        let qs = v128_load(blk.add(4) as *const v128);
+        let (e0, e1) = (u16x8_extend_low_u8x16(qs), u16x8_extend_high_u8x16(qs));
+        [
+            v128_and(e0, m15),
+            v128_and(e1, m15),
+            u16x8_shr(e0, 4),
+            u16x8_shr(e1, 4),
+        ]
+    })
 }
 
 #[inline(always)]
 unsafe fn q8_0_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
-    signed_tile::<N>(row, nb, 34, x, c0, |blk| {
+    block32_tile::<N, false>(row, nb, 34, x, c0, |blk| {
         let q = blk.add(2) as *const v128;
         widen_i8(v128_load(q), v128_load(q.add(1)))
     })
@@ -183,7 +257,7 @@ unsafe fn q8_0_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: us
 
 #[inline(always)]
 unsafe fn q5_0_tile<const N: usize>(row: *const u8, nb: usize, x: &QActs, c0: usize) -> [f32; N] {
-    signed_tile::<N>(row, nb, 22, x, c0, |blk| {
+    block32_tile::<N, false>(row, nb, 22, x, c0, |blk| {
         let qs = v128_load(blk.add(6) as *const v128);
         let lo = v128_and(qs, u8x16_splat(0x0F));
         let hi = v128_and(u16x8_shr(qs, 4), u8x16_splat(0x0F));
