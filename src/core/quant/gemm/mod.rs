@@ -136,6 +136,15 @@ pub fn matmul(
     x: &QActs,
     out: &mut [f32],
 ) -> Result<()> {
+    // in wasm the fastest is always simd128: called directly, the scalar kernels stay out of
+    // a build that never names them (only tests and `GemmBench` do).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        check(ty, w, rows, k, x, out.len())?;
+        simd128::matmul(ty, w, rows, x, out);
+        Ok(())
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     matmul_with(fastest(ty), ty, w, rows, k, x, out)
 }
 
