@@ -25,7 +25,7 @@ try {
     return benchGemm(w, { reps, now: () => performance.now(), prefix: 'wasm_chromium', ...(types ? { types } : {}) });
   }, { reps: Number(reps), types: only ? only.split(',') : null });
   const version = browser.context.browser()?.version() ?? '';
-  console.log(`# quantized matmul in wasm, headless Chromium ${version}, median and min of ${reps} samples (each ≥ 2 ms of calls) after 3 warm-ups`);
+  console.log(`# quantized matmul in wasm, headless Chromium ${version}, median and min of ${reps} samples (each ≥ 2 ms of calls) after 100 ms of warm-up`);
   for (const line of lines) console.log(line);
 } finally {
   await browser.close();

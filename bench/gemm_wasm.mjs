@@ -11,10 +11,12 @@ const COUNTS = [2, 2, 2, 1]; // q·o, k·v, gate·up, down per layer
 const LAYERS = 30;
 const TYPES = ['Q4_1', 'Q8_0', 'Q5_0', 'Q4_K', 'Q6_K'];
 
-// {median, min} ms of one call over `reps` samples after 3 warm-ups; a sample times a batch
-// of calls lasting ≥ 2 ms (Chromium's performance.now() is coarsened to 0.1 ms).
+// {median, min} ms of one call over `reps` samples after 100 ms of warm-up (V8 runs wasm in
+// its baseline compiler until a function is hot, then swaps in optimized code); a sample
+// times a batch of calls lasting ≥ 2 ms (Chromium's performance.now() is 0.1 ms coarse).
 function timeMs(reps, now, f) {
-  for (let i = 0; i < 3; i++) f();
+  const w = now();
+  for (let i = 0; i < 3 || now() - w < 100; i++) f();
   let m = 1;
   for (;;) {
     const s = now();
@@ -98,7 +100,7 @@ if (typeof process !== 'undefined' && import.meta.url === (await import('node:ur
   const [reps = '30', pkg = 'www/pkg', only] = process.argv.slice(2);
   const wasm = await import(pathToFileURL(resolve(pkg, 'unembed.js')).href);
   wasm.initSync({ module: readFileSync(resolve(pkg, 'unembed_bg.wasm')) });
-  console.log(`# quantized matmul in wasm under Node ${process.version}, median and min of ${reps} samples (each ≥ 2 ms of calls) after 3 warm-ups`);
+  console.log(`# quantized matmul in wasm under Node ${process.version}, median and min of ${reps} samples (each ≥ 2 ms of calls) after 100 ms of warm-up`);
   const types = only ? only.split(',') : TYPES;
   for (const line of benchGemm(wasm, { reps: Number(reps), now: () => performance.now(), prefix: 'wasm_node', types })) {
     console.log(line);
