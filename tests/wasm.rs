@@ -1,10 +1,13 @@
-//! the wasm tier: the simd128 kernels against the exact reference, and the façade, run by
-//! wasm-bindgen-test-runner in Node (`scripts/test.sh`). native builds compile this to nothing.
+//! the wasm tier: the simd128 kernels (unembedding and quantized matmul) against the exact
+//! references, and the façade, run by wasm-bindgen-test-runner in Node (`scripts/test.sh`).
+//! native builds compile this to nothing.
 #![cfg(target_arch = "wasm32")]
 
 use unembed::core::files::gguf::Value;
-use unembed::core::fixtures::{random_q8 as random_matrix, GgufBuilder};
+use unembed::core::fixtures::{random_blocks, random_q8 as random_matrix, GgufBuilder};
 use unembed::core::names;
+use unembed::core::quant::acts::QActs;
+use unembed::core::quant::gemm;
 use unembed::core::quant::kernels::{self, Kernel, Precision};
 use unembed::core::rng::Rng;
 use unembed::core::vocab::VocabKind;
@@ -38,6 +41,103 @@ fn simd128_kernels_agree_with_reference() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// every matmul kernel here (scalar, simd128) against the exact reference within the bound
+/// stated in quant/gemm/mod.rs.
+#[wasm_bindgen_test]
+fn simd128_matmul_agrees_with_reference() {
+    let mut rng = Rng::new(17);
+    for ty in gemm::TYPES {
+        assert!(gemm::kernels(ty).contains(&Kernel::Simd128), "{ty}");
+        let shapes: &[(usize, usize, &[usize])] = if ty.block_size() == 256 {
+            &[
+                (32, 256, &[1, 2, 3, 7, 8, 32]),
+                (40, 1536, &[1, 8]),
+                (576, 1536, &[1]),
+            ]
+        } else {
+            &[
+                (32, 32, &[1, 2, 3, 7, 8, 32]),
+                (192, 576, &[1, 2, 3, 7, 8, 32]),
+                (1536, 576, &[1]),
+                (576, 1536, &[1, 8]),
+            ]
+        };
+        for (s, &(rows, k, ns)) in shapes.iter().enumerate() {
+            let w = random_blocks(ty, rows, k, 40 + s as u64);
+            for &n in ns {
+                let scale = [1e-3, 1.0, 30.0][n % 3];
+                let mut xs: Vec<f32> = (0..n * k).map(|_| (rng.gauss() * scale) as f32).collect();
+                // edges: a zero block, one huge value in a block, a tie on the grid.
+                xs[..32].fill(0.0);
+                if k >= 256 {
+                    xs[40] = 1000.0 * scale as f32;
+                    xs[64] = 127.0 / 8.0;
+                    xs[65] = 2.5 / 8.0;
+                }
+                let mut x = QActs::new();
+                x.quantize(ty.act_format().unwrap(), &xs, n, k).unwrap();
+                let exact = gemm::reference(ty, &w, rows, k, &x).unwrap();
+                let bound = gemm::error_bound(ty, &w, rows, k, &x).unwrap();
+                for kernel in [Kernel::Scalar, Kernel::Simd128] {
+                    let mut out = vec![f32::NAN; rows * n];
+                    gemm::matmul_with(kernel, ty, &w, rows, k, &x, &mut out).unwrap();
+                    for (i, &o) in out.iter().enumerate() {
+                        let err = (o as f64 - exact[i]).abs();
+                        assert!(
+                            err <= bound[i],
+                            "{ty} {kernel:?} {rows}×{k} n={n} out {i}: {err:e} > {:e}",
+                            bound[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// a column's outputs do not depend on the columns beside it (decode = prefill, per column).
+#[wasm_bindgen_test]
+fn simd128_matmul_columns_are_independent_of_the_tile() {
+    let mut rng = Rng::new(19);
+    for (ty, n) in gemm::TYPES.into_iter().flat_map(|t| [(t, 6), (t, 7)]) {
+        // tiles of 4 + 2 and 4 + 3 against single columns.
+        let (rows, k) = (6, 512);
+        let w = random_blocks(ty, rows, k, 20);
+        let xs: Vec<f32> = (0..n * k).map(|_| rng.gauss() as f32).collect();
+        let f = ty.act_format().unwrap();
+        let mut all = QActs::new();
+        all.quantize(f, &xs, n, k).unwrap();
+        let mut out = vec![0f32; rows * n];
+        gemm::matmul_with(Kernel::Simd128, ty, &w, rows, k, &all, &mut out).unwrap();
+        for c in 0..n {
+            let mut one = QActs::new();
+            one.quantize(f, &xs[c * k..(c + 1) * k], 1, k).unwrap();
+            let mut o = vec![0f32; rows];
+            gemm::matmul(ty, &w, rows, k, &one, &mut o).unwrap();
+            for r in 0..rows {
+                assert_eq!(o[r].to_bits(), out[c * rows + r].to_bits(), "{ty}");
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd128_f16_conversion_is_exact() {
+    use unembed::core::quant::gemm::simd128::f16x4_bits_to_f32;
+    for h in (0..=u16::MAX).step_by(4) {
+        let hs = [h, h + 1, h + 2, h + 3];
+        let got = f16x4_bits_to_f32(hs);
+        for (i, &b) in hs.iter().enumerate() {
+            let want = half::f16::from_bits(b).to_f32();
+            assert!(
+                got[i].to_bits() == want.to_bits() || (got[i].is_nan() && want.is_nan()),
+                "{b:#06x}: {} vs {want}",
+                got[i]
+            );
         }
     }
 }

@@ -45,6 +45,7 @@ usage:
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed bench <file> [--reps N]
+  unembed bench --gemm [--reps N] [--types Q4_1,Q8_0,Q5_0,Q4_K,Q6_K]
   unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.

@@ -82,6 +82,36 @@ pub fn random_q8(rows: usize, cols: usize, seed: u64) -> Q8Matrix {
     Q8Matrix::quantize(&data, rows, cols).expect("finite values in range")
 }
 
+/// `rows` rows of k values of the block type `ty` (k a multiple of its block size): random
+/// quants and finite f16 scales, d spread over 1e-3..1, minimums as a quantizer makes them
+/// (Q4_1/Q5_1's m negative, up to 15·d; the K-quants' dmin up to d), from `seed`.
+pub fn random_blocks(ty: GgmlType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
+    use GgmlType::*;
+    let mut rng = Rng::new(seed);
+    let mut raw: Vec<u8> = (0..rows * (k / ty.block_size()) * ty.block_bytes())
+        .map(|_| rng.next_u64() as u8)
+        .collect();
+    // (offset of d, offset of the minimum's scale and how it relates to d)
+    let (d_at, min_at): (usize, Option<(usize, f64)>) = match ty {
+        Q4_0 | Q5_0 | Q8_0 => (0, None),
+        Q4_1 | Q5_1 => (0, Some((2, -15.0))),
+        Q4_K | Q5_K => (0, Some((2, 1.0))),
+        Q2_K => (80, Some((82, 1.0))),
+        Q3_K => (108, None),
+        Q6_K => (208, None),
+        _ => panic!("random_blocks: {ty} is not a block format with scales"),
+    };
+    for blk in raw.chunks_exact_mut(ty.block_bytes()) {
+        let d = 10f64.powf(-3.0 * rng.uniform());
+        blk[d_at..d_at + 2].copy_from_slice(&half::f16::from_f64(d).to_le_bytes());
+        if let Some((at, factor)) = min_at {
+            let m = d * factor * rng.uniform();
+            blk[at..at + 2].copy_from_slice(&half::f16::from_f64(m).to_le_bytes());
+        }
+    }
+    raw
+}
+
 /// the tokens of the tiny model: ` king`, ` man`, ` woman`, `king`, then ` t4`, ` t5`, ….
 pub fn tiny_tokens(rows: usize) -> Vec<String> {
     let mut toks: Vec<String> = (0..rows).map(|i| format!("Ġt{i}")).collect();

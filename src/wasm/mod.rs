@@ -17,7 +17,9 @@ use crate::core::error::Error;
 use crate::core::files::tokenizer;
 use crate::core::model::Model;
 use crate::core::plan::plan;
-use crate::core::quant::kernels::Precision;
+use crate::core::quant::gemm;
+use crate::core::quant::kernels::{Kernel, Precision};
+use crate::core::quant::GgmlType;
 use crate::core::query::{run_query, QuerySpec};
 use crate::core::readout::{ReadoutOptions, Scores};
 use crate::core::session::{Controls, Session, View};
@@ -484,5 +486,51 @@ impl Widget {
     /// the top-k table as CSV.
     pub fn csv(&self) -> Result<String, JsError> {
         Ok(self.shown()?.0.csv())
+    }
+}
+
+/// one quantized matmul to time (bench/gemm_wasm.mjs): `core::quant::gemm::bench::Bench`,
+/// seeded random weights of type `ty` (`"Q4_1"`), rows × k, and n quantized columns.
+#[wasm_bindgen]
+pub struct GemmBench(gemm::bench::Bench);
+
+#[wasm_bindgen]
+impl GemmBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(ty: &str, rows: usize, k: usize, n: usize, seed: u32) -> Result<GemmBench, JsError> {
+        let ty = GgmlType::from_name(ty)
+            .ok_or_else(|| JsError::new(&format!("unknown ggml type {ty:?}")))?;
+        Ok(GemmBench(
+            gemm::bench::Bench::new(ty, rows, k, n, seed as u64).map_err(js)?,
+        ))
+    }
+
+    /// the kernels this build runs for the type, fastest last.
+    pub fn kernels(&self) -> Vec<String> {
+        self.0
+            .kernels()
+            .iter()
+            .map(|k| k.name().to_string())
+            .collect()
+    }
+
+    /// one matmul with the kernel named `kernel`.
+    pub fn run(&mut self, kernel: &str) -> Result<(), JsError> {
+        let k = Kernel::from_name(kernel)
+            .ok_or_else(|| JsError::new(&format!("unknown kernel {kernel:?}")))?;
+        self.0.run(k).map_err(js)
+    }
+
+    /// the activations quantized again.
+    pub fn quantize(&mut self) -> Result<(), JsError> {
+        self.0.quantize().map_err(js)
+    }
+
+    pub fn macs(&self) -> f64 {
+        self.0.macs()
+    }
+
+    pub fn checksum(&self) -> f64 {
+        self.0.checksum()
     }
 }

@@ -20,9 +20,11 @@ use half::f16;
 
 use super::error::{Error, Result};
 
+pub mod acts;
 pub mod bfloat16;
 pub mod float16;
 pub mod float32;
+pub mod gemm;
 pub mod kernels;
 pub mod matrix;
 pub mod q2_k;

@@ -83,18 +83,38 @@ impl Kernel {
         }
     }
 
+    /// the kernel called `name` (as [`name`](Self::name) spells it).
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        [Kernel::Scalar, Kernel::Avx2, Kernel::Simd128]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
     /// kernels this build can run on this machine, fastest last.
     pub fn available() -> Vec<Kernel> {
-        #[allow(unused_mut)]
-        let mut v = vec![Kernel::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            v.push(Kernel::Avx2);
+        [Kernel::Scalar, Kernel::Avx2, Kernel::Simd128]
+            .into_iter()
+            .filter(|k| k.is_available())
+            .collect()
+    }
+
+    /// whether this build can run the kernel on this machine (no allocation: the quantized
+    /// matmul asks on every call). AVX2 kernels need AVX2, FMA and F16C (every AVX2 CPU has
+    /// the other two; the matmul kernels convert f16 scales with F16C).
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("f16c")
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Simd128 => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        v.push(Kernel::Simd128);
-        v
     }
 }
 
