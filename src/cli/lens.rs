@@ -32,7 +32,13 @@ pub fn run(a: &mut Args) -> Result<()> {
     let temperature: f64 = a.parse("--temperature")?.unwrap_or(0.0);
     let seed: u64 = a.parse("--seed")?.unwrap_or(1);
     let logits_out = a.opt("--logits-out")?;
+    let a_head_exact = a.flag("--exact-head");
     let as_json = a.flag("--json");
+    let precision = if a.flag("--exact") {
+        Precision::Exact
+    } else {
+        Precision::Quantized
+    };
     let path = one_file(a)?;
     if !(temperature >= 0.0 && temperature.is_finite()) {
         return Err(Error::Invalid(format!(
@@ -51,7 +57,7 @@ pub fn run(a: &mut Args) -> Result<()> {
         None => return Err(Error::Invalid("give the prompt: --ids 1,2,3".into())),
     };
     let (model, t) = open(&path)?;
-    let mut s = LensSession::new(model, t, ids.len() + generate, top, Precision::Exact)?;
+    let mut s = LensSession::new(model, t, ids.len() + generate, top, precision)?;
     s.start(&ids)?;
     s.run()?;
     let opts = ReadoutOptions {
@@ -61,8 +67,18 @@ pub fn run(a: &mut Args) -> Result<()> {
     let next = s.next(&opts)?;
     if let Some(f) = logits_out {
         let h = s.hidden(s.lens.rows - 1, ids.len() - 1)?;
-        let z = s.model.unembedding().logits(h)?;
-        let bytes: Vec<u8> = z.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect();
+        // the head as llama.cpp runs it (h quantized like every other product), or exactly.
+        let z: Vec<f32> = if a_head_exact {
+            s.model
+                .unembedding()
+                .logits(h)?
+                .iter()
+                .map(|&x| x as f32)
+                .collect()
+        } else {
+            s.t.head_logits(h, precision)?
+        };
+        let bytes: Vec<u8> = z.iter().flat_map(|&x| x.to_le_bytes()).collect();
         std::fs::write(&f, bytes).map_err(|e| Error::Io(format!("cannot write {f}: {e}")))?;
     }
     let mut rng = Rng::new(seed);

@@ -43,7 +43,7 @@ impl LensModel {
         let f = read_header(&SliceSource::whole(&bytes)).map_err(js)?;
         let model = Model::from_source(&SliceSource::whole(&bytes), None).map_err(js)?;
         let t = Transformer::new(&f.metadata, &f.index, bytes).map_err(js)?;
-        let s = LensSession::new(model, t, capacity, 5, Precision::Exact).map_err(js)?;
+        let s = LensSession::new(model, t, capacity, 5, Precision::Quantized).map_err(js)?;
         Ok(LensModel { s })
     }
 

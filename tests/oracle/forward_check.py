@@ -12,14 +12,17 @@ greedy continuation with each step's top two), runs `unembed lens MODEL --ids �
   - greedy:  the same continuation token by token, up to and including the first step whose
              top-two gap (on either side) is within TOL (after that the two may diverge).
 
-TOL (--tol, default 1.0) comes from llama.cpp's own spread on this model, measured by
-`llama_ref.py spread`: between settings that are the same mathematics (the prompt in one batch or
-token by token; an f16 or an f32 KV cache; flash attention on or off) llama.cpp's last-position
-logits differ by up to 1.16–1.51 (median over positions 0.5–0.7). they differ because ggml rounds
-the activations to 8 bits (Q8_1 blocks, step max|x|/127) before every quantized product and the
-rounding of one element flips with any change upstream; each flip moves a logit by a step's worth
-of the following weights, and 30 layers compound it. an implementation that makes different but
-equally valid rounding choices (ours rounds differently, or not at all) sits inside that spread.
+TOL (--tol, default 1.6) is derived from the quantization: ggml rounds the activations to 8 bits
+(Q8_1 blocks of 32, step max|x|/127) before every quantized product, so the rounding of an element
+flips whenever anything upstream moves by a fraction of a step, and each flip moves what follows
+by a step's worth of the next weights; 30 layers compound it. llama.cpp's own logits therefore
+move between settings that are the same mathematics (measured by `llama_ref.py spread` on this
+model and these prompts: the prompt in one batch or token by token 1.24, an f32 instead of f16
+KV cache 1.16, flash attention on 1.51 at the last position; median over positions 0.5–0.7), and
+an implementation that quantizes as ggml does but sums attention in another order (ours: wasm
+has no deterministic fused multiply-add, and exp/cos/sin come from another library) is one more
+such setting. 1.6 is llama.cpp's largest own spread with a little room. where attention has
+nothing to sum (a one-token prompt) the quantized pass is bit for bit llama.cpp's (max |Δz| = 0).
 the script prints the measured differences, so the margin is visible.
 
 usage: python3 tests/oracle/forward_check.py --model M.gguf --ref forward.json --cli target/release/unembed
@@ -48,7 +51,7 @@ def main() -> int:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--ref", type=Path, required=True, help="llama_ref.py forward output (JSON)")
     ap.add_argument("--cli", type=Path, required=True)
-    ap.add_argument("--tol", type=float, default=1.0)
+    ap.add_argument("--tol", type=float, default=1.6)
     ap.add_argument("--args", default="", help="extra arguments for `unembed lens`")
     a = ap.parse_args()
     ref = json.loads(a.ref.read_text())

@@ -1,9 +1,11 @@
 //! a weight matrix of the pass, read straight from the file's buffer in the type the file
 //! stores (no copy, no requantization), and its product with a block of activation columns.
 
+use super::Precision;
 use crate::core::error::{Error, Result};
 use crate::core::index::{MatrixRef, TensorIndex};
-use crate::core::quant::GgmlType;
+use crate::core::quant::acts::{ActFormat, QActs};
+use crate::core::quant::{gemm, GgmlType};
 
 /// where a weight lies in the file: `rows` outputs of `k` inputs each, in `ty` blocks.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +73,67 @@ impl Linear {
             }
         }
         Ok(())
+    }
+}
+
+/// activations quantized for ggml's block products, once per format for an input that several
+/// weights multiply (q, k and v share one; gate and up another).
+#[derive(Default)]
+pub struct ActCache {
+    bufs: [QActs; 3],
+    valid: [bool; 3],
+}
+
+fn slot(f: ActFormat) -> usize {
+    match f {
+        ActFormat::Q8_0 => 0,
+        ActFormat::Q8_1 => 1,
+        ActFormat::Q8_K => 2,
+    }
+}
+
+/// one input of the products that follow: n columns of k values.
+pub struct Input<'a> {
+    pub x: &'a [f32],
+    pub n: usize,
+    pub precision: Precision,
+    cache: &'a mut ActCache,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(x: &'a [f32], n: usize, precision: Precision, cache: &'a mut ActCache) -> Self {
+        cache.valid = [false; 3];
+        Input {
+            x,
+            n,
+            precision,
+            cache,
+        }
+    }
+}
+
+impl Linear {
+    /// out[c·rows + r] = Σ_j w_rj·x_cj as the precision says: exactly, or as llama.cpp's CPU
+    /// path computes it (the activations quantized to the weight's `vec_dot_type`, then the
+    /// block kernels of `quant::gemm`). float weights are always multiplied exactly.
+    pub fn apply(&self, file: &[u8], input: &mut Input, out: &mut [f32]) -> Result<()> {
+        let fmt = match (input.precision, self.ty.act_format()) {
+            (Precision::Quantized, Some(f)) => f,
+            _ => return self.apply_exact(file, input.x, input.n, out),
+        };
+        let i = slot(fmt);
+        if !input.cache.valid[i] {
+            input.cache.bufs[i].quantize(fmt, input.x, input.n, self.k)?;
+            input.cache.valid[i] = true;
+        }
+        gemm::matmul(
+            self.ty,
+            self.bytes(file),
+            self.rows,
+            self.k,
+            &input.cache.bufs[i],
+            &mut out[..input.n * self.rows],
+        )
     }
 }
 

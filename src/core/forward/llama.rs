@@ -17,9 +17,9 @@
 //! `rope.freq_base` (default 10000), `rope.scaling.factor` (default 1),
 //! `attention.layer_norm_rms_epsilon` (required), `context_length`.
 
-use super::linear::{vector, Linear};
+use super::linear::{vector, Input, Linear};
 use super::ops::{attend, rms_norm, rope_cache, rope_norm, swiglu, to_f16};
-use super::{meta_f32, meta_usize, Architecture, Config, Precision, State, MAX_HEAD_DIM};
+use super::{meta_f32, meta_usize, Architecture, Config, State, MAX_HEAD_DIM};
 use crate::core::error::{Error, Result};
 use crate::core::files::gguf::Metadata;
 use crate::core::index::TensorIndex;
@@ -41,6 +41,8 @@ struct Layer {
 pub struct Llama {
     config: Config,
     embd: Linear,
+    /// output.weight, or the embedding when tied (llama.cpp's `TENSOR_DUPLICATED` fallback).
+    head: Linear,
     layers: Vec<Layer>,
     output_norm: Vec<f32>,
 }
@@ -123,6 +125,13 @@ impl Llama {
         }
         let c = &config;
         let embd = Linear::from_index(index, names::TOKEN_EMBD, d, n_vocab)?;
+        let head = match index.get(names::OUTPUT) {
+            Some(_) => {
+                let rows = index.matrix(names::OUTPUT)?.map_or(0, |m| m.rows as usize);
+                Linear::from_index(index, names::OUTPUT, d, rows)?
+            }
+            None => embd.clone(),
+        };
         let mut scratch = Vec::new();
         let mut layers = Vec::with_capacity(c.n_layer);
         for l in 0..c.n_layer {
@@ -157,6 +166,7 @@ impl Llama {
             output_norm: vector(index, file, names::OUTPUT_NORM, d)?,
             config,
             embd,
+            head,
             layers,
         })
     }
@@ -192,9 +202,10 @@ impl Architecture for Llama {
                 &mut b.h[t * d..(t + 1) * d],
             );
         }
-        apply(&ly.wq, file, prec, &b.h[..n * d], n, &mut b.q[..n * qd])?;
-        apply(&ly.wk, file, prec, &b.h[..n * d], n, &mut b.kk[..n * kvd])?;
-        apply(&ly.wv, file, prec, &b.h[..n * d], n, &mut b.vv[..n * kvd])?;
+        let mut input = Input::new(&b.h[..n * d], n, prec, &mut st.acts);
+        ly.wq.apply(file, &mut input, &mut b.q[..n * qd])?;
+        ly.wk.apply(file, &mut input, &mut b.kk[..n * kvd])?;
+        ly.wv.apply(file, &mut input, &mut b.vv[..n * kvd])?;
         let group = c.n_head / c.n_head_kv;
         let scale = 1.0 / (hd as f32).sqrt();
         let cap = st.capacity;
@@ -237,7 +248,8 @@ impl Architecture for Llama {
                 );
             }
         }
-        apply(&ly.wo, file, prec, &b.att[..n * qd], n, &mut b.o[..n * d])?;
+        let mut input = Input::new(&b.att[..n * qd], n, prec, &mut st.acts);
+        ly.wo.apply(file, &mut input, &mut b.o[..n * d])?;
         for (x, &o) in x.iter_mut().zip(&b.o[..n * d]) {
             *x += o;
         }
@@ -251,10 +263,12 @@ impl Architecture for Llama {
             );
         }
         let f = c.n_ff;
-        apply(&ly.gate, file, prec, &b.h[..n * d], n, &mut b.g[..n * f])?;
-        apply(&ly.up, file, prec, &b.h[..n * d], n, &mut b.u[..n * f])?;
+        let mut input = Input::new(&b.h[..n * d], n, prec, &mut st.acts);
+        ly.gate.apply(file, &mut input, &mut b.g[..n * f])?;
+        ly.up.apply(file, &mut input, &mut b.u[..n * f])?;
         swiglu(&mut b.g[..n * f], &b.u[..n * f]);
-        apply(&ly.down, file, prec, &b.g[..n * f], n, &mut b.o[..n * d])?;
+        let mut input = Input::new(&b.g[..n * f], n, prec, &mut st.acts);
+        ly.down.apply(file, &mut input, &mut b.o[..n * d])?;
         for (x, &o) in x.iter_mut().zip(&b.o[..n * d]) {
             *x += o;
         }
@@ -264,17 +278,8 @@ impl Architecture for Llama {
     fn final_norm(&self, x: &[f32], h: &mut [f32]) {
         rms_norm(x, &self.output_norm, self.config.eps, h);
     }
-}
 
-fn apply(
-    w: &Linear,
-    file: &[u8],
-    prec: Precision,
-    x: &[f32],
-    n: usize,
-    out: &mut [f32],
-) -> Result<()> {
-    match prec {
-        Precision::Exact => w.apply_exact(file, x, n, out),
+    fn head(&self) -> &Linear {
+        &self.head
     }
 }

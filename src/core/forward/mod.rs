@@ -90,6 +90,9 @@ pub enum Precision {
     /// f32 activations times the exactly dequantized weights, summed in f64: the pass's
     /// exact reference (slow).
     Exact,
+    /// as llama.cpp's CPU path: the activations quantized to 8 bits for each block product
+    /// (`quant::acts`, `quant::gemm`). the default.
+    Quantized,
 }
 
 /// one architecture's layers.
@@ -109,6 +112,8 @@ pub trait Architecture: Send + Sync {
     ) -> Result<()>;
     /// the final norm: the hidden state h that the unembedding reads, from a residual.
     fn final_norm(&self, x: &[f32], h: &mut [f32]);
+    /// the output matrix as the file stores it (the embedding when tied).
+    fn head(&self) -> &linear::Linear;
 }
 
 /// per-sequence state: the KV cache (f16, as llama.cpp's default cache) and scratch.
@@ -125,6 +130,8 @@ pub struct State {
     pub(crate) buf: Scratch,
     /// residuals after attention of the batch being run (n × d), for the trace.
     pub(crate) mid: Vec<f32>,
+    /// quantized activations, reused.
+    pub(crate) acts: linear::ActCache,
 }
 
 #[derive(Default)]
@@ -167,6 +174,7 @@ impl State {
                 rope: vec![(0.0, 0.0); c.rope_dims / 2],
             },
             mid: vec![0.0; b * c.d],
+            acts: linear::ActCache::default(),
         }
     }
 
@@ -411,6 +419,18 @@ impl Transformer {
         self.arch.layer(l, &self.file, state, n, x)
     }
 
+    /// the logits of h as llama.cpp computes them: h quantized to the head's activation format
+    /// and the output matrix's block product (the readout instead multiplies h exactly; the
+    /// two differ by that quantization, which the comparison with llama.cpp has to allow for).
+    pub fn head_logits(&self, h: &[f32], precision: Precision) -> Result<Vec<f32>> {
+        let head = self.arch.head();
+        let mut cache = linear::ActCache::default();
+        let mut input = linear::Input::new(h, 1, precision, &mut cache);
+        let mut z = vec![0f32; head.rows];
+        head.apply(&self.file, &mut input, &mut z)?;
+        Ok(z)
+    }
+
     /// the final norm of a residual (the lens reads every layer through it).
     pub fn final_norm(&self, x: &[f32], h: &mut [f32]) {
         self.arch.final_norm(x, h)
@@ -431,13 +451,37 @@ mod tests {
     }
 
     #[test]
-    fn one_batch_or_token_by_token_give_the_same_state() {
+    fn quantized_activations_stay_near_the_exact_pass() {
         let t = tiny();
         let toks = [3u32, 17, 5, 5, 39, 0, 12];
-        let mut a = t.state(16, Precision::Exact);
+        let mut e = t.state(16, Precision::Exact);
+        let he = t.forward(&mut e, &toks, None).unwrap();
+        let mut q = t.state(16, Precision::Quantized);
+        let hq = t.forward(&mut q, &toks, None).unwrap();
+        let diff = he
+            .iter()
+            .zip(&hq)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        let scale = he.iter().map(|a| a.abs()).fold(0f32, f32::max);
+        // 8-bit activations: close, not equal.
+        assert!(diff > 0.0 && diff < 0.05 * scale, "{diff} of {scale}");
+    }
+
+    #[test]
+    fn one_batch_or_token_by_token_give_the_same_state() {
+        for p in [Precision::Exact, Precision::Quantized] {
+            same_state(p);
+        }
+    }
+
+    fn same_state(precision: Precision) {
+        let t = tiny();
+        let toks = [3u32, 17, 5, 5, 39, 0, 12];
+        let mut a = t.state(16, precision);
         let mut ta = Trace::new(t.config());
         let ha = t.forward(&mut a, &toks, Some(&mut ta)).unwrap();
-        let mut b = t.state(16, Precision::Exact);
+        let mut b = t.state(16, precision);
         let mut tb = Trace::new(t.config());
         let mut hb = Vec::new();
         for &tok in &toks {
