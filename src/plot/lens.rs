@@ -96,8 +96,7 @@ pub fn draw_lens<DB: DrawingBackend>(
     let left = px(64.0);
     let right = px(70.0);
     let top = px(22.0);
-    let bottom =
-        px(34.0) + strip_rows as i32 * px(16.0) + if strip_rows > 0 { px(20.0) } else { 0 };
+    let bottom = px(34.0) + strip_rows * px(16.0) + if strip_rows > 0 { px(20.0) } else { 0 };
     let gw = (w as i32 - left - right).max(1) as f64;
     let gh = (h as i32 - top - bottom).max(1) as f64;
     let rect = LensRect {
