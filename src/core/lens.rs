@@ -24,9 +24,11 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
+use super::files::gguf::Metadata;
 use super::forward::{Pass, Precision, State, Trace, Transformer};
 use super::model::Model;
 use super::readout::{Readout, ReadoutOptions, SHOWN_CHARS};
+use super::tokenize::Tokenizer;
 use super::vocab;
 
 /// what colours the cells.
@@ -341,6 +343,8 @@ pub const MAX_POSITIONS: usize = 256;
 pub struct LensSession {
     pub model: Model,
     pub t: Transformer,
+    /// the file's own tokenizer, or why its metadata has none.
+    pub tok: std::result::Result<Tokenizer, Error>,
     state: State,
     trace: Trace,
     pub lens: Lens,
@@ -370,6 +374,9 @@ impl LensSession {
         }
         let capacity = capacity.min(MAX_POSITIONS).min(t.config().n_ctx).max(1);
         Ok(LensSession {
+            tok: Err(Error::NotFound(
+                "no tokenizer was read for this model".into(),
+            )),
             state: t.state(capacity, precision),
             trace: Trace::new(t.config()),
             lens: Lens::new(t.config().n_layer),
@@ -384,6 +391,27 @@ impl LensSession {
 
     pub fn ids(&self) -> &[u32] {
         &self.ids
+    }
+
+    /// reads the tokenizer of the file's metadata (BPE merges and pre-tokenizer); a file
+    /// without one still runs from token ids, and [`tokenize`](Self::tokenize) says why not.
+    pub fn read_tokenizer(&mut self, meta: &Metadata) {
+        self.tok = Tokenizer::from_metadata(meta);
+    }
+
+    /// a text's tokens as the model reads it: special-token text (`<|im_start|>`) becomes the
+    /// special token, BOS is added when the model asks for it (llama.cpp's `llama_tokenize`
+    /// with add_special and parse_special).
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
+        match &self.tok {
+            Ok(tok) => tok.encode(text, true, true),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// whether a token ends generation (end of text, of turn).
+    pub fn is_end(&self, id: u32) -> bool {
+        self.tok.as_ref().is_ok_and(|t| t.is_eog(id))
     }
     pub fn capacity(&self) -> usize {
         self.state.capacity

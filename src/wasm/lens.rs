@@ -43,7 +43,8 @@ impl LensModel {
         let f = read_header(&SliceSource::whole(&bytes)).map_err(js)?;
         let model = Model::from_source(&SliceSource::whole(&bytes), None).map_err(js)?;
         let t = Transformer::new(&f.metadata, &f.index, bytes).map_err(js)?;
-        let s = LensSession::new(model, t, capacity, 5, Precision::Quantized).map_err(js)?;
+        let mut s = LensSession::new(model, t, capacity, 5, Precision::Quantized).map_err(js)?;
+        s.read_tokenizer(&f.metadata);
         Ok(LensModel { s })
     }
 
@@ -60,6 +61,23 @@ impl LensModel {
             n_ctx: c.n_ctx,
             capacity: self.s.capacity(),
         })
+    }
+
+    /// a text's tokens as the model reads it (special-token text becomes the special token,
+    /// BOS as the model asks): `{ids, tokens}` with each token's shown text.
+    pub fn tokenize(&self, text: &str) -> Result<JsValue, JsError> {
+        let ids = self.s.tokenize(text).map_err(js)?;
+        let tokens: Vec<String> = ids
+            .iter()
+            .map(|&i| crate::core::vocab::quoted(self.s.model.vocab.text(i), 48))
+            .collect();
+        to_js(&serde_json::json!({"ids": ids, "tokens": tokens}))
+    }
+
+    /// whether a token ends generation.
+    #[wasm_bindgen(js_name = isEnd)]
+    pub fn is_end(&self, id: u32) -> bool {
+        self.s.is_end(id)
     }
 
     /// starts a prompt given as token ids: embeds it (row 0).

@@ -73,7 +73,7 @@ def main() -> int:
             greedy = r.get("greedy") or []
             out = Path(tmp) / f"z{n}.f32"
             cmd = [str(a.cli), "lens", str(a.model), "--ids", ",".join(map(str, ids)), "--top", "2",
-                   "--logits-out", str(out), "--generate", str(len(greedy)), "--json"] + a.args.split()
+                   "--logits-out", str(out), "--generate", str(len(greedy)), "--ignore-end", "--json"] + a.args.split()
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
             if res.returncode != 0:
                 check(f"prompt {n}", False, f"exit {res.returncode}: {res.stderr.strip()[-500:]}")
