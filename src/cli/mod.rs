@@ -43,7 +43,7 @@ usage:
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed bench <file> [--reps N]
-  unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
+  unembed serve [DIR] [--port 8000] [--host 127.0.0.1] [--isolate] [--csp POLICY|off]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
@@ -621,6 +621,12 @@ fn bench(a: &mut Args) -> Result<()> {
 fn serve_cmd(a: &mut Args) -> Result<()> {
     let port: u16 = a.parse("--port")?.unwrap_or(8000);
     let host = a.opt("--host")?.unwrap_or_else(|| "127.0.0.1".into());
+    let isolate = a.flag("--isolate");
+    let csp = match a.opt("--csp")? {
+        None => Some(serve::CSP.to_string()),
+        Some(p) if p == "off" => None,
+        Some(p) => Some(p),
+    };
     let dir = a
         .positionals()?
         .first()
@@ -630,6 +636,14 @@ fn serve_cmd(a: &mut Args) -> Result<()> {
     if !root.is_dir() {
         return Err(Error::Io(format!("{dir} is not a folder")));
     }
-    serve::serve(&root, &host, port)
-        .map_err(|e| Error::Io(format!("cannot serve on {host}:{port}: {e}")))
+    let limits = serve::Limits::from_env().map_err(Error::Invalid)?;
+    let cfg = serve::Config {
+        root,
+        host: host.clone(),
+        port,
+        isolate,
+        csp,
+        limits,
+    };
+    serve::serve(cfg).map_err(|e| Error::Io(format!("cannot serve on {host}:{port}: {e}")))
 }
