@@ -6,7 +6,7 @@
 #   3. wasm tier: simd128 kernels and the façade under wasm-bindgen-test-runner (Node)
 #   4. oracle: Python gguf + numpy against `unembed query` and the wasm build on the real model
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
-#      and bounded memory
+#      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
 #      built with MkDocs Material; the corpus, hostile tokens, edge numbers, a misbehaving
 #      server and a soak in the page; all in Debian's headless Chromium (playwright-core)
@@ -43,6 +43,9 @@ python3 tests/oracle/oracle.py --model "$SRC" --cli target/release/unembed
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile
 python3 tests/hostile/check.py --cli target/release/unembed --dir target/hostile
+
+step "the server: smuggling, timeouts, limits, ranges, conditionals, traversal, headers"
+python3 tests/server/check_server.py --bin target/release/unembed
 
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site
