@@ -31,14 +31,17 @@ use tokio::net::TcpListener;
 type Body = UnsyncBoxBody<Bytes, io::Error>;
 
 /// the page's policy: its own ES modules and wasm (`'wasm-unsafe-eval'` lets it compile),
-/// module Workers from its own folder, fetches of its own models, its own stylesheet (styles
-/// set from JS are CSSOM, which style-src does not restrict), `data:` images (the favicon);
-/// nothing from another host, no inline script or style, no plugins, no `<base>`, no forms.
-/// PNG and CSV exports are `data:` links with `download`: navigations, which CSP leaves alone.
-/// no `frame-ancestors`: course pages on other hosts embed `embed.html` in an iframe.
+/// module Workers from its own folder, fetches of its own models, its own stylesheet, `data:`
+/// images (the favicon); nothing from another host, no inline script, no `<style>` element, no
+/// plugins, no `<base>`, no forms. `style-src-attr 'unsafe-inline'` is there for one thing:
+/// plotters measures chart text in wasm with a `<span style="font-…">` (style attributes run no
+/// script; styles set from JS through `element.style` need nothing). PNG and CSV exports are
+/// `data:` links with `download`: navigations, which CSP leaves alone. no `frame-ancestors`:
+/// course pages on other hosts embed `embed.html` in an iframe.
 pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
 worker-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; \
-font-src 'self'; manifest-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'";
+style-src-attr 'unsafe-inline'; font-src 'self'; manifest-src 'self'; frame-src 'self'; \
+base-uri 'none'; form-action 'none'";
 
 /// how much a client may hold, and for how long.
 #[derive(Clone, Copy, Debug, PartialEq)]
