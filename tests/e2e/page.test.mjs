@@ -1,7 +1,8 @@
 // the explorer as the README serves it, in Debian's headless Chromium: it loads the real model,
 // shows the same top-10 as `unembed query` for the same state, every slider moves the table and
 // the charts, gradient steps raise the target, a copied URL restores the view, bad downloads
-// end in a clear error with a working Retry, and nothing is logged as a console error.
+// end in a clear error with a working Retry, and nothing is logged as a console error (so
+// nothing breaks the server's Content-Security-Policy).
 // screenshots go to target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,9 +27,9 @@ const chartPixels = (page, name) => page.$eval(`canvas[data-chart="${name}"]`, (
 async function openPage(hash = '') {
   const page = await browser.context.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${srv.url}${hash}`);
+  const response = await page.goto(`${srv.url}${hash}`);
   await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
-  return { page, errors };
+  return { page, errors, response };
 }
 
 /** waits until the table differs from `before` (the page redraws on the next frame). */
@@ -48,7 +49,11 @@ after(async () => {
 });
 
 test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson in one sentence', async () => {
-  const { page, errors } = await openPage();
+  const { page, errors, response } = await openPage();
+  // the page runs under the server's Content-Security-Policy: a violation (an inline script or
+  // style, eval, another host) is a console error, which errors.check() below fails on.
+  assert.match(response.headers()['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.equal(response.headers()['x-content-type-options'], 'nosniff');
   assert.equal(await page.inputValue('input[aria-label^="hidden state"]'), ' Paris');
   const byLogit = cli('--token', ' Paris', '--top', '10');
   assert.deepEqual(await tableIds(page), byLogit.top.map((e) => e.id));
