@@ -9,11 +9,11 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** serves `dir` with the project's own server (on a free port unless `port` is given);
- * resolves to { url, stop }. */
-export function serve(dir = 'www', bin = 'target/release/unembed', port = 0) {
+/** serves `dir` with the project's own server (on a free port unless `port` is given; `args`
+ * are more flags, e.g. `['--csp', policy]`); resolves to { url, stop }. */
+export function serve(dir = 'www', bin = 'target/release/unembed', port = 0, args = []) {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['serve', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(bin, ['serve', dir, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.on('error', reject);
     p.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
