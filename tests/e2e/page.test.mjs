@@ -81,6 +81,24 @@ test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson 
   await page.close();
 });
 
+test('a second visit revalidates the model (ETag, 304) instead of downloading it again', async () => {
+  const bodies = [];
+  for (let visit = 0; visit < 2; visit++) {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    const sizes = [];
+    page.on('requestfinished', (r) => { if (r.url().endsWith('.gguf')) sizes.push(r.sizes()); });
+    await page.goto(srv.url);
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+    for (let i = 0; i < 100 && !sizes.length; i++) await page.waitForTimeout(50);
+    bodies.push((await Promise.all(sizes)).map((s) => s.responseBodySize));
+    errors.check();
+    await page.close();
+  }
+  // the first visit may itself revalidate (an earlier test filled the cache); the second must.
+  assert.deepEqual(bodies[1], [0], `model bytes sent per visit: ${JSON.stringify(bodies)}`);
+});
+
 test('an expression and a hashed state match the CLI for the same state', async () => {
   const { page, errors } = await openPage();
   const before = await tableText(page);
