@@ -99,6 +99,22 @@ test('a second visit revalidates the model (ETag, 304) instead of downloading it
   assert.deepEqual(bodies[1], [0], `model bytes sent per visit: ${JSON.stringify(bodies)}`);
 });
 
+test('with --isolate the page is cross-origin isolated and works the same', async () => {
+  const iso = await serve('www', 'target/release/unembed', 0, ['--isolate']);
+  try {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(iso.url);
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.deepEqual(await tableIds(page), cli('--token', ' Paris', '--top', '10').top.map((e) => e.id));
+    errors.check();
+    await page.close();
+  } finally {
+    iso.stop();
+  }
+});
+
 test('an expression and a hashed state match the CLI for the same state', async () => {
   const { page, errors } = await openPage();
   const before = await tableText(page);
