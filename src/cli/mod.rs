@@ -49,6 +49,8 @@ usage:
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
 h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
+`serve` sends the page's Content-Security-Policy (--csp replaces it, `off` drops it) and
+nosniff; --isolate adds the cross-origin isolation headers (COOP, COEP, CORP).
 ";
 
 /// runs the CLI; the error is printed by main with a non-zero exit.

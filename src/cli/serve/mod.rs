@@ -171,3 +171,11 @@ struct Site {
     root: PathBuf,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_states_the_policy_sent() {
+        assert!(include_str!("../../../README.md").contains(super::CSP));
+    }
+}
