@@ -627,6 +627,11 @@ fn serve_cmd(a: &mut Args) -> Result<()> {
     let csp = match a.opt("--csp")? {
         None => Some(serve::CSP.to_string()),
         Some(p) if p == "off" => None,
+        Some(p) if p.chars().any(char::is_control) => {
+            return Err(Error::Invalid(
+                "--csp: a header value cannot hold control characters".into(),
+            ))
+        }
         Some(p) => Some(p),
     };
     let dir = a

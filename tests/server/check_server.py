@@ -42,9 +42,9 @@ CSP_NEEDS = ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "work
 # ---- the server ----
 
 class Server:
-    def __init__(self, binary, root, *args):
+    def __init__(self, binary, root, *args, **env_extra):
         env = dict(os.environ, UNEMBED_SERVE_HEADER_TIMEOUT_MS=str(int(HEADER_TIMEOUT * 1000)),
-                   UNEMBED_SERVE_WRITE_TIMEOUT_MS=str(int(WRITE_TIMEOUT * 1000)))
+                   UNEMBED_SERVE_WRITE_TIMEOUT_MS=str(int(WRITE_TIMEOUT * 1000)), **env_extra)
         self.p = subprocess.Popen([binary, "serve", root, "--port", "0", *args], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         line = self.p.stdout.readline().decode()
@@ -574,11 +574,7 @@ def flood(srv, files):
 
 @check("a client that stops reading a 40 MB response is cut off after the write timeout")
 def slow_reader(srv, files):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.settimeout(10)
-    s.connect(("127.0.0.1", srv.port))
-    s.sendall(request_bytes("/models/big.gguf"))
+    s = stalled_download(srv.port)
     time.sleep(0.5)
     r = get(srv.port, "/small.txt")
     expect(r.status == 200, f"meanwhile: {r}")
@@ -785,6 +781,39 @@ def isolate_check(binary, root):
         srv.stop()
 
 
+def stalled_download(port):
+    """a connection that asks for the 40 MB file and does not read it: busy until cut off."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(request_bytes("/models/big.gguf"))
+    return s
+
+
+def busy_check(binary, root):
+    @check("every connection busy (a cap of 4, four stalled downloads): a new request waits, then is answered")
+    def all_busy(srv):
+        stalled = [stalled_download(srv.port) for _ in range(4)]
+        time.sleep(0.5)
+        fds = srv.fds()
+        t = time.monotonic()
+        c = Conn(srv.port, timeout=WRITE_TIMEOUT + CLOSE_BOUND)
+        r = c.ask("/small.txt", headers=[("Connection", "close")])
+        waited = time.monotonic() - t
+        c.close()
+        for x in stalled:
+            x.close()
+        expect(r is not None and r.status == 200, f"{r}")
+        expect(fds <= 4 + 16, f"{fds} descriptors with 4 connections")
+        return f"answered after {waited:.1f} s, when the write timeout freed a connection"
+    srv = Server(binary, root, UNEMBED_SERVE_MAX_CONNECTIONS="4")
+    try:
+        all_busy(srv)
+    finally:
+        srv.stop()
+
+
 @check("after all that: the server is alive and a normal request is answered")
 def still_there(srv, files):
     expect(srv.alive(), "the server exited")
@@ -831,6 +860,7 @@ def main():
         finally:
             srv.stop()
         isolate_check(binary, root)
+        busy_check(binary, root)
     for what, (base, peak, after) in MEMORY.items():
         print(f"# memory, {what}: RSS {base / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB, "
               f"{after / 1024:.1f} MiB after")
