@@ -8,7 +8,7 @@
 #   4. oracle: Python gguf + numpy against `unembed query`, the wasm build's query and the page's
 #      View on the real model; block-quantized embeddings (Q4_K, Q5_0, Q6_K) against gguf-py
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
-#      and bounded memory
+#      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
 #      built with MkDocs Material; the corpus, hostile tokens, edge numbers, a misbehaving
 #      server and a soak in the page; all in Debian's headless Chromium (playwright-core)
@@ -51,6 +51,9 @@ python3 tests/oracle/quant_embedding.py --cli target/release/unembed --out targe
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile
 python3 tests/hostile/check.py --cli target/release/unembed --dir target/hostile
+
+step "the server: smuggling, timeouts, limits, ranges, conditionals, traversal, headers"
+python3 tests/server/check_server.py --bin target/release/unembed
 
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site

@@ -42,12 +42,14 @@ usage:
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed bench <file> [--reps N]
-  unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
+  unembed serve [DIR] [--port 8000] [--host 127.0.0.1] [--isolate] [--csp POLICY|off]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
 h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
+`serve` sends the page's Content-Security-Policy (--csp replaces it, `off` drops it) and
+nosniff; --isolate adds the cross-origin isolation headers (COOP, COEP, CORP).
 ";
 
 /// runs the CLI; the error is printed by main with a non-zero exit.
