@@ -10,7 +10,7 @@
 #      `unembed tokenize` against llama.cpp itself (llama-cpp-python, scripts/setup-llama.sh) on
 #      the generated test strings, both special modes, every id
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
-#      and bounded memory
+#      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
 #      built with MkDocs Material; the corpus, hostile tokens, edge numbers, a misbehaving
 #      server and a soak in the page; all in Debian's headless Chromium (playwright-core)
@@ -59,6 +59,9 @@ python3 tests/tokenizer/check.py --cli target/release/unembed --model "$SRC" --r
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile
 python3 tests/hostile/check.py --cli target/release/unembed --dir target/hostile
+
+step "the server: smuggling, timeouts, limits, ranges, conditionals, traversal, headers"
+python3 tests/server/check_server.py --bin target/release/unembed
 
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site

@@ -46,7 +46,7 @@ usage:
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed bench <file> [--reps N]
   unembed bench --gemm [--reps N] [--types Q4_1,Q8_0,Q5_0,Q4_K,Q6_K]
-  unembed serve [DIR] [--port 8000] [--host 127.0.0.1]
+  unembed serve [DIR] [--port 8000] [--host 127.0.0.1] [--isolate] [--csp POLICY|off]
 
 --token matches decoded text first (\" Paris\" finds ĠParis), then the raw vocabulary string.
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
@@ -55,6 +55,8 @@ h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in t
 `tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
 parsed unless --no-special; BOS is added only if the model asks for it. --json prints
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
+`serve` sends the page's Content-Security-Policy (--csp replaces it, `off` drops it) and
+nosniff; --isolate adds the cross-origin isolation headers (COOP, COEP, CORP).
 ";
 
 /// runs the CLI; the error is printed by main with a non-zero exit.

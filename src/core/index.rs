@@ -48,6 +48,9 @@ pub struct TensorIndex {
     pub tensors: Vec<TensorEntry>,
     by_name: HashMap<String, usize>,
     file_len: u64,
+    /// shapes as the file wrote them were reversed (safetensors: slowest axis first); messages
+    /// show them the file's way.
+    reversed: bool,
 }
 
 /// a 2-d matrix stored row-major at `offset`: `rows` rows (the vocabulary axis of an
@@ -80,6 +83,7 @@ impl TensorIndex {
             tensors,
             by_name,
             file_len,
+            reversed: false,
         }
     }
 
@@ -129,7 +133,10 @@ impl TensorIndex {
                 }
             })
             .collect();
-        TensorIndex::new(v, file_len)
+        TensorIndex {
+            reversed: true,
+            ..TensorIndex::new(v, file_len)
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -151,6 +158,12 @@ impl TensorIndex {
         let (cols, rows) = match t.shape.as_slice() {
             [c, r] => (*c, *r),
             [c] => (*c, 1),
+            d if self.reversed => {
+                let file: Vec<u64> = d.iter().rev().copied().collect();
+                return Err(Error::Shape(format!(
+                    "tensor {name} has shape {file:?}, expected 2-d"
+                )));
+            }
             d => {
                 return Err(Error::Shape(format!(
                     "tensor {name} should be 2-d, has dims {d:?}"

@@ -11,11 +11,16 @@ const SITE = process.env.COURSE_SITE ?? 'target/course-site';
 // Material's instant navigation needs the site served at the site_url it was built with:
 // scripts/test.sh builds with UNEMBED_SITE_URL=http://127.0.0.1:47831/.
 const PORT = Number(process.env.COURSE_PORT ?? 47831);
+// the explorer's policy (src/cli/serve/mod.rs) plus what Material needs: its pages carry inline
+// scripts (`__md_scope`, the palette) and inline styles (table cells). README, "Serving".
+const COURSE_CSP = "default-src 'none'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; worker-src 'self'; "
+  + "connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self'; "
+  + "manifest-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'";
 let srv, browser;
 
 before(async () => {
   if (!existsSync(`${SITE}/index.html`)) throw new Error(`build the course first: bash scripts/build-course.sh ${SITE}`);
-  srv = await serve(SITE, 'target/release/unembed', PORT);
+  srv = await serve(SITE, 'target/release/unembed', PORT, ['--csp', COURSE_CSP]);
   browser = await launch();
 });
 

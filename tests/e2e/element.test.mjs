@@ -2,16 +2,14 @@
 // show their own presets, follow attribute changes, and clean up when removed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { serve, launch, watchErrors } from './harness.mjs';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, watchErrors, copySite } from './harness.mjs';
 
 let dir, srv, browser;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'unembed-element-'));
-  for (const f of readdirSync('www')) symlinkSync(resolve('www', f), join(dir, f));
+  dir = copySite('unembed-element-');
   writeFileSync(join(dir, 'two.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="style.css"><link rel="icon" href="data:,">
 <script type="module" src="unembed-explorer.js"></script></head><body>

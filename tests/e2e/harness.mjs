@@ -2,18 +2,18 @@
 // launch Debian's Chromium through playwright-core (never a downloaded browser).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** serves `dir` with the project's own server (on a free port unless `port` is given);
- * resolves to { url, stop }. */
-export function serve(dir = 'www', bin = 'target/release/unembed', port = 0) {
+/** serves `dir` with the project's own server (on a free port unless `port` is given; `args`
+ * are more flags, e.g. `['--csp', policy]`); resolves to { url, stop }. */
+export function serve(dir = 'www', bin = 'target/release/unembed', port = 0, args = []) {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['serve', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(bin, ['serve', dir, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.on('error', reject);
     p.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -25,17 +25,26 @@ export function serve(dir = 'www', bin = 'target/release/unembed', port = 0) {
   });
 }
 
-/** a copy of the site (symlinks to www/) whose models/ holds `models`, a list of
- * `{ name, path }`; the manifest is written with each file's real length and sha256.
+/** a copy of www/ without its models (copied, not linked: the server serves nothing that
+ * resolves outside its folder); `except` names entries to leave out. returns the folder. */
+export function copySite(prefix, except = []) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const f of readdirSync('www')) {
+    if (!except.includes(f)) cpSync(resolve('www', f), join(dir, f), { recursive: true, dereference: true });
+  }
+  return dir;
+}
+
+/** a copy of the site whose models/ holds `models`, a list of `{ name, path }`; the manifest
+ * is written with each file's real length and sha256.
  * returns { dir, manifest, writeManifest(m), remove() }. */
 export function siteWith(models) {
-  const dir = mkdtempSync(join(tmpdir(), 'unembed-site-'));
-  for (const f of readdirSync('www')) if (f !== 'models') symlinkSync(resolve('www', f), join(dir, f));
+  const dir = copySite('unembed-site-', ['models']);
   mkdirSync(join(dir, 'models'));
   const manifest = { models: [] };
   for (const { name, path } of models) {
     const file = basename(path);
-    symlinkSync(resolve(path), join(dir, 'models', file));
+    copyFileSync(resolve(path), join(dir, 'models', file));
     const bytes = readFileSync(path);
     manifest.models.push({ name, file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
   }

@@ -1,7 +1,8 @@
 // the explorer as the README serves it, in Debian's headless Chromium: it loads the real model,
 // shows the same top-10 as `unembed query` for the same state, every slider moves the table and
 // the charts, gradient steps raise the target, a copied URL restores the view, bad downloads
-// end in a clear error with a working Retry, and nothing is logged as a console error.
+// end in a clear error with a working Retry, and nothing is logged as a console error (so
+// nothing breaks the server's Content-Security-Policy).
 // screenshots go to target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,9 +27,9 @@ const chartPixels = (page, name) => page.$eval(`canvas[data-chart="${name}"]`, (
 async function openPage(hash = '') {
   const page = await browser.context.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${srv.url}${hash}`);
+  const response = await page.goto(`${srv.url}${hash}`);
   await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
-  return { page, errors };
+  return { page, errors, response };
 }
 
 /** waits until the table differs from `before` (the page redraws on the next frame). */
@@ -48,7 +49,11 @@ after(async () => {
 });
 
 test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson in one sentence', async () => {
-  const { page, errors } = await openPage();
+  const { page, errors, response } = await openPage();
+  // the page runs under the server's Content-Security-Policy: a violation (an inline script or
+  // style, eval, another host) is a console error, which errors.check() below fails on.
+  assert.match(response.headers()['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.equal(response.headers()['x-content-type-options'], 'nosniff');
   assert.equal(await page.inputValue('input[aria-label^="hidden state"]'), ' Paris');
   const byLogit = cli('--token', ' Paris', '--top', '10');
   assert.deepEqual(await tableIds(page), byLogit.top.map((e) => e.id));
@@ -74,6 +79,40 @@ test('first screen: h = v(" Paris"), the same top-10 as the CLI, and the lesson 
   await page.screenshot({ path: `${SHOTS}/first-screen.png`, fullPage: true });
   errors.check();
   await page.close();
+});
+
+test('a second visit revalidates the model (ETag, 304) instead of downloading it again', async () => {
+  const bodies = [];
+  for (let visit = 0; visit < 2; visit++) {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    const sizes = [];
+    page.on('requestfinished', (r) => { if (r.url().endsWith('.gguf')) sizes.push(r.sizes()); });
+    await page.goto(srv.url);
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+    for (let i = 0; i < 100 && !sizes.length; i++) await page.waitForTimeout(50);
+    bodies.push((await Promise.all(sizes)).map((s) => s.responseBodySize));
+    errors.check();
+    await page.close();
+  }
+  // the first visit may itself revalidate (an earlier test filled the cache); the second must.
+  assert.deepEqual(bodies[1], [0], `model bytes sent per visit: ${JSON.stringify(bodies)}`);
+});
+
+test('with --isolate the page is cross-origin isolated and works the same', async () => {
+  const iso = await serve('www', 'target/release/unembed', 0, ['--isolate']);
+  try {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(iso.url);
+    await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.deepEqual(await tableIds(page), cli('--token', ' Paris', '--top', '10').top.map((e) => e.id));
+    errors.check();
+    await page.close();
+  } finally {
+    iso.stop();
+  }
 });
 
 test('an expression and a hashed state match the CLI for the same state', async () => {
