@@ -20,6 +20,9 @@ pub fn run(a: &mut Args) -> Result<()> {
     if a.flag("--gemm") {
         return run_gemm(a);
     }
+    if a.flag("--forward") {
+        return run_forward(a);
+    }
     let reps: usize = a.parse("--reps")?.unwrap_or(200);
     let path = one_file(a)?;
     let mut m = load(&path, None)?;
@@ -172,5 +175,49 @@ fn run_gemm(a: &mut Args) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `unembed bench --forward MODEL [--reps N]`: the forward pass and the lens on a whole model
+/// file: ms per token of a 32-token prefill and of 16 decoded tokens, and the whole lens of a
+/// 16-token prompt (bench/lens_chromium.mjs times the same in the browser).
+fn run_forward(a: &mut Args) -> Result<()> {
+    let reps: usize = a.parse("--reps")?.unwrap_or(3);
+    let path = one_file(a)?;
+    let mut s = super::lens::open(&path, 64, 5, crate::core::forward::Precision::Quantized)?;
+    let ids = s.tokenize(crate::core::lens::BENCH_PROMPT)?;
+    let ids: Vec<u32> = ids.iter().copied().cycle().take(32).collect();
+    let start = Instant::now();
+    let now = || start.elapsed().as_secs_f64() * 1e3;
+    out!(
+        "forward pass and lens of {}, {} repetitions (medians)",
+        path.display(),
+        reps.max(1)
+    );
+    let mut runs = Vec::new();
+    for _ in 0..reps.max(1) {
+        runs.push(crate::core::lens::bench(&mut s, &ids, 16, 16, &now)?);
+    }
+    let med = |f: &dyn Fn(&crate::core::lens::Timings) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        median(&mut v)
+    };
+    out!(
+        "native_prefill_32_ms_per_token {:.2}",
+        med(&|t| t.prefill_ms_per_token)
+    );
+    out!(
+        "native_prefill_tokens_per_s {:.1}",
+        1e3 / med(&|t| t.prefill_ms_per_token)
+    );
+    out!(
+        "native_decode_ms_per_token {:.2}",
+        med(&|t| t.decode_ms_per_token)
+    );
+    out!(
+        "native_lens_16_first_row_ms {:.1}",
+        med(&|t| t.lens_first_row_ms)
+    );
+    out!("native_lens_16_ms {:.1}", med(&|t| t.lens_ms));
     Ok(())
 }

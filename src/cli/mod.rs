@@ -21,7 +21,7 @@ mod args;
 mod bench;
 mod convert;
 mod inspect;
-mod lens;
+pub(crate) mod lens;
 mod load;
 mod query;
 pub mod serve;

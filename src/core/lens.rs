@@ -6,8 +6,11 @@
 //! where x^ℓ_t is the input of layer ℓ at position t (row 0: the embedding; row L: the last
 //! layer's output, so that row is the model's own next-token distribution). each residual is
 //! normed with its own RMS: reusing the last layer's scale (a known bug of a popular Python
-//! library) makes the early layers look uniform. the logits are the exact readout's
-//! ([`Unembedding::logits`](super::model::Unembedding::logits)) at T = 1.
+//! library) makes the early layers look uniform. the logits are at T = 1: the last row's are
+//! the exact readout's ([`Unembedding::logits`](super::model::Unembedding::logits)), so that
+//! row is the model's own distribution to the bit; the other rows are read several positions
+//! per pass at the kernels' fast precision (about 4e-5 relative: the stated bound of
+//! `quant::kernels`), which no colour or listed probability can show.
 //!
 //! a cell keeps what the heatmap colours by and hover shows: the top tokens with their
 //! probabilities, the entropy, the log-partition log Z (so any token's probability follows from
@@ -25,8 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::files::gguf::Metadata;
-use super::forward::{Pass, Precision, State, Trace, Transformer};
+use super::forward::{Pass, Precision as PassPrecision, State, Trace, Transformer};
 use super::model::Model;
+use super::quant::kernels::Precision;
 use super::readout::{Readout, ReadoutOptions, SHOWN_CHARS};
 use super::tokenize::Tokenizer;
 use super::vocab;
@@ -71,6 +75,9 @@ pub struct Grid {
     pub selected: Option<(usize, usize)>,
 }
 
+/// positions read through the unembedding together (the matrix is read once per pass).
+const FAST_COLUMNS: usize = 16;
+
 /// the largest logits kept per cell, for ranks.
 pub const KEEP: usize = 1000;
 
@@ -102,6 +109,10 @@ pub struct Cell {
     /// the `KEEP` largest logits, descending.
     #[serde(skip)]
     ranked: Vec<f64>,
+    /// logits closer than this are a tie: the largest error of the precision they were
+    /// computed at.
+    #[serde(skip)]
+    slack: f64,
 }
 
 impl Cell {
@@ -110,11 +121,11 @@ impl Cell {
         (logit - self.log_z).exp()
     }
     /// a token's 1-based rank from its logit: one more than the number of logits larger by
-    /// more than the readout's error (1e-7 relative: logits closer than that are a tie, and the
-    /// token ranks first among them), or None when it lies below the `KEEP` largest.
+    /// more than the largest error of the precision they were computed at (logits closer than
+    /// that are a tie, and the token ranks first among them), or None when it lies below the
+    /// `KEEP` largest.
     pub fn rank(&self, logit: f64) -> Option<usize> {
-        let slack = 1e-7 * logit.abs().max(1.0);
-        let above = self.ranked.partition_point(|&z| z > logit + slack);
+        let above = self.ranked.partition_point(|&z| z > logit + self.slack);
         if above < self.ranked.len() {
             Some(above + 1)
         } else {
@@ -190,11 +201,36 @@ impl Lens {
         if row >= self.rows || positions.end > self.positions || positions.end > trace.positions() {
             return Err(Error::Invalid(format!("no row {row} at {positions:?}")));
         }
-        for p in positions {
-            let mut h = vec![0f32; trace.d];
-            t.final_norm(trace.resid(row, p), &mut h);
-            let z = model.unembedding().logits(&h)?;
-            self.cells[p * self.rows + row] = Some(cell(model, &z, h, top));
+        // the last row exactly (it is the model's own next-token distribution, as the readout
+        // gives it); the others at the kernels' fast precision, several positions per pass.
+        let hs: Vec<Vec<f32>> = positions
+            .clone()
+            .map(|p| {
+                let mut h = vec![0f32; trace.d];
+                t.final_norm(trace.resid(row, p), &mut h);
+                h
+            })
+            .collect();
+        let n_vocab = model.n_vocab();
+        if row == self.rows - 1 {
+            for (p, h) in positions.zip(hs) {
+                let z = model.unembedding().logits(&h)?;
+                let slack = 2.0 * model.unembedding().max_error(&h, Precision::Exact);
+                self.cells[p * self.rows + row] = Some(cell(model, &z, h, top, slack));
+            }
+        } else {
+            for (chunk, ps) in hs
+                .chunks(FAST_COLUMNS)
+                .zip(positions.collect::<Vec<_>>().chunks(FAST_COLUMNS))
+            {
+                let refs: Vec<&[f32]> = chunk.iter().map(|h| &h[..]).collect();
+                let z = model.unembedding().logits_many_fast(&refs)?;
+                for (k, (&p, h)) in ps.iter().zip(chunk).enumerate() {
+                    let zc = &z[k * n_vocab..(k + 1) * n_vocab];
+                    let slack = 2.0 * model.unembedding().max_error(h, Precision::Fast);
+                    self.cells[p * self.rows + row] = Some(cell(model, zc, h.clone(), top, slack));
+                }
+            }
         }
         Ok(())
     }
@@ -294,7 +330,7 @@ impl Lens {
 }
 
 /// one cell from its logits (T = 1).
-fn cell(model: &Model, z: &[f64], h: Vec<f32>, top: usize) -> Cell {
+fn cell(model: &Model, z: &[f64], h: Vec<f32>, top: usize, slack: f64) -> Cell {
     let zmax = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
     let (mut s, mut sz) = (0f64, 0f64);
     for &zi in z {
@@ -331,6 +367,7 @@ fn cell(model: &Model, z: &[f64], h: Vec<f32>, top: usize) -> Cell {
         kl_to_final: None,
         h,
         ranked: idx.iter().map(|&i| z[i as usize]).collect(),
+        slack,
     }
 }
 
@@ -363,7 +400,7 @@ impl LensSession {
         t: Transformer,
         capacity: usize,
         top: usize,
-        precision: Precision,
+        precision: PassPrecision,
     ) -> Result<Self> {
         if model.d() != t.config().d {
             return Err(Error::Shape(format!(
@@ -673,7 +710,7 @@ mod tests {
         let f = read_header(&SliceSource::whole(&bytes)).unwrap();
         let model = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
         let t = Transformer::new(&f.metadata, &f.index, bytes).unwrap();
-        LensSession::new(model, t, 16, 5, Precision::Exact).unwrap()
+        LensSession::new(model, t, 16, 5, PassPrecision::Exact).unwrap()
     }
 
     #[test]
@@ -700,7 +737,7 @@ mod tests {
         }
         assert!((cell.entropy - next.entropy).abs() < 1e-9);
         // the same pass run in one go gives the same last row.
-        let mut st = s.t.state(16, Precision::Exact);
+        let mut st = s.t.state(16, PassPrecision::Exact);
         let h = s.t.forward(&mut st, &toks, None).unwrap();
         assert_eq!(s.hidden(last, toks.len() - 1).unwrap(), &h[..]);
         // every cell: ranks and probabilities from the kept logits agree with its list, and
@@ -712,9 +749,14 @@ mod tests {
                     assert_eq!(c.rank(e.logit), Some(k + 1));
                     assert!((c.prob(e.logit) - e.prob).abs() < 1e-12);
                     let st = s.lens.standing(&s.model, row, p, e.id).unwrap();
-                    // the same logit within the exact kernel's stated bound.
+                    // the same logit within the stated bound of the precision the row was
+                    // read at (exact on the last row, fast on the others).
                     let m = s.model.unembedding().matrix();
-                    let bound = crate::core::quant::kernels::error_bound(m, &c.h)[e.id as usize];
+                    let bound = if row == last {
+                        crate::core::quant::kernels::error_bound(m, &c.h)[e.id as usize]
+                    } else {
+                        crate::core::quant::kernels::fast_error_bound(m, &c.h)[e.id as usize]
+                    };
                     assert!(
                         (st.logit - e.logit).abs() <= bound,
                         "{} {} {bound}",
@@ -808,4 +850,72 @@ mod tests {
         assert_eq!(pick(&z, 1.0, 0.0), 0);
         assert_eq!(pick(&z, 1.0, 0.999_999), 3);
     }
+}
+
+/// the prompt benchmarks run (repeated to the length they need).
+pub const BENCH_PROMPT: &str = "A language model reads a sequence of tokens and, at every \
+position, produces a hidden state: a vector that summarises everything the model has seen so far.";
+
+/// what [`bench`] measured, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    pub prefill_tokens: usize,
+    pub prefill_ms_per_token: f64,
+    pub decode_tokens: usize,
+    pub decode_ms_per_token: f64,
+    pub lens_tokens: usize,
+    /// from start to the first layer's row read (row 0 and row 1 on screen).
+    pub lens_first_row_ms: f64,
+    /// from start to every row read.
+    pub lens_ms: f64,
+}
+
+/// times the pass and the lens on this machine: prefill of `ids` (one batch), `decode` tokens
+/// one by one after it, and the whole lens (every layer read at every position) of the first
+/// `lens` tokens of `ids`. `now()` is a clock in milliseconds (Instant natively,
+/// performance.now in a browser). a benchmark, not a test.
+pub fn bench(
+    s: &mut LensSession,
+    ids: &[u32],
+    decode: usize,
+    lens: usize,
+    now: &dyn Fn() -> f64,
+) -> Result<Timings> {
+    if ids.is_empty() || lens == 0 || lens > ids.len() {
+        return Err(Error::Invalid(
+            "bench needs a prompt at least as long as the lens".into(),
+        ));
+    }
+    let precision = s.state.precision;
+    let mut st = s.t.state(ids.len() + decode, precision);
+    // warm-up: one token.
+    s.t.forward(&mut st, &ids[..1], None)?;
+    st.reset();
+    let t0 = now();
+    let mut h = s.t.forward(&mut st, ids, None)?;
+    let t1 = now();
+    for _ in 0..decode {
+        let z = s.model.unembedding().logits(&h)?;
+        let tok = pick(&z, 0.0, 0.0);
+        h = s.t.forward(&mut st, &[tok], None)?;
+    }
+    let t2 = now();
+    s.start(&ids[..lens])?;
+    s.step()?;
+    let t3 = now();
+    s.run()?;
+    let t4 = now();
+    Ok(Timings {
+        prefill_tokens: ids.len(),
+        prefill_ms_per_token: (t1 - t0) / ids.len() as f64,
+        decode_tokens: decode,
+        decode_ms_per_token: if decode > 0 {
+            (t2 - t1) / decode as f64
+        } else {
+            0.0
+        },
+        lens_tokens: lens,
+        lens_first_row_ms: t3 - t2,
+        lens_ms: t4 - t2,
+    })
 }

@@ -292,7 +292,7 @@ impl Q8Matrix {
         Ok(acc)
     }
 
-    fn check_h(&self, h: &[f32]) -> Result<()> {
+    pub(crate) fn check_h(&self, h: &[f32]) -> Result<()> {
         if h.len() != self.cols {
             return Err(Error::Shape(format!(
                 "h has {} components, the model has d = {}",

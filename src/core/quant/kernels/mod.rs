@@ -168,6 +168,38 @@ pub fn run(
     Ok(())
 }
 
+/// z_c = E·h_c for several columns with the fast precision (`out[c·rows + i]`), each the same
+/// bits [`run`] gives one column: the SIMD kernels read each row once for every four columns,
+/// which turns the memory-bound product into a compute-bound one (the logit lens reads
+/// hundreds of hidden states).
+pub fn run_many_fast(kernel: Kernel, m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) -> Result<()> {
+    if !kernel.is_available() {
+        return Err(Error::Unsupported(format!(
+            "kernel {} is not available on this machine",
+            kernel.name()
+        )));
+    }
+    if out.len() != m.rows() * hs.len() {
+        return Err(Error::Shape(format!(
+            "{} outputs for {} columns of {} rows",
+            out.len(),
+            hs.len(),
+            m.rows()
+        )));
+    }
+    match kernel {
+        Kernel::Scalar => scalar::matmul_fast(m, hs, out),
+        // SAFETY: avx2 and fma were detected just above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { avx2::matmul_fast(m, hs, out) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Kernel::Simd128 => simd128::matmul_fast(m, hs, out),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("checked by is_available()"),
+    }
+    Ok(())
+}
+
 /// the exact product in f64 from dequantized values: the reference every kernel is held to.
 pub fn reference(m: &Q8Matrix, h: &[f32]) -> Vec<f64> {
     (0..m.rows())
@@ -259,6 +291,37 @@ mod tests {
             for scale in [1e-3f64, 1.0, 37.0, 1e6] {
                 let h: Vec<f32> = (0..cols).map(|_| (rng.gauss() * scale) as f32).collect();
                 check_all(&m, &h);
+            }
+        }
+    }
+
+    #[test]
+    fn many_columns_give_each_columns_own_bits() {
+        let mut rng = Rng::new(9);
+        for (rows, cols) in [(7, 64), (33, 576), (5, 96)] {
+            let m = random_matrix(rows, cols, 3);
+            for n in [1, 3, 4, 5, 9] {
+                let hs: Vec<Vec<f32>> = (0..n)
+                    .map(|c| {
+                        (0..cols)
+                            .map(|_| (rng.gauss() * (c + 1) as f64) as f32)
+                            .collect()
+                    })
+                    .collect();
+                let q: Vec<QuantH> = hs.iter().map(|h| QuantH::new(h)).collect();
+                for k in Kernel::available() {
+                    let mut many = vec![0f64; rows * n];
+                    run_many_fast(k, &m, &q, &mut many).unwrap();
+                    for c in 0..n {
+                        let one = m.matvec_with(&hs[c], k, Precision::Fast).unwrap();
+                        assert_eq!(
+                            &many[c * rows..(c + 1) * rows],
+                            &one[..],
+                            "{} n {n}",
+                            k.name()
+                        );
+                    }
+                }
             }
         }
     }

@@ -45,3 +45,11 @@ pub fn matvec_fast(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
         *z = acc.iter().map(|&a| a as f64).sum();
     }
 }
+
+/// [`matvec_fast`] for several columns (`out[c·rows + i]`), bit for bit the same per column.
+pub fn matmul_fast(m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) {
+    let rows = m.rows();
+    for (c, h) in hs.iter().enumerate() {
+        matvec_fast(m, h, &mut out[c * rows..(c + 1) * rows]);
+    }
+}

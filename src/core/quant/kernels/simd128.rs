@@ -112,3 +112,63 @@ pub fn matvec_fast(m: &Q8Matrix, h: &QuantH, out: &mut [f64]) {
             + (f32x4_extract_lane::<2>(a) + f32x4_extract_lane::<3>(a)) as f64;
     }
 }
+
+/// [`matvec_fast`] for several columns at once, bit for bit the same per column: each row's
+/// blocks are widened once and dotted with up to four columns, so the matrix is read once for
+/// every four columns (`out[c·rows + i]`).
+pub fn matmul_fast(m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let (scales, quants) = (m.scales(), m.quants());
+    assert!(out.len() == rows * hs.len());
+    assert!(quants.len() >= rows * d && scales.len() >= rows * nb);
+    assert!(hs.iter().all(|h| h.hi.len() == d && h.scale.len() == nb));
+    let qp = quants.as_ptr();
+    for (t, tile) in hs.chunks(4).enumerate() {
+        let n = tile.len();
+        let hp: [*const i16; 4] = std::array::from_fn(|c| tile[c.min(n - 1)].hi.as_ptr());
+        for i in 0..rows {
+            let srow = &scales[i * nb..(i + 1) * nb];
+            let mut acc = [[f32x4_splat(0.0); 2]; 4];
+            for b in 0..nb {
+                // SAFETY: (i·d + b·32 + 32) ≤ quants.len() and b·32 + 32 ≤ d by the asserts.
+                let w = unsafe {
+                    let q = qp.add(i * d + b * QK) as *const v128;
+                    let (q0, q1) = (v128_load(q), v128_load(q.add(1)));
+                    [
+                        i16x8_extend_low_i8x16(q0),
+                        i16x8_extend_high_i8x16(q0),
+                        i16x8_extend_low_i8x16(q1),
+                        i16x8_extend_high_i8x16(q1),
+                    ]
+                };
+                for c in 0..4 {
+                    if c >= n {
+                        break;
+                    }
+                    // SAFETY: b·32 + 32 ≤ d = the column's length.
+                    let sh = unsafe {
+                        let x = hp[c].add(b * QK) as *const v128;
+                        dot4(
+                            &w,
+                            &[
+                                v128_load(x),
+                                v128_load(x.add(1)),
+                                v128_load(x.add(2)),
+                                v128_load(x.add(3)),
+                            ],
+                        )
+                    };
+                    let ws = f32x4_splat(srow[b] * tile[c].scale[b]);
+                    acc[c][b & 1] =
+                        f32x4_add(acc[c][b & 1], f32x4_mul(f32x4_convert_i32x4(sh), ws));
+                }
+            }
+            for c in 0..n {
+                let a = f32x4_add(acc[c][0], acc[c][1]);
+                out[(t * 4 + c) * rows + i] =
+                    (f32x4_extract_lane::<0>(a) + f32x4_extract_lane::<1>(a)) as f64
+                        + (f32x4_extract_lane::<2>(a) + f32x4_extract_lane::<3>(a)) as f64;
+            }
+        }
+    }
+}
