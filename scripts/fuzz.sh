@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# runs the cargo-fuzz targets (fuzz/fuzz_targets: gguf, safetensors, query, tokenize), each for
+# runs the cargo-fuzz targets (fuzz/fuzz_targets: gguf, safetensors, query, tokenize, forward), each for
 # SECONDS (default 600), seeded from the hostile corpus and the tokenizer's test strings, and
 # prints executions and crashes per target. UNEMBED_FUZZ_GGUF=model.gguf makes the tokenize
 # target also check that model's tokenizer (round trip, ids in range).
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors query tokenize)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors query tokenize forward)
 
 rustup toolchain list | grep -q '^nightly' || { echo "error: the nightly toolchain is needed: rustup toolchain install nightly" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
@@ -27,7 +27,7 @@ python3 - <<'EOF'
 import json, os, struct
 src = "target/hostile"
 cases = json.load(open(os.path.join(src, "cases.json")))
-for t in ("gguf", "safetensors", "query", "tokenize"):
+for t in ("gguf", "safetensors", "query", "tokenize", "forward"):
     os.makedirs("fuzz/corpus/%s" % t, exist_ok=True)
 for i, c in enumerate(cases):
     data = open(os.path.join(src, c["file"]), "rb").read()
@@ -35,6 +35,8 @@ for i, c in enumerate(cases):
         continue  # seeds stay small; the fuzzer's -max_len is 64 KiB
     if c["file"].endswith(".gguf"):
         open("fuzz/corpus/gguf/seed-%s" % c["name"], "wb").write(data)
+        # forward: odd first byte, the rest a whole model file.
+        open("fuzz/corpus/forward/seed-%s" % c["name"], "wb").write(b"\x01" + data)
     else:
         tok = open(os.path.join(src, c["tokenizer"]), "rb").read() if c["tokenizer"] else b""
         kind = 0 if (c["tokenizer"] or "").endswith("tokenizer.json") else 1
@@ -52,6 +54,9 @@ drags = [
     [{"base": "#5", "coeffs": [1.0, -2.0, 0.5]}, {"base": "#5", "target": " queen", "steps": 3, "lr": 0.5}],
     [{"base": "0 * king", "temperature": 0, "target": "#5"}, {"base": " man", "noise": 0.2, "seed": 4, "top": 300}],
 ]
+# forward: even first byte, then token ids (u16 little-endian) for the tiny llama.
+for i, ids in enumerate([[3, 17, 5, 5, 39], [1, 2, 3], list(range(40)), [0] * 20]):
+    open("fuzz/corpus/forward/ids-%d" % i, "wb").write(bytes([2 * (i % 2)]) + struct.pack("<%dH" % len(ids), *ids))
 for i, d in enumerate(drags):
     open("fuzz/corpus/query/drag-%d.json" % i, "wb").write(b"\1" + json.dumps(d).encode())
 # tokenize: each test string under one of the four special modes; and hostile vocabularies

@@ -79,6 +79,25 @@ def main():
             if msg in seen:
                 problems.append("same message as %s" % seen[msg])
             seen[msg] = c["name"]
+        if c.get("lens") and not problems:
+            # a whole model the explorer opens but the forward pass refuses: one clear error.
+            rc2, _, err2, rss2 = run([a.cli, "lens", path, "--ids", "1,2"])
+            msg2 = err2.strip().replace(path + ": ", "").replace(path, "FILE")
+            rss_kib = max(rss_kib, rss2)
+            if "panicked" in err2 or rc2 < 0:
+                problems.append("lens crashed (rc %d): %s" % (rc2, msg2[:300]))
+            elif rc2 != 1 or not msg2.startswith("error: ") or "\n" in msg2:
+                problems.append("lens: exit %d, stderr %r" % (rc2, msg2[:300]))
+            elif not re.search(c["lens"], msg2):
+                problems.append("lens message %r does not match %r" % (msg2, c["lens"]))
+            elif msg2 in seen:
+                problems.append("lens says the same as %s" % seen[msg2])
+            seen[msg2] = c["name"]
+            msg = (msg or "ok") + " | lens: " + msg2
+        if c["name"] == "ok-llama.gguf" and not problems:
+            rc2, out2, err2, _ = run([a.cli, "lens", path, "--ids", "1,2,3", "--generate", "2", "--json"])
+            if rc2 != 0:
+                problems.append("the control model does not run: %s" % err2.strip()[:300])
         if rss_kib > bound_kib:
             problems.append("peak RSS %.1f MB above the bound %.1f MB" % (rss_kib / 1024, bound_kib / 1024))
         status = "FAIL" if problems else "ok  "

@@ -213,10 +213,59 @@ def hostile_tokens_model():
     return gguf(kvs=kv, tensors=[("token_embd.weight", [D, V], GGML_F32, f32_bytes(vals))])[0]
 
 
+def tiny_llama(drop=None, kv=None, nan_in=None, wrong=None):
+    """a one-layer llama (d = 32, 2 query heads sharing 1 KV head of 16, an MLP of 64) with F32
+    weights beside the Q8_0 embedding: what the forward pass reads. `drop` leaves a tensor out,
+    `kv` replaces metadata values, `nan_in` puts a NaN in a tensor, `wrong` gives a tensor the
+    wrong number of rows."""
+    meta = {"llama.block_count": (T_U32, 1), "llama.context_length": (T_U32, 64),
+            "llama.embedding_length": (T_U32, D), "llama.feed_forward_length": (T_U32, 64),
+            "llama.attention.head_count": (T_U32, 2), "llama.attention.head_count_kv": (T_U32, 1),
+            "llama.rope.freq_base": (T_F32, 10000.0), "llama.attention.layer_norm_rms_epsilon": (T_F32, 1e-5)}
+    meta.update(kv or {})
+    kvs = [(k, t, v) for k, t, v in base_kv() if k not in meta] + [(k, t, v) for k, (t, v) in meta.items()]
+    shapes = {"blk.0.attn_norm.weight": [D], "blk.0.attn_q.weight": [D, D], "blk.0.attn_k.weight": [D, 16],
+              "blk.0.attn_v.weight": [D, 16], "blk.0.attn_output.weight": [D, D], "blk.0.ffn_norm.weight": [D],
+              "blk.0.ffn_gate.weight": [D, 64], "blk.0.ffn_up.weight": [D, 64], "blk.0.ffn_down.weight": [64, D],
+              "output_norm.weight": [D]}
+    tensors = base_tensors()
+    for k, (name, dims) in enumerate(shapes.items()):
+        if name == drop:
+            continue
+        if name == wrong:
+            dims = dims[:-1] + [dims[-1] // 2]
+        n = 1
+        for x in dims:
+            n *= x
+        vals = f32_matrix(1, n, seed=k + 3)
+        if name == nan_in:
+            vals[5] = float("nan")
+        tensors.append((name, dims, GGML_F32, f32_bytes(vals)))
+    return gguf(kvs=kvs, tensors=tensors)[0]
+
+
 def cases():
     """yields (name, bytes, tokenizer bytes or None, tokenizer name, expect regex, what)."""
     ok, marks = gguf()
     yield "ok-q8.gguf", ok, None, None, "ok", "a small valid Q8_0 GGUF (control)"
+    # whole models for the forward pass: the explorer opens each (it reads the embedding); the
+    # lens names what is wrong (check.py runs `unembed lens FILE --ids 1,2` on them).
+    yield "ok-llama.gguf", tiny_llama(), None, None, "ok", "a one-layer llama the pass runs (control)"
+    yield "lens-arch.gguf", tiny_llama(kv={"general.architecture": (T_STR, "mamba")}), None, None, \
+        "ok|lens:architecture \"mamba\": the forward pass runs llama", "an architecture the pass does not run"
+    yield "lens-missing.gguf", tiny_llama(drop="blk.0.ffn_up.weight"), None, None, \
+        "ok|lens:the model has no tensor blk\\.0\\.ffn_up\\.weight", "a block tensor missing"
+    yield "lens-heads.gguf", tiny_llama(kv={"llama.attention.head_count": (T_U32, 3),
+                                            "llama.attention.head_count_kv": (T_U32, 2)}), None, None, \
+        "ok|lens:3 query heads cannot share 2 key/value heads", "head counts that disagree"
+    yield "lens-rope.gguf", tiny_llama(kv={"llama.rope.dimension_count": (T_U32, 64)}), None, None, \
+        "ok|lens:RoPE over 64 dimensions of heads of 16", "RoPE dimensions beyond the head size"
+    yield "lens-nan.gguf", tiny_llama(nan_in="blk.0.attn_k.weight"), None, None, \
+        "ok|lens:blk\\.0\\.attn_k\\.weight row 0 has a non-finite value", "a NaN weight"
+    yield "lens-shape.gguf", tiny_llama(wrong="blk.0.ffn_gate.weight"), None, None, \
+        "ok|lens:blk\\.0\\.ffn_gate\\.weight is 32 × 32, the model's dimensions need 64 × 32", "a block tensor of the wrong shape"
+    yield "lens-eps.gguf", tiny_llama(kv={"llama.attention.layer_norm_rms_epsilon": (T_STR, "small")}), None, None, \
+        "ok|lens:llama\\.attention\\.layer_norm_rms_epsilon is \"small\", not a finite number", "a norm epsilon that is text"
     untied, _ = gguf(tensors=base_tensors() + [("output.weight", [D, V], GGML_F16,
                                                   struct.pack("<%de" % (V * D), *f32_matrix(V, D, 3)))])
     yield "ok-untied.gguf", untied, None, None, "ok", "a valid untied GGUF with an F16 output matrix (control)"
@@ -405,7 +454,12 @@ def main():
             tok_file = name.rsplit(".", 1)[0] + "." + tok_name
             with open(os.path.join(out, tok_file), "wb") as f:
                 f.write(tok)
-        listing.append({"name": name, "file": name, "tokenizer": tok_file, "expect": expect, "what": what})
+        # "ok|lens:REGEX": the explorer opens the file; the forward pass refuses it with REGEX.
+        lens = None
+        if expect.startswith("ok|lens:"):
+            expect, lens = "ok", expect[len("ok|lens:"):]
+        listing.append({"name": name, "file": name, "tokenizer": tok_file, "expect": expect, "what": what,
+                        "lens": lens})
     # inputs a fuzzer once crashed on, kept as regression cases: they must now fail cleanly.
     reg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fuzz", "regressions")
     if os.path.isdir(reg):
