@@ -106,11 +106,11 @@ impl Unembedding {
         let mut q = Vec::with_capacity(hs.len());
         for h in hs {
             self.matrix.check_h(h)?;
-            q.push(super::quant::kernels::QuantH::new(h));
+            q.push(super::quant::kernels::QuantHUniform::new(h));
         }
         let mut out = vec![0f64; self.matrix.rows() * hs.len()];
         let k = *Kernel::available().last().unwrap_or(&Kernel::Scalar);
-        super::quant::kernels::run_many_fast(k, &self.matrix, &q, &mut out)?;
+        super::quant::kernels::run_many_uniform(k, &self.matrix, &q, &mut out)?;
         self.passes.fetch_add(hs.len(), Ordering::Relaxed);
         Ok(out)
     }

@@ -146,6 +146,41 @@ impl LensModel {
         self.s.lens.kl(model, 0..n, &mut cb).map_err(js)
     }
 
+    /// times the pass and the lens here (core::lens::bench): a prefill of `prefill` tokens of
+    /// the benchmark prompt, `decode` tokens one by one, and the whole lens of `lens` tokens;
+    /// milliseconds by the page's clock (performance.now). a benchmark, not a test.
+    pub fn bench(
+        &mut self,
+        prefill: usize,
+        decode: usize,
+        lens: usize,
+    ) -> Result<JsValue, JsError> {
+        let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .map_err(|_| JsError::new("no performance clock"))?;
+        let now_fn: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into())
+            .map_err(|_| JsError::new("no performance.now"))?
+            .into();
+        let now = || {
+            now_fn
+                .call0(&perf)
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        let ids = self
+            .s
+            .tokenize(crate::core::lens::BENCH_PROMPT)
+            .map_err(js)?;
+        let ids: Vec<u32> = ids
+            .iter()
+            .copied()
+            .cycle()
+            .take(prefill.max(lens))
+            .collect();
+        let t = crate::core::lens::bench(&mut self.s, &ids, decode, lens, &now).map_err(js)?;
+        to_js(&t)
+    }
+
     /// the whole lens as JSON, as `unembed lens --json` prints it.
     pub fn export(&self, top: usize) -> Result<String, JsError> {
         let v = self.s.json(top).map_err(js)?;

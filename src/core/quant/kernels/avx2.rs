@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{QuantH, LO_SCALE};
+use super::{QuantH, QuantHUniform, LO_SCALE};
 use crate::core::quant::matrix::{Q8Matrix, QK};
 
 /// # Safety
@@ -118,6 +118,50 @@ pub unsafe fn matmul_fast(m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) {
                 let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
                 out[(t * 4 + c) * rows + i] =
                     _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1))) as f64;
+            }
+        }
+    }
+}
+
+/// columns with one scale each, four at a time: a block's weights are widened once and its
+/// scale broadcast once for the four columns (`out[c·rows + i]`).
+///
+/// # Safety
+/// the caller must have checked that the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn matmul_uniform(m: &Q8Matrix, hs: &[QuantHUniform], out: &mut [f64]) {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let (scales, quants) = (m.scales(), m.quants());
+    assert!(out.len() == rows * hs.len());
+    assert!(quants.len() >= rows * d && scales.len() >= rows * nb);
+    assert!(hs.iter().all(|h| h.hi.len() == d));
+    for (t, tile) in hs.chunks(4).enumerate() {
+        let n = tile.len();
+        let hp: [*const i16; 4] = std::array::from_fn(|c| tile[c.min(n - 1)].hi.as_ptr());
+        for i in 0..rows {
+            let qrow = quants.as_ptr().add(i * d);
+            let srow = scales.as_ptr().add(i * nb);
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for b in 0..nb {
+                let qp = qrow.add(b * QK) as *const __m128i;
+                let q0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(qp));
+                let q1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(qp.add(1)));
+                let w = _mm256_set1_ps(*srow.add(b));
+                for c in 0..4 {
+                    let x = hp[c].add(b * QK) as *const __m256i;
+                    let sh = _mm256_add_epi32(
+                        _mm256_madd_epi16(q0, _mm256_loadu_si256(x)),
+                        _mm256_madd_epi16(q1, _mm256_loadu_si256(x.add(1))),
+                    );
+                    acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sh), w, acc[c]);
+                }
+            }
+            for c in 0..n {
+                let a = acc[c];
+                let s4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                let z = _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+                out[(t * 4 + c) * rows + i] = (z * tile[c].scale) as f64;
             }
         }
     }

@@ -39,6 +39,42 @@ pub struct QuantH {
     pub scale: Vec<f32>,
 }
 
+/// h as int16 with one scale for the whole vector, s = max|h|/16383, |hi| ≤ 16383: what the
+/// many-column kernels take. every block of a column shares s, so a block's float step
+/// (its i32 sum times the row's block scale) is the same for all columns of a tile, and s
+/// multiplies the column's sum once. the fast bound ([`fast_error_bound`], stated with max|h|)
+/// holds as it is: rounding to a step of max|h|/16383 errs by at most half of it.
+pub struct QuantHUniform {
+    pub hi: Vec<i16>,
+    pub scale: f32,
+}
+
+impl QuantHUniform {
+    /// `h` finite and a multiple of 32 long (checked by the caller).
+    pub fn new(h: &[f32]) -> Self {
+        let m = h.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if m == 0.0 {
+            return QuantHUniform {
+                hi: vec![0; h.len()],
+                scale: 0.0,
+            };
+        }
+        let s = m / HI_MAX;
+        let inv = 1.0 / s as f64;
+        QuantHUniform {
+            hi: h
+                .iter()
+                .map(|&x| {
+                    (x as f64 * inv)
+                        .round()
+                        .clamp(-HI_MAX as f64, HI_MAX as f64) as i16
+                })
+                .collect(),
+            scale: s,
+        }
+    }
+}
+
 impl QuantH {
     /// `h.len()` must be a multiple of 32 and h finite (checked by the caller).
     pub fn new(h: &[f32]) -> Self {
@@ -200,6 +236,43 @@ pub fn run_many_fast(kernel: Kernel, m: &Q8Matrix, hs: &[QuantH], out: &mut [f64
     Ok(())
 }
 
+/// z_c = E·h_c for several columns quantized with one scale each ([`QuantHUniform`]), within
+/// [`fast_error_bound`] of the exact product (`out[c·rows + i]`): the logit lens's readout of
+/// hundreds of hidden states. each row is read once for every four columns, and a block's
+/// float step is shared by the four.
+pub fn run_many_uniform(
+    kernel: Kernel,
+    m: &Q8Matrix,
+    hs: &[QuantHUniform],
+    out: &mut [f64],
+) -> Result<()> {
+    if !kernel.is_available() {
+        return Err(Error::Unsupported(format!(
+            "kernel {} is not available on this machine",
+            kernel.name()
+        )));
+    }
+    if out.len() != m.rows() * hs.len() || hs.iter().any(|h| h.hi.len() != m.cols()) {
+        return Err(Error::Shape(format!(
+            "{} outputs for {} columns of {} rows",
+            out.len(),
+            hs.len(),
+            m.rows()
+        )));
+    }
+    match kernel {
+        Kernel::Scalar => scalar::matmul_uniform(m, hs, out),
+        // SAFETY: avx2 and fma were detected just above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { avx2::matmul_uniform(m, hs, out) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Kernel::Simd128 => simd128::matmul_uniform(m, hs, out),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("checked by is_available()"),
+    }
+    Ok(())
+}
+
 /// the exact product in f64 from dequantized values: the reference every kernel is held to.
 pub fn reference(m: &Q8Matrix, h: &[f32]) -> Vec<f64> {
     (0..m.rows())
@@ -320,6 +393,46 @@ mod tests {
                             "{} n {n}",
                             k.name()
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn uniform_columns_stay_within_the_fast_bound() {
+        let mut rng = Rng::new(19);
+        for (rows, cols) in [(7, 64), (33, 576), (5, 96)] {
+            let m = random_matrix(rows, cols, 4);
+            for n in [1, 3, 4, 6] {
+                let mut hs: Vec<Vec<f32>> = (0..n)
+                    .map(|c| {
+                        (0..cols)
+                            .map(|_| (rng.gauss() * (c + 1) as f64) as f32)
+                            .collect()
+                    })
+                    .collect();
+                // one column with a huge value beside tiny ones, one all zero.
+                hs[0][3] = 1e4;
+                if n > 2 {
+                    hs[2].fill(0.0);
+                }
+                let q: Vec<QuantHUniform> = hs.iter().map(|h| QuantHUniform::new(h)).collect();
+                for k in Kernel::available() {
+                    let mut out = vec![0f64; rows * n];
+                    run_many_uniform(k, &m, &q, &mut out).unwrap();
+                    for c in 0..n {
+                        let exact = reference(&m, &hs[c]);
+                        let bound = fast_error_bound(&m, &hs[c]);
+                        for i in 0..rows {
+                            let err = (out[c * rows + i] - exact[i]).abs();
+                            assert!(
+                                err <= bound[i],
+                                "{} col {c} row {i}: {err:e} > {:e}",
+                                k.name(),
+                                bound[i]
+                            );
+                        }
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! portable kernels: the same integer algorithm as the SIMD kernels, one lane at a time.
 
-use super::{QuantH, LO_SCALE};
+use super::{QuantH, QuantHUniform, LO_SCALE};
 use crate::core::quant::matrix::{Q8Matrix, QK};
 
 /// both int16 parts of h, block sums combined in f64.
@@ -51,5 +51,24 @@ pub fn matmul_fast(m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) {
     let rows = m.rows();
     for (c, h) in hs.iter().enumerate() {
         matvec_fast(m, h, &mut out[c * rows..(c + 1) * rows]);
+    }
+}
+
+/// columns with one scale each (`out[c·rows + i]`): per block the i32 sum times the row's block
+/// scale, summed in f32 over the blocks, times the column's scale.
+pub fn matmul_uniform(m: &Q8Matrix, hs: &[QuantHUniform], out: &mut [f64]) {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let (scales, quants) = (m.scales(), m.quants());
+    for (c, h) in hs.iter().enumerate() {
+        for i in 0..rows {
+            let mut acc = 0f32;
+            for b in 0..nb {
+                let q = &quants[i * d + b * QK..i * d + (b + 1) * QK];
+                let x = &h.hi[b * QK..(b + 1) * QK];
+                let s: i32 = q.iter().zip(x).map(|(&a, &b)| a as i32 * b as i32).sum();
+                acc += s as f32 * scales[i * nb + b];
+            }
+            out[c * rows + i] = (acc * h.scale) as f64;
+        }
     }
 }

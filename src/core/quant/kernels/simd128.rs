@@ -4,7 +4,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{QuantH, LO_SCALE};
+use super::{QuantH, QuantHUniform, LO_SCALE};
 use crate::core::quant::matrix::{Q8Matrix, QK};
 
 #[inline(always)]
@@ -168,6 +168,61 @@ pub fn matmul_fast(m: &Q8Matrix, hs: &[QuantH], out: &mut [f64]) {
                 out[(t * 4 + c) * rows + i] =
                     (f32x4_extract_lane::<0>(a) + f32x4_extract_lane::<1>(a)) as f64
                         + (f32x4_extract_lane::<2>(a) + f32x4_extract_lane::<3>(a)) as f64;
+            }
+        }
+    }
+}
+
+/// columns with one scale each, four at a time: a block's weights are widened once and its
+/// scale splatted once for the four columns (`out[c·rows + i]`).
+pub fn matmul_uniform(m: &Q8Matrix, hs: &[QuantHUniform], out: &mut [f64]) {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let (scales, quants) = (m.scales(), m.quants());
+    assert!(out.len() == rows * hs.len());
+    assert!(quants.len() >= rows * d && scales.len() >= rows * nb);
+    assert!(hs.iter().all(|h| h.hi.len() == d));
+    let qp = quants.as_ptr();
+    for (t, tile) in hs.chunks(4).enumerate() {
+        let n = tile.len();
+        let hp: [*const i16; 4] = std::array::from_fn(|c| tile[c.min(n - 1)].hi.as_ptr());
+        for i in 0..rows {
+            let srow = &scales[i * nb..(i + 1) * nb];
+            let mut acc = [f32x4_splat(0.0); 4];
+            for (b, &sb) in srow.iter().enumerate() {
+                // SAFETY: (i·d + b·32 + 32) ≤ quants.len() and b·32 + 32 ≤ d by the asserts.
+                let w = unsafe {
+                    let q = qp.add(i * d + b * QK) as *const v128;
+                    let (q0, q1) = (v128_load(q), v128_load(q.add(1)));
+                    [
+                        i16x8_extend_low_i8x16(q0),
+                        i16x8_extend_high_i8x16(q0),
+                        i16x8_extend_low_i8x16(q1),
+                        i16x8_extend_high_i8x16(q1),
+                    ]
+                };
+                let ws = f32x4_splat(sb);
+                for c in 0..4 {
+                    // SAFETY: b·32 + 32 ≤ d = the column's length.
+                    let sh = unsafe {
+                        let x = hp[c].add(b * QK) as *const v128;
+                        dot4(
+                            &w,
+                            &[
+                                v128_load(x),
+                                v128_load(x.add(1)),
+                                v128_load(x.add(2)),
+                                v128_load(x.add(3)),
+                            ],
+                        )
+                    };
+                    acc[c] = f32x4_add(acc[c], f32x4_mul(f32x4_convert_i32x4(sh), ws));
+                }
+            }
+            for c in 0..n {
+                let a = acc[c];
+                let z = (f32x4_extract_lane::<0>(a) + f32x4_extract_lane::<1>(a))
+                    + (f32x4_extract_lane::<2>(a) + f32x4_extract_lane::<3>(a));
+                out[(t * 4 + c) * rows + i] = (z * tile[c].scale) as f64;
             }
         }
     }
