@@ -1,5 +1,5 @@
 //! the native command line, one file per subcommand: `convert`, `inspect`, `query`,
-//! `spectrum`, `tokenize`, `bench`, `serve`; `load.rs` opens a model file the way they all do.
+//! `spectrum`, `tokenize`, `lens`, `bench`, `serve`; `load.rs` opens a model file the way they all do.
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,11 @@ usage:
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
+  unembed lens <model.gguf> (--prompt TEXT | --ids 1,2,3) [--generate N] [--temperature T]
+               [--seed N] [--top K] [--json] [--exact] [--exact-head] [--ignore-end]
+               [--logits-out FILE]
   unembed bench <file> [--reps N]
+  unembed bench --forward <model.gguf> [--reps N]
   unembed bench --gemm [--reps N] [--types Q4_1,Q8_0,Q5_0,Q4_K,Q6_K]
   unembed serve [DIR] [--port 8000] [--host 127.0.0.1] [--isolate] [--csp POLICY|off]
 
@@ -55,6 +59,10 @@ h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in t
 `tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
 parsed unless --no-special; BOS is added only if the model asks for it. --json prints
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
+`lens` runs the model's forward pass on the prompt (then --generate tokens, greedy at
+temperature 0) and reads every layer's hidden state through the final norm and the head: a row
+per layer, the top token at every position. Products run as llama.cpp runs them (activations
+quantized) unless --exact; --logits-out writes the last position's logits as f32 little-endian.
 `serve` sends the page's Content-Security-Policy (--csp replaces it, `off` drops it) and
 nosniff; --isolate adds the cross-origin isolation headers (COOP, COEP, CORP).
 ";
