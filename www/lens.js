@@ -19,7 +19,7 @@ const QUANTITIES = ['top_prob', 'token_prob', 'token_rank', 'kl', 'entropy'];
 const CELL_W = 46;
 const ROW_H = 16;
 const MARGIN_W = 64 + 70;
-const MARGIN_H = 22 + 34 + 3 * 16 + 20 + 6;
+const MARGIN_H = 22 + 34 + 3 * 16 + 20;
 
 /** a failure of the lens: a code and its arguments, worded by the panel (i18n `lens.error`). */
 export class LensFail extends Error {
@@ -452,8 +452,9 @@ export function mountLens(root, { explorer = () => null, source, lang = document
 
   function showTokens() {
     tokenList.hidden = false;
-    tokenList.replaceChildren(el('span', { class: 'count' }, T.tokens(tokens.length)), ' ',
-      ...tokens.map((t, k) => el('span', { class: 'tok', title: T.tokenTitle(k, ids[k]) }, t)));
+    // a space between chips, so a long prompt wraps.
+    tokenList.replaceChildren(el('span', { class: 'count' }, T.tokens(tokens.length)),
+      ...tokens.flatMap((t, k) => [' ', el('span', { class: 'tok', title: T.tokenTitle(k, ids[k]) }, t)]));
   }
 
   // ---- the heatmap
@@ -684,6 +685,11 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       client?.post({ type: 'forget', session });
       chart.free();
       root.replaceChildren();
+    },
+    /** the worker's hidden state of a cell (what selecting it hands the explorer). */
+    async hidden(row, col) {
+      const { h } = await client.request({ type: 'hidden', session, row, col });
+      return Array.from(h);
     },
     // for tests and benchmarks: what the panel holds.
     get state() {
