@@ -225,6 +225,15 @@ test('bad prompts: empty, 10,000 characters, special-token text, right-to-left, 
   await runPrompt(page, 'a\uD800b');
   s = await lensState(page);
   assert.deepEqual(s.ids, cli('a\uFFFDb').ids);
+  // a new prompt while one runs: the first ends at its next layer, the second is what shows.
+  await page.fill('.lens-prompt', LONG);
+  await page.click('.lens-run');
+  await page.waitForFunction(() => window.unembedPage.lens.state.rows >= 2 && window.unembedPage.lens.state.cols === 16);
+  await runPrompt(page, PROMPT);
+  s = await lensState(page);
+  assert.deepEqual(s.ids, cli(PROMPT).ids);
+  assert.equal(s.rows, ENTRY.full.layers + 1);
+  assert.match(await page.textContent('.lens-status'), /^5 positions × 31 rows in \d+\.\d s\.$/);
   await page.screenshot({ path: 'target/screenshots/lens-bad-prompts.png' });
   errors.check();
   await page.close();

@@ -172,14 +172,6 @@ struct Site {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_readme_states_the_policy_sent() {
-        assert!(include_str!("../../../README.md").contains(super::CSP));
-    }
-}
-
 /// `unembed serve [DIR] [--port 8000] [--host 127.0.0.1] [--isolate] [--csp POLICY|off]`.
 pub fn run(a: &mut super::Args) -> crate::core::error::Result<()> {
     use crate::core::error::Error;
@@ -215,4 +207,12 @@ pub fn run(a: &mut super::Args) -> crate::core::error::Result<()> {
         limits,
     };
     serve(cfg).map_err(|e| Error::Io(format!("cannot serve on {host}:{port}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_states_the_policy_sent() {
+        assert!(include_str!("../../../README.md").contains(super::CSP));
+    }
 }
