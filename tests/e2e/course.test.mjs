@@ -52,7 +52,7 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   assert.notEqual(ids[1], ids[2], '§5 (" Paris") and §7 (" king") show different tables');
   assert.match(await page.textContent('unembed-explorer .table h3'), /Các token đứng đầu/);
   // §1: the lens runs its prompt on sight; the model says " Paris" (#7042), as the text says.
-  await page.waitForFunction(() => { const l = document.querySelector('unembed-explorer').lens; return l && !l.state.busy && l.state.rows === 31 && l.state.selected; }, null, { timeout: 120000 });
+  await page.waitForFunction(() => { const e = document.querySelector('unembed-explorer'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 120000 });
   assert.equal(await page.evaluate(() => document.querySelector('unembed-explorer').lens.state.cells[30][4].top[0].id), 7042);
   assert.match(await page.textContent('unembed-explorer .unembed-lens h3'), /^Prompt: logit lens$/);
   assert.ok(await page.locator('unembed-explorer canvas[data-chart="spectrum"]').count() === 1);
@@ -71,7 +71,8 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   // §11: the Vietnamese prompt, run once its panel is scrolled to; the text calls its
   // prediction wrong (" n", #304): the page shows the same.
   await page.locator('unembed-explorer[prompt^="H"] .unembed-lens').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => { const l = document.querySelector('unembed-explorer[prompt^="H"]').lens; return l && !l.state.busy && l.state.rows === 31 && l.state.selected; }, null, { timeout: 120000 });
+  await page.waitForFunction(() => { const e = document.querySelector('unembed-explorer[prompt^="H"]'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 120000 });
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('unembed-explorer[prompt^="H"] .pipeline-line').textContent));
   assert.equal(await page.evaluate(() => { const s = document.querySelector('unembed-explorer[prompt^="H"]').lens.state; return s.cells[30][s.cols - 1].top[0].id; }), 304);
   await page.locator('unembed-explorer[prompt^="H"]').screenshot({ path: 'target/screenshots/course-lens-vi.png' });
   assert.equal(downloads.length, 1, 'the second lens shares the model');

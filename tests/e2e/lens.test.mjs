@@ -65,6 +65,8 @@ async function runPrompt(page, text) {
     const s = window.unembedPage.lens.state;
     return !s.busy && s.rows === n + 1 && s.grid && s.grid.values.every((v) => v !== null) && window.unembedPage.mounted.controls.h?.length;
   }, ENTRY.full.layers, { timeout: 180000 });
+  // the explorer renders the selected cell's h on its next frame.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
 /** the CSS pixel centre of a cell, from plot::lens's layout: 64 px left, 70 right, 22 on top,
@@ -101,7 +103,7 @@ test('a prompt: heatmap, hover, click a cell into the explorer, keyboard, quanti
   // after the run the explorer shows the model's own last state: its norm is the CLI's h_norm.
   const hn = await page.evaluate(() => window.unembedPage.mounted.view.h_norm);
   assert.ok(Math.abs(hn - want.next.h_norm) / want.next.h_norm < 0.01, `${hn} vs ${want.next.h_norm}`);
-  assert.match(await page.textContent('.pipeline-line'), new RegExp(`after layer ${L} of ${L} at position ${want.ids.length - 1}`));
+  await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('.pipeline-line').textContent), `after layer ${L} of ${L} at position ${want.ids.length - 1}`);
 
   // hover: the cell's top 5 with probabilities.
   await page.locator('.lens-canvas').scrollIntoViewIfNeeded();
@@ -310,7 +312,7 @@ test('the element: prompt and views="lens,…" run on sight with one download fo
   const downloads = [];
   page.on('request', (r) => { if (r.url().endsWith('.gguf')) downloads.push(r.url().split('/').pop()); });
   await page.goto(`${srv.url}lens.html`);
-  await page.waitForFunction(() => { const l = document.querySelector('#a').lens; return l && !l.state.busy && l.state.rows === 31 && l.state.selected; }, null, { timeout: 180000 });
+  await page.waitForFunction(() => { const e = document.querySelector('#a'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 180000 });
   await page.waitForSelector('#b .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
   assert.deepEqual(downloads, [ENTRY.full.file], 'the whole model serves the lens and both explorers');
   const want = cli('Hà Nội là thủ đô của');
@@ -319,7 +321,7 @@ test('the element: prompt and views="lens,…" run on sight with one download fo
   assert.equal(s.top.id, want.next.top[0].id);
   assert.match(await page.textContent('#a .unembed-lens h3'), /^Prompt: logit lens$/);
   assert.match(await page.textContent('#a .lens-status'), /vị trí × 31 hàng trong \d+,\d giây\./);
-  assert.match(await page.textContent('#a .pipeline-line'), /residual sau tầng 30\/30 tại vị trí 17/);
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('#a .pipeline-line').textContent));
   // the explorer built from the whole file gets its spectrum computed: the sliders come alive.
   await page.waitForFunction(() => !document.querySelector('#b input[aria-label="độ lệch theo hướng kỳ dị 1"]').disabled, null, { timeout: 120000 });
   // a new prompt attribute runs again.
@@ -338,7 +340,8 @@ test('embed.html#views=lens,…&prompt=…', async () => {
   const page = await browser.context.newPage();
   const errors = watchErrors(page);
   await page.goto(`${srv.url}embed.html#views=lens,table&lang=en&prompt=${encodeURIComponent(PROMPT)}`);
-  await page.waitForFunction(() => window.unembedLens && !window.unembedLens.state.busy && window.unembedLens.state.rows === 31 && window.unembedLens.state.selected, null, { timeout: 180000 });
+  await page.waitForFunction(() => window.unembedLens && !window.unembedLens.state.busy && window.unembedLens.state.rows === 31
+    && /layer 30, position 4/.test(document.querySelector('input[aria-label^="hidden state h"]').value), null, { timeout: 180000 });
   assert.equal(await page.locator('canvas[data-chart]').count(), 0);
   assert.match(await page.textContent('.topk-table tbody tr:first-child'), /" Paris"/);
   errors.check();
