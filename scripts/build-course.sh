@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build-course.sh [SITE_DIR] — the example course with MkDocs (Material when installed): the
-# real lesson (../shared/seed/unembedding-article.vi.md) with explorers at §5, §7, §9, §10
+# real lesson (../shared/seed/unembedding-article.vi.md) with explorers at §1, §5, §7, §9, §10, §11
 # (docs/course/widgets.py), the widget folder from scripts/build-dist.sh beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

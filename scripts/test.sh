@@ -11,9 +11,10 @@
 #      the generated test strings, both special modes, every id
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory; then `unembed serve` against hostile clients (tests/server)
-#   6. end-to-end: the served page, the custom element, embed.html and the example course
-#      built with MkDocs Material; the corpus, hostile tokens, edge numbers, a misbehaving
-#      server and a soak in the page; all in Debian's headless Chromium (playwright-core)
+#   6. end-to-end: the served page, the Prompt panel (logit lens), the custom element,
+#      embed.html and the example course built with MkDocs Material; the corpus, hostile
+#      tokens, edge numbers, bad prompts, a misbehaving server and a soak in the page; all in
+#      Debian's headless Chromium (playwright-core)
 # Stops at the first failing tier with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,7 @@ python3 tests/server/check_server.py --bin target/release/unembed
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site
 
-step "end-to-end in headless Chromium (page, element, iframe, course, hostile inputs, network, soak)"
+step "end-to-end in headless Chromium (page, lens, element, iframe, course, hostile inputs, network, soak)"
 HOSTILE_DIR=target/hostile COURSE_SITE=target/course-site COURSE_PORT=47831 node --test tests/e2e/
 
 echo "test.sh: every tier passed" >&2

@@ -153,3 +153,48 @@ fn gguf_float_embeddings_are_quantized() {
         );
     }
 }
+
+#[test]
+fn convert_full_checks_the_whole_model_before_recording_it() {
+    let dir = TempDir::new("gguf-full");
+    dir.write("tiny.gguf", unembed::core::fixtures::tiny_llama_bytes(3));
+    // --full goes into the manifest, so it needs one.
+    let e = fails(
+        dir.path(),
+        &[
+            "convert",
+            "tiny.gguf",
+            "-o",
+            "s.gguf",
+            "--full",
+            "tiny.gguf",
+        ],
+    );
+    assert!(e.contains("--manifest"), "{e}");
+    // the served file is not a whole model: its layers are missing.
+    ok(
+        dir.path(),
+        &["convert", "tiny.gguf", "-o", "s.gguf", "--no-spectrum"],
+    );
+    let args = |full: &'static str| {
+        [
+            "convert",
+            "tiny.gguf",
+            "-o",
+            "s2.gguf",
+            "--no-spectrum",
+            "--manifest",
+            "m.json",
+            "--full",
+            full,
+        ]
+    };
+    let e = fails(dir.path(), &args("s.gguf"));
+    assert!(e.contains("--full") && e.contains("s.gguf"), "{e}");
+    // a model that runs but cannot tokenize a prompt is no use to the lens.
+    let e = fails(dir.path(), &args("tiny.gguf"));
+    assert!(e.contains("no tokenizer for prompts"), "{e}");
+    // a missing file is named.
+    let e = fails(dir.path(), &args("nope.gguf"));
+    assert!(e.contains("nope.gguf"), "{e}");
+}

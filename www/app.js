@@ -2,6 +2,7 @@
 // no maths here: every number comes from the Explorer in wasm.
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
+import { mountLens } from './lens.js';
 import { readManifest, downloadModel } from './loader.js';
 import { strings, number } from './i18n.js';
 
@@ -15,6 +16,8 @@ const $ = (id) => document.getElementById(id);
 let explorer = null;
 let mounted = null;
 let wasm = null;
+let lens = null; // the Prompt panel
+let shownEntry = null; // the manifest row of the model on screen (null: a local file)
 
 function showError(msg) {
   $('error').textContent = msg;
@@ -36,8 +39,9 @@ function writeHash(file, controls) {
 }
 
 /** shows a loaded model: one explorer mounted on the page. */
-function install(ex, key) {
+function install(ex, key, row = null) {
   shownKey = key;
+  shownEntry = row;
   // a spectrum still being computed belongs to the model that is leaving.
   spectrumWorker?.terminate();
   spectrumWorker = null;
@@ -51,7 +55,13 @@ function install(ex, key) {
     + (r ? P.requant(r.from, number(LANG)(100 * r.max_rel, 3), number(LANG)(100 * r.rms_rel, 3)) : '');
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.controls : {};
-  mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, onChange: (c) => writeHash(key, c) });
+  mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, layers: row?.full?.layers, onChange: (c) => writeHash(key, c) });
+  // the Prompt panel, once: it follows the model on screen through `source`.
+  lens ??= mountLens($('lens'), {
+    lang: LANG,
+    explorer: () => mounted,
+    source: () => ({ base: new URL('.', location.href), entry: shownEntry }),
+  });
 }
 
 /** reads `length` bytes at `offset` of a File in chunks, reporting progress. */
@@ -189,7 +199,7 @@ async function load(file) {
     if (ctl.signal.aborted) return;
     $('status').textContent = P.reading;
     const ex = new Explorer(buf, new Uint8Array());
-    install(ex, entry.file);
+    install(ex, entry.file, entry);
     // a served file normally carries its spectrum (unembed convert); one that does not gets it
     // computed like a local file's.
     if (!ex.hasSpectrum()) computeSpectrum(ex, { whole: buf });
@@ -246,6 +256,8 @@ async function main() {
 // for benchmarks and tests: the mounted explorer.
 window.unembedPage = {
   get mounted() { return mounted; },
+  /** the Prompt panel (lens.js). */
+  get lens() { return lens; },
   /** bytes of wasm linear memory (it grows, never shrinks). */
   get wasmBytes() { return wasm?.memory.buffer.byteLength ?? 0; },
 };

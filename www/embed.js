@@ -1,8 +1,10 @@
 // the explorer for an <iframe>: everything comes from the URL hash, in the same form as the
-// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table and lang=vi.
+// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, lang=vi and, for the
+// Prompt panel, views=lens,… with prompt=<text> (run at once: an iframe's page is its panel).
 // the state the reader reaches is written back to the hash.
 import { mountExplorer } from './explorer.js';
-import { loadModel } from './unembed-explorer.js';
+import { mountLens } from './lens.js';
+import { loadModel, modelOf } from './unembed-explorer.js';
 import { strings } from './i18n.js';
 
 const params = new URLSearchParams(location.hash.slice(1));
@@ -25,19 +27,30 @@ async function start() {
   status.textContent = T.loading;
   root.replaceChildren(status);
   const file = params.get('m');
+  const views = (params.get('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',');
+  const prompt = params.get('prompt') ?? '';
+  const base = new URL('.', location.href);
   try {
-    const explorer = await loadModel(new URL('.', location.href), file, (got, total) => {
+    const explorer = await loadModel(base, file, (got, total) => {
       status.textContent = T.loadingPct(Math.floor((100 * got) / total));
-    });
-    const views = (params.get('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',');
-    mountExplorer(root, explorer, controlsFromHash(), {
-      views,
+    }, { whole: views.includes('lens') && !!prompt, lang });
+    const { entry, spectrum } = modelOf(explorer);
+    const host = document.createElement('div');
+    const lensHost = document.createElement('div');
+    root.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
+    const mounted = mountExplorer(host, explorer, controlsFromHash(), {
+      views: views.filter((v) => v !== 'lens'),
       lang,
+      layers: entry?.full?.layers,
       onChange: (c) => {
         params.set('s', JSON.stringify(c));
         history.replaceState(null, '', `#${params}`);
       },
     });
+    spectrum?.then(() => mounted.refresh(), () => {});
+    if (views.includes('lens')) {
+      window.unembedLens = mountLens(lensHost, { lang, prompt, autorun: !!prompt, explorer: () => mounted, source: () => ({ base, entry }) });
+    }
   } catch (e) {
     status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
     const retry = document.createElement('button');

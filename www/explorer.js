@@ -1,7 +1,7 @@
 // the explorer as a component: mountExplorer(element, explorer, controls) builds the controls,
 // charts and table inside `element` and wires them to a wasm Widget. JS only moves values
 // between the DOM and the widget; every number and every chart comes from wasm.
-import { Widget } from './pkg/unembed.js';
+import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
@@ -19,7 +19,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 
-export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang } = {}) {
+export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, layers = null } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -33,6 +33,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const pick = (...words) => words.find((w) => explorer.hasToken(w)) ?? '#0';
   let controls = { base: pick(' Paris', 'Paris', '▁Paris', ' the', 'the'), mix_with: pick(' London', 'London', '▁London', ' a', 'a', '#1'), ...initial };
   let view = null;
+  // where h comes from when it is given as numbers (a cell of the logit lens): set with set(…,
+  // {origin}); null for a token or an expression, or numbers from elsewhere (a URL).
+  let origin = null;
   let pending = false;
   let playing = null;
   let firstDrawn = false;
@@ -48,6 +51,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': T.lr });
   const seedOut = el('output', {}, String(controls.seed ?? 1));
   const error = el('p', { class: 'error', role: 'alert', hidden: '' });
+  const pipeline = el('p', { class: 'pipeline-line', 'aria-live': 'polite' });
   const lesson = el('p', { class: 'lesson' });
   const sliders = {};
   const sliderRows = SLIDER_KEYS.map(([key, min, max, step]) => {
@@ -76,8 +80,11 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const resetBtn = el('button', { type: 'button', onclick: () => set({ steps: 0 }) }, T.reset);
   const targetInfo = el('p', { class: 'target-info', 'aria-live': 'polite' });
 
-  base.addEventListener('change', () => set({ base: base.value }));
-  base.addEventListener('keydown', (e) => { if (e.key === 'Enter') set({ base: base.value }); });
+  // a base typed by the reader replaces a given h; the description of a given h, left as it
+  // was, keeps it.
+  const typed = () => { if (base.value !== controls.base || !controls.h?.length) set({ base: base.value }); };
+  base.addEventListener('change', typed);
+  base.addEventListener('keydown', (e) => { if (e.key === 'Enter') typed(); });
   base.addEventListener('input', () => suggest(base.value));
   mixWith.addEventListener('change', () => set({ mix_with: mixWith.value }));
   target.addEventListener('change', () => set({ target: target.value, steps: 0 }));
@@ -123,7 +130,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const table = el('table', { class: 'topk-table' });
   const cosTable = el('table', { class: 'cos-table' });
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
-  root.prepend(panel);
+  root.prepend(pipeline, panel);
   if (views.includes('table')) {
     root.append(el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
       el('div', { class: 'tables' }, table, cosTable)));
@@ -144,8 +151,11 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   function sub(n) { return String(n).replace(/\d/g, (d) => '₀₁₂₃₄₅₆₇₈₉'[d]); }
 
-  /** merges `patch` into the controls and redraws on the next frame (or now, with sync). */
-  function set(patch, { sync = false } = {}) {
+  /** merges `patch` into the controls and redraws on the next frame (or now, with sync).
+   * a new `base` without `h` drops a given h; `origin` says where a given h comes from. */
+  function set(patch, { sync = false, origin: from } = {}) {
+    if ('base' in patch && !('h' in patch)) patch = { ...patch, h: [] };
+    if (from !== undefined || 'h' in patch) origin = from ?? null;
     controls = { ...controls, ...patch };
     if (sync) render();
     else schedule();
@@ -176,6 +186,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     fillTable();
     fillCosTable();
     describe();
+    describePipeline();
     reportChange();
   }
 
@@ -251,6 +262,29 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : '', controls.steps)
       : T.pickTarget;
     showFormula(null);
+  }
+
+  /** the pipeline, token → embedding → layers → h → unembedding → softmax, and where this h
+   * comes from: a token's embedding row, an expression over rows, numbers given, or the
+   * residual the model computed at one layer and position of a prompt. */
+  function describePipeline() {
+    const P = T.pipe;
+    const L = origin?.layers ?? layers;
+    const given = controls.h?.length > 0;
+    let from;
+    if (given && origin?.kind === 'lens') from = P.lens(origin.row, L, origin.col, origin.token);
+    else if (given) from = P.given(shownText(controls.base));
+    else if (explorer.hasToken(controls.base)) from = P.token(shownText(controls.base));
+    else from = P.expr(shownText(controls.base));
+    const moved = [];
+    if (controls.scale !== 1) moved.push(T.scale[0]);
+    if (controls.mix > 0 && controls.mix_with) moved.push(T.mix[0]);
+    if (controls.noise > 0) moved.push(T.noise[0]);
+    if (controls.coeffs?.some((c) => c !== 0)) moved.push(P.dirs);
+    if (controls.steps > 0) moved.push(P.steps(controls.steps));
+    pipeline.replaceChildren(
+      el('strong', {}, P.chain(L)), ' ',
+      from, moved.length ? P.moved(moved.join(', ')) : '', '.');
   }
 
   function showFormula(tok) {
@@ -339,6 +373,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     set,
     get controls() { return controls; },
     get view() { return view; },
+    /** where a given h comes from (see set), or null. */
+    get origin() { return origin; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
     destroy() {

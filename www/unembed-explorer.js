@@ -1,25 +1,34 @@
 // <unembed-explorer model="smollm2-135m.gguf" token=" Paris" views="topk,cosnorm"
 //                   temperature="0.8" target=" London">
+// <unembed-explorer prompt="The capital of France is" views="lens,topk,table">
 // the explorer as a custom element in a plain ES module. every element on a page shares one
 // wasm instance and one download of each model; attributes can change at any time; removing
 // the element frees its widget. models and the wasm are found beside this module
-// (`pkg/`, `models/models.json`), or under the `base` attribute.
+// (`pkg/`, `models/models.json`), or under the `base` attribute. the `lens` view adds the
+// Prompt panel (lens.js); `prompt` fills it and runs it once the element is on screen.
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
+import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
 import { strings } from './i18n.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
 const loaded = new Map(); // `${base}|${file}` → Promise<Explorer>
+/** what came with a loaded Explorer: its manifest row, and a promise of its spectrum when
+ * the file had none (a model taken from the whole file). */
+const about = new WeakMap();
 
 function ready() {
   wasm ??= init({ module_or_path: new URL('pkg/unembed_bg.wasm', HERE) });
   return wasm;
 }
 
-/** the shared Explorer for a model file (the manifest's first model when `file` is empty). */
-export function loadModel(base, file, onProgress) {
+/** the shared Explorer for a model file (the manifest's first model when `file` is empty).
+ * it is built from the slim served file, unless the page downloads the whole model anyway
+ * (`whole`: a lens about to run, or one already downloading): then from that file, and the
+ * slim file is not downloaded at all. `onProgress(got, total)`. */
+export function loadModel(base, file, onProgress, { whole = false, lang } = {}) {
   const key = `${base}|${file ?? ''}`;
   if (!loaded.has(key)) {
     const p = (async () => {
@@ -27,8 +36,17 @@ export function loadModel(base, file, onProgress) {
       const models = await readManifest(base);
       const entry = file ? models.find((m) => m.file === file) : models[0];
       if (!entry) throw new LoadError('noModel', file, new URL('models/models.json', base).pathname);
+      if (whole && entry.full) wholeModel(base, entry, lang, (phase, got, total) => onProgress?.(got, total));
+      const fromWhole = explorerFromWholeModel(base, entry);
+      if (fromWhole) {
+        const { explorer, spectrum } = await fromWhole;
+        about.set(explorer, { entry, spectrum });
+        return explorer;
+      }
       const buf = await downloadModel(base, entry, onProgress);
-      return new Explorer(buf, new Uint8Array());
+      const explorer = new Explorer(buf, new Uint8Array());
+      about.set(explorer, { entry, spectrum: null });
+      return explorer;
     })();
     // a failed download is not cached: the next element (or Retry) tries again.
     p.catch(() => loaded.delete(key));
@@ -37,13 +55,43 @@ export function loadModel(base, file, onProgress) {
   return loaded.get(key);
 }
 
+/** the manifest row a loaded Explorer came from, and its spectrum's promise (or null). */
+export function modelOf(explorer) {
+  return about.get(explorer) ?? { entry: null, spectrum: null };
+}
+
+// the first sight of each element: one observer whose first report says which elements are
+// on screen as the page opens. lens elements that will run their prompt at once go first, so
+// they start the whole model before any explorer asks for the slim file.
+const sightings = new Map(); // element → resolve(visible)
+const sight = new IntersectionObserver((entries) => {
+  const first = (e) => (e.target.runsAtOnce?.() && e.isIntersecting ? 0 : 1);
+  for (const e of [...entries].sort((a, b) => first(a) - first(b))) {
+    const resolve = sightings.get(e.target);
+    if (!resolve) continue;
+    sightings.delete(e.target);
+    sight.unobserve(e.target);
+    resolve(e.isIntersecting);
+  }
+});
+function firstSight(element) {
+  return new Promise((resolve) => {
+    sightings.get(element)?.(false);
+    sightings.set(element, resolve);
+    sight.unobserve(element);
+    sight.observe(element);
+  });
+}
+
 const CONTROL_ATTRS = { token: 'base', temperature: 'temperature', target: 'target', mix: 'mix', 'mix-with': 'mix_with', scale: 'scale', noise: 'noise', seed: 'seed', top: 'top' };
 const NUMBERS = new Set(['temperature', 'mix', 'scale', 'noise', 'seed', 'top']);
+const VIEWS = 'topk,cosnorm,spectrum,loss,table';
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', 'lang', ...Object.keys(CONTROL_ATTRS)];
+  static observedAttributes = ['model', 'base', 'views', 'lang', 'prompt', ...Object.keys(CONTROL_ATTRS)];
 
   #mounted = null;
+  #lens = null;
   #generation = 0;
 
   controlsFromAttributes() {
@@ -56,30 +104,47 @@ export class UnembedExplorer extends HTMLElement {
     return c;
   }
 
+  #views() {
+    return (this.getAttribute('views') ?? VIEWS).split(',').map((v) => v.trim());
+  }
+
+  /** whether this element runs a prompt as soon as it is seen. */
+  runsAtOnce() {
+    return this.#views().includes('lens') && !!this.getAttribute('prompt');
+  }
+
   connectedCallback() {
     this.#start();
   }
 
   disconnectedCallback() {
     this.#generation += 1;
+    sightings.get(this)?.(false);
+    this.#lens?.destroy();
+    this.#lens = null;
     this.#mounted?.destroy();
     this.#mounted = null;
   }
 
   attributeChangedCallback(name, old, value) {
     if (old === value || !this.isConnected) return;
-    if (name === 'model' || name === 'base' || name === 'views' || name === 'lang' || !this.#mounted) {
+    if (name === 'prompt' && this.#lens) {
+      this.#lens.setPrompt(value ?? '', { run: value ? 'visible' : false });
+    } else if (name === 'model' || name === 'base' || name === 'views' || name === 'lang' || name === 'prompt' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
     } else {
-      this.#mounted.set(this.controlsFromAttributes());
+      // only the control that changed: the others may have moved since (a lens cell's h).
+      const key = CONTROL_ATTRS[name];
+      const c = this.controlsFromAttributes();
+      this.#mounted.set(key in c ? { [key]: c[key] } : {});
     }
   }
 
   async #start() {
     const generation = ++this.#generation;
     const base = new URL(this.getAttribute('base') ?? '.', HERE);
-    const views = (this.getAttribute('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',').map((v) => v.trim());
+    const views = this.#views();
     // the element's own lang, else the nearest ancestor's, else the page's.
     const lang = this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang;
     const T = strings(lang);
@@ -88,14 +153,27 @@ export class UnembedExplorer extends HTMLElement {
     status.setAttribute('role', 'status');
     status.textContent = T.loading;
     this.replaceChildren(status);
+    const visible = await firstSight(this);
+    if (generation !== this.#generation) return;
     try {
       const explorer = await loadModel(base, this.getAttribute('model'), (got, total) => {
         status.textContent = T.loadingPct(Math.floor((100 * got) / total));
-      });
+      }, { whole: visible && this.runsAtOnce(), lang });
       if (generation !== this.#generation) return; // removed or changed meanwhile
+      const { entry, spectrum } = modelOf(explorer);
       const host = document.createElement('div');
-      this.replaceChildren(host);
-      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views, lang });
+      const lensHost = document.createElement('div');
+      this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
+      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), {
+        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers,
+      });
+      spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
+      if (views.includes('lens')) {
+        const prompt = this.getAttribute('prompt') ?? '';
+        this.#lens = mountLens(lensHost, {
+          lang, prompt, autorun: !!prompt, explorer: () => this.#mounted, source: () => ({ base, entry }),
+        });
+      }
     } catch (e) {
       if (generation !== this.#generation) return;
       status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
@@ -105,6 +183,16 @@ export class UnembedExplorer extends HTMLElement {
       retry.onclick = () => this.#start();
       status.append(retry);
     }
+  }
+
+  /** the Prompt panel's handle (for tests), or null. */
+  get lens() {
+    return this.#lens;
+  }
+
+  /** the explorer's handle (for tests), or null. */
+  get explorer() {
+    return this.#mounted;
   }
 }
 

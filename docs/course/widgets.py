@@ -1,12 +1,26 @@
-"""writes the course page from the lesson, with an explorer after the heading of §5, §7, §9, §10.
+"""writes the course page from the lesson, with an explorer after the heading of §1, §5, §7, §9,
+§10 and §11.
 
 usage: python3 widgets.py <lesson.vi.md> <out.md>
 each widget is preset to make its section's point; see README ("Embedding in course pages").
+the two logit-lens widgets (§1, §11) say what SmolLM2-135M really predicts for their prompt, as
+`unembed lens <whole model> --prompt "…" --generate 8` prints it (numbers from that run; the
+page computes the same pass in WebAssembly). when a prediction is wrong, the text says so:
+nothing is tuned to make it look right.
 """
 import re
 import sys
 
 WIDGETS = {
+    "1": ('Thử ngay: chuỗi xử lý của mục này, chạy thật trên SmolLM2-135M (cả mô hình, khoảng 98 MB, '
+          'chỉ tải khi widget hiện trên màn hình). Prompt "The capital of France is" được tách thành 5 token; '
+          'mỗi ô của bản đồ nhiệt là token mà mô hình sẽ đoán nếu dừng lại sau tầng đó (h đi qua lớp chuẩn hoá '
+          'cuối rồi unembedding). Ở tầng cuối (tầng 30) mô hình đoán đúng " Paris", xác suất khoảng 0,76, và '
+          'sinh tiếp " Paris.", hai lần xuống dòng, rồi "The United States has". '
+          'Nhưng " Paris" chỉ lên đầu ở chính tầng cuối: các '
+          'tầng giữa đoán dấu câu, dấu cách, rồi " the" (tầng 27). Bấm vào một ô để lấy trạng thái ẩn của nó '
+          'làm h cho bảng bên dưới; dòng "token → embedding → … → softmax" cho biết h hiện tại đến từ đâu.',
+          '<unembed-explorer prompt="The capital of France is" views="lens,topk,table"></unembed-explorer>'),
     "5": ('Thử ngay: h = v(" Paris"). Kéo nhiệt độ T để thấy phân phối nhọn lên hay bẹt ra; '
           'logit cao nhất thuộc về các token có vector dài, không phải " Paris".',
           '<unembed-explorer token=" Paris" temperature="0.8" views="topk,cosnorm,table"></unembed-explorer>'),
@@ -19,6 +33,14 @@ WIDGETS = {
     "10": ('Thử ngay: phổ của E. σ₁ lớn gấp khoảng năm lần σ₂; kéo các thanh trượt theo hướng kỳ dị '
            'để thấy thành phần của h theo v₁ chi phối mọi logit.',
            '<unembed-explorer token=" the" views="spectrum,topk"></unembed-explorer>'),
+    "11": ('Thử ngay: logit lens, tức là áp Prediction = Softmax(E h) cho trạng thái ẩn của mọi tầng chứ không '
+           'chỉ tầng cuối. Với prompt tiếng Việt "Hà Nội là thủ đô của", mô hình đoán sai. SmolLM2-135M học chủ '
+           'yếu từ văn bản tiếng Anh: nó tách câu thành 18 token (các chữ như "ộ", "ủ", "đ" bị cắt thành mảnh '
+           'byte), và ở tầng cuối token đứng đầu chỉ là " n" với xác suất khoảng 0,07 (sau đó là "," và " th"); '
+           'sinh tiếp 8 token theo kiểu tham lam cho ra " nhữtụt", không phải "Việt Nam". Kết quả được giữ nguyên, '
+           'không chỉnh gì. Các tầng giữa gần như chắc chắn đoán dấu phẩy (xác suất trên 0,99 ở các tầng 9 đến '
+           '15), và không tầng nào đưa dự đoán cuối cùng lên quá p = 0,5: dải "p > 0,5 từ" để trống.',
+           '<unembed-explorer prompt="Hà Nội là thủ đô của" views="lens,topk,table"></unembed-explorer>'),
 }
 
 

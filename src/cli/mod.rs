@@ -37,6 +37,7 @@ unembed — explore the unembedding step of a language model
 usage:
   unembed convert <model.gguf | model.safetensors> [--tokenizer FILE] -o out.gguf
                   [--name NAME] [--license ID] [--no-spectrum] [--manifest models.json]
+                  [--full whole-model.gguf]
   unembed inspect <file> [--tokenizer FILE] [--json]
   unembed query <file> (--token TEXT | --id N | --expr \"king - man + woman\" | --h h.json
                         | --batch queries.json)
@@ -56,6 +57,8 @@ usage:
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
 h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
+`convert --full` records the whole model (served beside the slim file, for the page's logit
+lens) in the manifest entry as {file, bytes, sha256, layers, context}.
 `tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
 parsed unless --no-special; BOS is added only if the model asks for it. --json prints
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.

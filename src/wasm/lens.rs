@@ -4,7 +4,8 @@
 use plotters::prelude::IntoDrawingArea;
 use wasm_bindgen::prelude::*;
 
-use super::{canvas_backend, draw_err, js, to_js};
+use super::{canvas_backend, draw_err, to_js};
+use crate::core::error::Error;
 use crate::core::forward::{Precision, Transformer};
 use crate::core::lens::{Grid, LensSession, Quantity};
 use crate::core::model::Model;
@@ -18,6 +19,8 @@ use crate::plot::{Lang, Style};
 #[wasm_bindgen]
 pub struct LensModel {
     s: LensSession,
+    /// errors in Vietnamese (`setLang`), else English.
+    vi: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -28,6 +31,8 @@ struct LensInfo {
     n_vocab: usize,
     n_ctx: usize,
     capacity: usize,
+    /// why prompts cannot be tokenized (the file's metadata has no usable tokenizer), or None.
+    no_tokenizer: Option<String>,
 }
 
 fn quantity(name: &str) -> Result<Quantity, JsError> {
@@ -40,12 +45,23 @@ impl LensModel {
     /// the model in `bytes` (a whole GGUF file, taken), with room for `capacity` positions.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: Vec<u8>, capacity: usize) -> Result<LensModel, JsError> {
+        let js = |e: Error| JsError::new(&e.to_string());
         let f = read_header(&SliceSource::whole(&bytes)).map_err(js)?;
         let model = Model::from_source(&SliceSource::whole(&bytes), None).map_err(js)?;
         let t = Transformer::new(&f.metadata, &f.index, bytes).map_err(js)?;
         let mut s = LensSession::new(model, t, capacity, 5, Precision::Quantized).map_err(js)?;
         s.read_tokenizer(&f.metadata);
-        Ok(LensModel { s })
+        Ok(LensModel { s, vi: false })
+    }
+
+    /// the language of error messages ("vi…" → Vietnamese, else English).
+    #[wasm_bindgen(js_name = setLang)]
+    pub fn set_lang(&mut self, tag: &str) {
+        self.vi = Lang::parse(tag) == Lang::Vi;
+    }
+
+    fn err(&self, e: Error) -> JsError {
+        JsError::new(&e.localized(self.vi))
     }
 
     pub fn info(&self) -> Result<JsValue, JsError> {
@@ -60,18 +76,29 @@ impl LensModel {
             n_vocab: self.s.model.n_vocab(),
             n_ctx: c.n_ctx,
             capacity: self.s.capacity(),
+            no_tokenizer: self.s.tok.as_ref().err().map(|e| e.localized(self.vi)),
         })
     }
 
     /// a text's tokens as the model reads it (special-token text becomes the special token,
     /// BOS as the model asks): `{ids, tokens}` with each token's shown text.
     pub fn tokenize(&self, text: &str) -> Result<JsValue, JsError> {
-        let ids = self.s.tokenize(text).map_err(js)?;
+        let ids = self.s.tokenize(text).map_err(|e| self.err(e))?;
         let tokens: Vec<String> = ids
             .iter()
             .map(|&i| crate::core::vocab::quoted(self.s.model.vocab.text(i), 48))
             .collect();
         to_js(&serde_json::json!({"ids": ids, "tokens": tokens}))
+    }
+
+    /// a token as tables show it: quoted, invisible characters escaped, cut at 48 characters.
+    pub fn shown(&self, id: u32) -> String {
+        crate::core::vocab::quoted(self.s.model.vocab.text(id), 48)
+    }
+
+    /// the token a text or `#id` names (as the explorer's token box reads it).
+    pub fn find(&self, text: &str) -> Result<u32, JsError> {
+        self.s.model.vocab.find(text).map_err(|e| self.err(e))
     }
 
     /// whether a token ends generation.
@@ -82,18 +109,23 @@ impl LensModel {
 
     /// starts a prompt given as token ids: embeds it (row 0).
     pub fn start(&mut self, ids: Vec<u32>) -> Result<(), JsError> {
-        self.s.start(&ids).map_err(js)
+        self.s.start(&ids).map_err(|e| self.err(e))
     }
 
     /// runs the next layer and reads its row; the row, or undefined when the pass is done.
     pub fn step(&mut self) -> Result<Option<u32>, JsError> {
-        Ok(self.s.step().map_err(js)?.map(|r| r as u32))
+        Ok(self.s.step().map_err(|e| self.err(e))?.map(|r| r as u32))
     }
 
     /// the heatmap's grid coloured by `quantity` (`top_prob`, `token_prob`, `token_rank`,
     /// `kl`, `entropy`) for `token` (default: each position's final prediction).
     pub fn grid(&self, quantity_name: &str, token: Option<u32>) -> Result<JsValue, JsError> {
-        to_js(&self.s.grid(quantity(quantity_name)?, token).map_err(js)?)
+        to_js(
+            &self
+                .s
+                .grid(quantity(quantity_name)?, token)
+                .map_err(|e| self.err(e))?,
+        )
     }
 
     /// one cell: its top tokens, entropy, log Z and (once computed) KL to the last row.
@@ -106,7 +138,7 @@ impl LensModel {
 
     /// the normed hidden state a cell reads: what the explorer takes as h.
     pub fn hidden(&self, row: usize, col: usize) -> Result<Vec<f32>, JsError> {
-        Ok(self.s.hidden(row, col).map_err(js)?.to_vec())
+        Ok(self.s.hidden(row, col).map_err(|e| self.err(e))?.to_vec())
     }
 
     /// the next-token readout after the last position.
@@ -116,17 +148,17 @@ impl LensModel {
             temperature,
             ..Default::default()
         };
-        to_js(&self.s.next(&opts).map_err(js)?)
+        to_js(&self.s.next(&opts).map_err(|e| self.err(e))?)
     }
 
     /// the next token at a temperature (0: the arg-max), `u` uniform in [0, 1).
     pub fn pick(&self, temperature: f64, u: f64) -> Result<u32, JsError> {
-        self.s.pick(temperature, u).map_err(js)
+        self.s.pick(temperature, u).map_err(|e| self.err(e))
     }
 
     /// continues with a token: one more column.
     pub fn append(&mut self, token: u32) -> Result<(), JsError> {
-        self.s.append(token).map_err(js)
+        self.s.append(token).map_err(|e| self.err(e))
     }
 
     /// computes every cell's KL to the last row; `progress(done, total)` per position.
@@ -143,7 +175,10 @@ impl LensModel {
             }
             true
         };
-        self.s.lens.kl(model, 0..n, &mut cb).map_err(js)
+        self.s
+            .lens
+            .kl(model, 0..n, &mut cb)
+            .map_err(|e| self.err(e))
     }
 
     /// times the pass and the lens here (core::lens::bench): a prefill of `prefill` tokens of
@@ -183,7 +218,7 @@ impl LensModel {
 
     /// the whole lens as JSON, as `unembed lens --json` prints it.
     pub fn export(&self, top: usize) -> Result<String, JsError> {
-        let v = self.s.json(top).map_err(js)?;
+        let v = self.s.json(top).map_err(|e| self.err(e))?;
         serde_json::to_string(&v).map_err(|e| JsError::new(&e.to_string()))
     }
 }

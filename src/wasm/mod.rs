@@ -68,6 +68,14 @@ pub fn header_needs(prefix: &[u8], total: f64) -> Result<f64, JsError> {
     }
 }
 
+/// text as tables show a token: quoted, control, zero-width and bidirectional characters
+/// escaped, cut at 48 characters (for text that names a token but is not one of a model's
+/// lists, such as the explorer's base).
+#[wasm_bindgen(js_name = shownText)]
+pub fn shown_text(text: &str) -> String {
+    vocab::quoted(text, 48)
+}
+
 /// a loaded model; several [`Widget`]s on one page share it (one download, one copy).
 #[wasm_bindgen]
 pub struct Explorer {

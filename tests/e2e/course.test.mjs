@@ -1,7 +1,9 @@
 // the example course as MkDocs Material builds it (scripts/build-course.sh; COURSE_SITE names
-// the built folder): every widget renders, the model is downloaded once for the whole visit,
-// presets differ, the labels are Vietnamese, Material's instant navigation keeps working,
-// and nothing is logged as a console error.
+// the built folder): every widget renders, each model file is downloaded at most once for the
+// whole visit (the §1 logit lens is on the first screen, so the whole model serves every
+// explorer), presets differ, the lens shows the model's real prediction, the labels are
+// Vietnamese, Material's instant navigation keeps working, and nothing is logged as a
+// console error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -29,7 +31,7 @@ after(async () => {
   srv?.stop();
 });
 
-test('the lesson with four explorers, one download, Vietnamese labels, instant navigation', async () => {
+test('the lesson with six explorers (two logit lenses), one download, Vietnamese labels, instant navigation', async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 1400, height: 900 }); // wide enough for Material's sidebar
   const errors = watchErrors(page);
@@ -38,16 +40,21 @@ test('the lesson with four explorers, one download, Vietnamese labels, instant n
   await page.goto(srv.url);
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
   const widgets = page.locator('unembed-explorer');
-  assert.equal(await widgets.count(), 4);
+  assert.equal(await widgets.count(), 6);
   // every widget renders its views (the §10 one has no table: it shows the spectrum and top-k).
   await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer')]
     .every((w) => w.querySelector('.topk-table tbody tr, canvas[data-chart]')), null, { timeout: 60000 });
   await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
     .every((t) => t.rows.length === 10), null, { timeout: 60000 });
-  assert.equal(downloads.length, 1, `one model download, not ${downloads.length}`);
+  assert.equal(new Set(downloads).size, downloads.length, `each file once: ${downloads}`);
+  assert.deepEqual(downloads.map((u) => u.split('/').pop()), ['SmolLM2-135M-Instruct.Q4_1.gguf'], 'the whole model serves every explorer');
   const ids = await page.$$eval('unembed-explorer', (ws) => ws.map((w) => [...w.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join()));
-  assert.notEqual(ids[0], ids[1], '§5 (" Paris") and §7 (" king") show different tables');
-  assert.match(await page.textContent('unembed-explorer h3'), /Các token đứng đầu/);
+  assert.notEqual(ids[1], ids[2], '§5 (" Paris") and §7 (" king") show different tables');
+  assert.match(await page.textContent('unembed-explorer .table h3'), /Các token đứng đầu/);
+  // §1: the lens runs its prompt on sight; the model says " Paris" (#7042), as the text says.
+  await page.waitForFunction(() => { const e = document.querySelector('unembed-explorer'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 120000 });
+  assert.equal(await page.evaluate(() => document.querySelector('unembed-explorer').lens.state.cells[30][4].top[0].id), 7042);
+  assert.match(await page.textContent('unembed-explorer .unembed-lens h3'), /^Prompt: logit lens$/);
   assert.ok(await page.locator('unembed-explorer canvas[data-chart="spectrum"]').count() === 1);
   // Material's instant navigation swaps the page without a reload.
   await page.evaluate(() => { window.unembedVisit = 'same document'; });
@@ -56,11 +63,19 @@ test('the lesson with four explorers, one download, Vietnamese labels, instant n
   await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
   assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
   await page.locator(`a[href="${srv.url}"]:visible`).first().click();
-  await page.waitForFunction(() => document.querySelectorAll('unembed-explorer').length === 4);
+  await page.waitForFunction(() => document.querySelectorAll('unembed-explorer').length === 6);
   await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
     .every((t) => t.rows.length === 10), null, { timeout: 60000 });
   assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
   assert.equal(downloads.length, 1, 'still one download after navigating');
+  // §11: the Vietnamese prompt, run once its panel is scrolled to; the text calls its
+  // prediction wrong (" n", #304): the page shows the same.
+  await page.locator('unembed-explorer[prompt^="H"] .unembed-lens').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => { const e = document.querySelector('unembed-explorer[prompt^="H"]'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 120000 });
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('unembed-explorer[prompt^="H"] .pipeline-line').textContent));
+  assert.equal(await page.evaluate(() => { const s = document.querySelector('unembed-explorer[prompt^="H"]').lens.state; return s.cells[30][s.cols - 1].top[0].id; }), 304);
+  await page.locator('unembed-explorer[prompt^="H"]').screenshot({ path: 'target/screenshots/course-lens-vi.png' });
+  assert.equal(downloads.length, 1, 'the second lens shares the model');
   await page.screenshot({ path: 'target/screenshots/course.png', fullPage: false });
   errors.check();
   await page.close();
