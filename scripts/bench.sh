@@ -2,7 +2,9 @@
 # bench.sh [REPS] — prints `name value` lines, all in one run on this machine:
 #   the full-vocabulary product z = E·h (49152 × 576 Q8_0) natively (each kernel, exact and
 #   fast precision), in wasm under Node and in headless Chromium, beside numpy's float32 E @ h
-#   on the same matrix; and the spectrum (native, wasm) beside numpy's svd and Gram + eigh.
+#   on the same matrix; and the spectrum (native, wasm) beside numpy's svd and Gram + eigh;
+#   the forward pass and the logit lens natively (bench --forward) and in Chromium beside
+#   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF.
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +20,5 @@ node bench/wasm_chromium.mjs smollm2-135m.gguf "$REPS"
 # numpy as it is installed (OPENBLAS_* left as the machine sets them; see bench/numpy_bench.py).
 python3 bench/numpy_bench.py --model "$SRC" --reps "$REPS"
 node bench/page_chromium.mjs "$REPS"
+target/release/unembed bench --forward "$SRC" --reps 3
+node bench/lens_chromium.mjs "$SRC" 3

@@ -33,8 +33,9 @@ wasm_tools() {
 }
 
 npm_tools() {
-  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
-    log "npm ci (binaryen, playwright-core; no browser download: tests use /usr/bin/chromium)"
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+    || [ ! -d node_modules/@wllama/wllama ]; then
+    log "npm ci (binaryen, playwright-core, @wllama/wllama for the lens benchmark; no browser download: tests use /usr/bin/chromium)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2
   fi
 }

@@ -8,7 +8,9 @@
 #   4. oracle: Python gguf + numpy against `unembed query`, the wasm build's query and the page's
 #      View on the real model; block-quantized embeddings (Q4_K, Q5_0, Q6_K) against gguf-py;
 #      `unembed tokenize` against llama.cpp itself (llama-cpp-python, scripts/setup-llama.sh) on
-#      the generated test strings, both special modes, every id
+#      the generated test strings, both special modes, every id; `unembed lens` (the forward
+#      pass) against llama.cpp's logits and greedy continuations on tests/oracle/prompts.json,
+#      as llama.cpp computes (activations quantized); exact mode against a float64 numpy forward
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the Prompt panel (logit lens), the custom element,
@@ -56,6 +58,15 @@ python3 tests/tokenizer/strings.py --out target/tokenizer/strings.json
 python3 tests/oracle/llama_ref.py tokenize --model "$SRC" --strings target/tokenizer/strings.json \
   --out target/tokenizer/llama.json
 python3 tests/tokenizer/check.py --cli target/release/unembed --model "$SRC" --ref target/tokenizer/llama.json
+step "forward pass: unembed lens vs llama.cpp (whole-vocabulary logits, top-10, greedy continuations)"
+python3 tests/oracle/llama_ref.py forward --model "$SRC" --prompts tests/oracle/prompts.json \
+  --out target/forward/llama.json
+python3 tests/oracle/forward_check.py --model "$SRC" --ref target/forward/llama.json \
+  --cli target/release/unembed
+# exact mode (activations in f32) is held to an independent float64 numpy forward, not to llama.cpp,
+# whose activations are Q8_1-quantized (the two differ by up to ~1.8 in a logit)
+python3 tests/oracle/numpy_forward.py --model "$SRC" --ref target/forward/llama.json \
+  --cli target/release/unembed
 
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile
