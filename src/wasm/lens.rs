@@ -205,14 +205,15 @@ impl LensModel {
         let ids = self
             .s
             .tokenize(crate::core::lens::BENCH_PROMPT)
-            .map_err(js)?;
+            .map_err(|e| self.err(e))?;
         let ids: Vec<u32> = ids
             .iter()
             .copied()
             .cycle()
             .take(prefill.max(lens))
             .collect();
-        let t = crate::core::lens::bench(&mut self.s, &ids, decode, lens, &now).map_err(js)?;
+        let t = crate::core::lens::bench(&mut self.s, &ids, decode, lens, &now)
+            .map_err(|e| self.err(e))?;
         to_js(&t)
     }
 
