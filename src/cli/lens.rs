@@ -39,6 +39,7 @@ pub fn run(a: &mut Args) -> Result<()> {
     let a_head_exact = a.flag("--exact-head");
     let ignore_end = a.flag("--ignore-end");
     let as_json = a.flag("--json");
+    let mid = a.flag("--mid");
     let precision = if a.flag("--exact") {
         Precision::Exact
     } else {
@@ -52,6 +53,7 @@ pub fn run(a: &mut Args) -> Result<()> {
     }
     let prompt = a_prompt;
     let mut s = open(&path, crate::core::lens::MAX_POSITIONS, top, precision)?;
+    s.set_mid(mid);
     let ids: Vec<u32> = match (ids, prompt) {
         (Some(list), None) => list
             .split(',')
@@ -132,11 +134,7 @@ pub fn run(a: &mut Args) -> Result<()> {
     }
     out!("{line}");
     for row in (0..lens.rows).rev() {
-        let name = if row == 0 {
-            "embed".to_string()
-        } else {
-            format!("{row}")
-        };
+        let name = lens.row_name(row);
         let mut line = format!("{name:>6}  ");
         for p in 0..lens.positions {
             let t = lens

@@ -46,7 +46,7 @@ usage:
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed lens <model.gguf> (--prompt TEXT | --ids 1,2,3) [--generate N] [--temperature T]
-               [--seed N] [--top K] [--json] [--exact] [--exact-head] [--ignore-end]
+               [--seed N] [--top K] [--json] [--mid] [--exact] [--exact-head] [--ignore-end]
                [--logits-out FILE]
   unembed bench <file> [--reps N]
   unembed bench --forward <model.gguf> [--reps N]
@@ -64,7 +64,8 @@ parsed unless --no-special; BOS is added only if the model asks for it. --json p
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
 `lens` runs the model's forward pass on the prompt (then --generate tokens, greedy at
 temperature 0) and reads every layer's hidden state through the final norm and the head: a row
-per layer, the top token at every position. Products run as llama.cpp runs them (activations
+per layer, the top token at every position; --mid adds each layer's residual after attention,
+before its MLP (row `12a`). Products run as llama.cpp runs them (activations
 quantized) unless --exact; --logits-out writes the last position's logits as f32 little-endian.
 `serve` sends the page's Content-Security-Policy (--csp replaces it, `off` drops it) and
 nosniff; --isolate adds the cross-origin isolation headers (COOP, COEP, CORP).

@@ -73,6 +73,19 @@ pub struct Grid {
     /// a selected cell (row, col), outlined.
     #[serde(default)]
     pub selected: Option<(usize, usize)>,
+    /// each row's name (`Lens::row_name`: the layer number, `12a` for layer 12 after
+    /// attention); empty: the row numbers.
+    #[serde(default)]
+    pub row_names: Vec<String>,
+}
+
+/// where a lens row reads the residual stream: `Output(ℓ)` is the input of layer ℓ (the
+/// embedding for ℓ = 0, else layer ℓ − 1's output), `Mid(ℓ)` layer ℓ's residual after
+/// attention, before its MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Site {
+    Output(usize),
+    Mid(usize),
 }
 
 /// positions read through the unembedding together (the matrix is read once per pass).
@@ -154,20 +167,54 @@ pub struct Commitment {
 }
 
 /// the cells of rows 0..=n_layer (row 0 the embedding, row ℓ+1 the output of layer ℓ) at
-/// every position.
+/// every position; with `mid`, 2·n_layer + 1 rows: row 0 the embedding, row 2ℓ+1 layer ℓ's
+/// residual after attention (before its MLP), row 2ℓ+2 layer ℓ's output.
 #[derive(Debug, Clone, Default)]
 pub struct Lens {
     pub rows: usize,
     pub positions: usize,
+    /// whether the rows include each layer's residual between attention and MLP.
+    pub mid: bool,
     /// position-major: positions × rows.
     cells: Vec<Option<Cell>>,
 }
 
 impl Lens {
-    pub fn new(n_layer: usize) -> Self {
+    pub fn new(n_layer: usize, mid: bool) -> Self {
         Lens {
-            rows: n_layer + 1,
+            rows: if mid { 2 * n_layer + 1 } else { n_layer + 1 },
+            mid,
             ..Default::default()
+        }
+    }
+
+    /// which residual of the trace a row reads.
+    pub fn site(&self, row: usize) -> Site {
+        if !self.mid {
+            Site::Output(row)
+        } else if row % 2 == 1 {
+            Site::Mid((row - 1) / 2)
+        } else {
+            Site::Output(row / 2)
+        }
+    }
+
+    /// the row that reads a site.
+    pub fn row_of(&self, site: Site) -> usize {
+        match (site, self.mid) {
+            (Site::Output(l), false) => l,
+            (Site::Output(l), true) => 2 * l,
+            (Site::Mid(l), _) => 2 * l + 1,
+        }
+    }
+
+    /// a row's name on the heatmap's axis: `embed`, the layer number ℓ+1 for layer ℓ's
+    /// output, `ℓ+1a` for its residual after attention.
+    pub fn row_name(&self, row: usize) -> String {
+        match self.site(row) {
+            Site::Output(0) => "embed".into(),
+            Site::Output(l) => l.to_string(),
+            Site::Mid(l) => format!("{}a", l + 1),
         }
     }
 
@@ -207,7 +254,11 @@ impl Lens {
             .clone()
             .map(|p| {
                 let mut h = vec![0f32; trace.d];
-                t.final_norm(trace.resid(row, p), &mut h);
+                let x = match self.site(row) {
+                    Site::Output(l) => trace.resid(l, p),
+                    Site::Mid(l) => trace.mid(l, p),
+                };
+                t.final_norm(x, &mut h);
                 h
             })
             .collect();
@@ -462,7 +513,7 @@ impl LensSession {
             )),
             state: t.state(capacity, precision),
             trace: Trace::new(t.config()),
-            lens: Lens::new(t.config().n_layer),
+            lens: Lens::new(t.config().n_layer, false),
             model,
             t,
             ids: Vec::new(),
@@ -474,6 +525,19 @@ impl LensSession {
 
     pub fn ids(&self) -> &[u32] {
         &self.ids
+    }
+
+    /// whether the lens also reads each layer's residual between attention and MLP (twice
+    /// the reads). changing it forgets the prompt: run it again.
+    pub fn set_mid(&mut self, on: bool) {
+        if on != self.lens.mid {
+            self.state.reset();
+            self.trace.truncate(0);
+            self.ids.clear();
+            self.pass = None;
+            self.h = None;
+            self.lens = Lens::new(self.t.config().n_layer, on);
+        }
     }
 
     /// reads the tokenizer of the file's metadata (BPE merges and pre-tokenizer); a file
@@ -548,7 +612,19 @@ impl LensSession {
         let first = self.state.pos;
         self.t
             .step(&mut self.state, &mut pass, Some(&mut self.trace))?;
-        let row = pass.layers_done();
+        let done = pass.layers_done();
+        if self.lens.mid {
+            let row = self.lens.row_of(Site::Mid(done - 1));
+            self.lens.read(
+                &self.t,
+                &self.model,
+                &self.trace,
+                row,
+                first..self.ids.len(),
+                self.top,
+            )?;
+        }
+        let row = self.lens.row_of(Site::Output(done));
         self.lens.read(
             &self.t,
             &self.model,
@@ -557,7 +633,7 @@ impl LensSession {
             first..self.ids.len(),
             self.top,
         )?;
-        if row == self.t.config().n_layer {
+        if done == self.t.config().n_layer {
             self.h = Some(self.t.finish(&mut self.state, pass)?);
         } else {
             self.pass = Some(pass);
@@ -685,6 +761,7 @@ impl LensSession {
             commitment,
             scale_max,
             selected: None,
+            row_names: (0..rows).map(|r| self.lens.row_name(r)).collect(),
         })
     }
 
@@ -692,7 +769,8 @@ impl LensSession {
     /// the last position, the shape `unembed query --json` prints), `layers` (for every row,
     /// row 0 the embedding, and every position, its cell: `top` [{id, token, text, shown,
     /// logit, prob}], `entropy`, `log_z`, `kl_to_final` when computed), `commitment` (per
-    /// position: the first row from which its final prediction is top-3, top-1, p > 0.5).
+    /// position: the first row from which its final prediction is top-3, top-1, p > 0.5); with
+    /// mid rows, `layers` has 2L + 1 rows and `rows` names them (`embed`, `1a`, `1`, …).
     pub fn json(&self, top: usize) -> Result<serde_json::Value> {
         let next = self.next(&ReadoutOptions {
             top,
@@ -705,13 +783,18 @@ impl LensSession {
         let commitment = (0..lens.positions)
             .map(|c| lens.commitment(&self.model, c, None))
             .collect::<Result<Vec<_>>>()?;
-        Ok(serde_json::json!({
+        let mut out = serde_json::json!({
             "ids": self.ids,
             "tokens": self.ids.iter().map(|&i| self.model.vocab.raw(i)).collect::<Vec<_>>(),
             "next": next,
             "layers": layers,
             "commitment": commitment,
-        }))
+        });
+        if lens.mid {
+            out["rows"] =
+                serde_json::json!((0..lens.rows).map(|r| lens.row_name(r)).collect::<Vec<_>>());
+        }
+        Ok(out)
     }
 
     /// the residual of the trace behind a cell (before the final norm), or the mid-layer one.
@@ -823,6 +906,68 @@ mod tests {
         let c = s.lens.commitment(&s.model, toks.len() - 1, None).unwrap();
         assert_eq!(c.token, cell.top[0].id);
         assert!(c.top1.is_some_and(|r| r <= last) && c.top3 <= c.top1);
+    }
+
+    #[test]
+    fn every_row_reads_its_own_residual_normed_by_its_own_rms() {
+        // each cell's h is the final norm of exactly the trace's residual that row names
+        // (row ℓ: the input of layer ℓ; with mid rows, layer ℓ's residual after attention
+        // too), with that residual's own RMS: not a comment, a test.
+        let toks = [4u32, 8, 15, 16, 23, 1];
+        let mut plain = session();
+        plain.start(&toks).unwrap();
+        plain.run().unwrap();
+        let mut s = session();
+        s.set_mid(true);
+        s.start(&toks).unwrap();
+        let mut rows = vec![0];
+        while let Some(r) = s.step().unwrap() {
+            rows.push(r);
+        }
+        let n = s.t.config().n_layer;
+        assert_eq!(s.lens.rows, 2 * n + 1);
+        // step returns each layer's output row; the mid row before it is read with it.
+        assert_eq!(rows, (0..=n).map(|l| 2 * l).collect::<Vec<_>>());
+        let d = s.t.config().d;
+        for row in 0..s.lens.rows {
+            for p in 0..toks.len() {
+                let x = match s.lens.site(row) {
+                    Site::Output(l) => s.trace().resid(l, p),
+                    Site::Mid(l) => s.trace().mid(l, p),
+                };
+                let mut h = vec![0f32; d];
+                s.t.final_norm(x, &mut h);
+                assert_eq!(s.hidden(row, p).unwrap(), &h[..], "row {row} position {p}");
+                if let Site::Output(l) = s.lens.site(row) {
+                    assert_eq!(s.hidden(row, p).unwrap(), plain.hidden(l, p).unwrap());
+                    assert_eq!(
+                        s.lens.cell(row, p).unwrap().top,
+                        plain.lens.cell(l, p).unwrap().top
+                    );
+                }
+            }
+        }
+        // the plain lens's rows: the same, each residual with its own scale (the early rows
+        // are not uniform, as they would be with the last layer's RMS).
+        for l in 0..=n {
+            for p in 0..toks.len() {
+                let mut h = vec![0f32; d];
+                plain.t.final_norm(plain.trace().resid(l, p), &mut h);
+                assert_eq!(plain.hidden(l, p).unwrap(), &h[..]);
+            }
+        }
+        assert_eq!(s.lens.row_name(0), "embed");
+        assert_eq!(s.lens.row_name(1), "1a");
+        assert_eq!(s.lens.row_name(2), "1");
+        let g = s.grid(Quantity::TopProb, None).unwrap();
+        assert_eq!(g.rows, 2 * n + 1);
+        assert_eq!(g.row_names[2 * n], n.to_string());
+        let j = s.json(3).unwrap();
+        assert_eq!(j["layers"].as_array().unwrap().len(), 2 * n + 1);
+        assert_eq!(j["rows"][1], "1a");
+        // switching back forgets the prompt.
+        s.set_mid(false);
+        assert!(s.ids().is_empty() && s.lens.rows == n + 1);
     }
 
     #[test]

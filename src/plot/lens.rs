@@ -175,7 +175,10 @@ pub fn draw_lens<DB: DrawingBackend>(
                     "embed".to_string()
                 }
             } else {
-                format!("{r}")
+                g.row_names
+                    .get(r)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{r}"))
             };
             area.draw(&Text::new(
                 name,
@@ -280,7 +283,10 @@ pub fn draw_lens<DB: DrawingBackend>(
                     // an early commitment is bright, a late one dark.
                     Some(r) => (
                         viridis(1.0 - r as f64 / (g.rows - 1).max(1) as f64),
-                        format!("{r}"),
+                        g.row_names
+                            .get(r)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{r}")),
                     ),
                     None => (RGBColor(238, 240, 244), "–".to_string()),
                 };
@@ -326,6 +332,7 @@ mod tests {
             commitment: vec![[Some(2), Some(3), None]; cols],
             scale_max: None,
             selected: Some((4, 1)),
+            row_names: vec![],
         }
     }
 

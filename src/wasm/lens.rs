@@ -107,12 +107,20 @@ impl LensModel {
         self.s.is_end(id)
     }
 
+    /// whether the lens also reads each layer's residual between attention and MLP (rows
+    /// `1a`, `2a`, …; the grid's `row_names` name every row). changing it forgets the prompt.
+    #[wasm_bindgen(js_name = setMid)]
+    pub fn set_mid(&mut self, on: bool) {
+        self.s.set_mid(on);
+    }
+
     /// starts a prompt given as token ids: embeds it (row 0).
     pub fn start(&mut self, ids: Vec<u32>) -> Result<(), JsError> {
         self.s.start(&ids).map_err(|e| self.err(e))
     }
 
-    /// runs the next layer and reads its row; the row, or undefined when the pass is done.
+    /// runs the next layer and reads its row (and, with mid rows, the row before it); the row,
+    /// or undefined when the pass is done.
     pub fn step(&mut self) -> Result<Option<u32>, JsError> {
         Ok(self.s.step().map_err(|e| self.err(e))?.map(|r| r as u32))
     }
