@@ -15,6 +15,7 @@ pub mod index;
 pub mod maths;
 pub mod model;
 pub mod names;
+pub mod number;
 pub mod plan;
 pub mod quant;
 pub mod query;
