@@ -1,5 +1,8 @@
-// every word the explorer shows, in English and Vietnamese. `strings(lang)` picks a language
-// ("vi…" → Vietnamese, else English); `number(lang)` formats numbers for it.
+// every word the explorer shows, in English and Vietnamese. `language(tag)` is the one rule
+// for a language tag, the same as the core's plot::Lang::parse: a BCP 47 tag whose primary
+// subtag is "vi" ("vi", "vi-VN") is Vietnamese, anything else (en_US, vi_VN, x, garbage)
+// English; it never throws. `strings(lang)` gives the words and `number(lang)`/`integer(lang)`
+// format numbers for it, without Intl (an invalid tag would make toLocaleString throw).
 
 const EN = {
   hLabel: 'hidden state h: a token or an expression',
@@ -163,13 +166,24 @@ const VI = {
   },
 };
 
+/** 'vi' or 'en' for any value (a tag from a URL, an attribute, the page). */
+export function language(tag) {
+  return /^vi(-|$)/i.test(typeof tag === 'string' ? tag : '') ? 'vi' : 'en';
+}
+
 export function strings(lang) {
-  return /^vi\b/i.test(lang ?? '') ? VI : EN;
+  return language(lang) === 'vi' ? VI : EN;
+}
+
+/** a whole number with its thousands grouped: 49,152 (English) or 49.152 (Vietnamese). */
+export function integer(lang) {
+  const sep = language(lang) === 'vi' ? '.' : ',';
+  return (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, sep);
 }
 
 /** fixed-digit numbers in the language's style (a decimal comma in Vietnamese). */
 export function number(lang) {
-  const vi = /^vi\b/i.test(lang ?? '');
+  const vi = language(lang) === 'vi';
   return (x, d = 3) => {
     // NaN is shown as NaN: the core never produces one, and a test looks for it on screen.
     if (Number.isNaN(x)) return 'NaN';
