@@ -6,6 +6,7 @@
 //! writer and test fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
 //! natively.
 
+pub mod controls;
 pub mod convert;
 pub mod error;
 pub mod files;
