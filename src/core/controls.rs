@@ -181,12 +181,28 @@ const ATTRIBUTE_KEYS: [(&str, Field); 9] = [
     ("top", Field::Top),
 ];
 
-fn lookup(origin: Origin, key: &str) -> Option<Field> {
-    let keys: &[(&str, Field)] = match origin {
+fn keys(origin: Origin) -> &'static [(&'static str, Field)] {
+    match origin {
         Origin::Link => &LINK_KEYS,
         Origin::Attributes => &ATTRIBUTE_KEYS,
-    };
-    keys.iter().find(|(k, _)| *k == key).map(|&(_, f)| f)
+    }
+}
+
+fn lookup(origin: Origin, key: &str) -> Option<Field> {
+    keys(origin)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|&(_, f)| f)
+}
+
+/// a field's name where the state came from (`token` for an element's base, `base` in a
+/// link); a field the origin cannot set is named as a link names it.
+fn name_of(origin: Origin, field: Field) -> &'static str {
+    keys(origin)
+        .iter()
+        .chain(&LINK_KEYS)
+        .find(|&&(_, f)| f == field)
+        .map_or("state", |&(k, _)| k)
 }
 
 /// what a field should have held.
@@ -293,6 +309,8 @@ pub struct Problem {
 pub struct Checked {
     pub controls: Controls,
     pub problems: Vec<Problem>,
+    /// where the text came from: problems name its keys as it spells them.
+    pub origin: Origin,
 }
 
 /// reads `text` (a JSON object; empty means `{}`) as controls: a key that is missing takes
@@ -305,6 +323,7 @@ pub fn parse(text: &str, origin: Origin, missing: &Controls, fallback: &Controls
         Origin::Attributes => "attributes",
     };
     let refuse = |kind| Checked {
+        origin,
         controls: fallback.clone(),
         problems: vec![Problem {
             key: whole.into(),
@@ -353,6 +372,7 @@ pub fn parse(text: &str, origin: Origin, missing: &Controls, fallback: &Controls
     Checked {
         controls: c,
         problems,
+        origin,
     }
 }
 
@@ -363,8 +383,10 @@ pub fn parse(text: &str, origin: Origin, missing: &Controls, fallback: &Controls
 pub fn check_with_model(model: &Model, checked: &mut Checked, fallback: &Controls) {
     let c = &mut checked.controls;
     let problems = &mut checked.problems;
+    let origin = checked.origin;
     let d = model.d();
-    let mut fail = |c: &mut Controls, field: Field, key: &str, kind: Kind| {
+    let mut fail = |c: &mut Controls, field: Field, kind: Kind| {
+        let key = name_of(origin, field);
         copy_field(c, fallback, field);
         if field == Field::Base {
             // a base and the h it describes go together.
@@ -381,21 +403,21 @@ pub fn check_with_model(model: &Model, checked: &mut Checked, fallback: &Control
             "h has {} components, the model has d = {d}",
             c.h.len()
         ));
-        fail(c, Field::H, "h", Kind::Model(e));
+        fail(c, Field::H, Kind::Model(e));
     }
     if c.h.is_empty() && (c.base != fallback.base || !fallback.h.is_empty()) {
         if let Err(e) = resolves(model, &c.base) {
-            fail(c, Field::Base, "base", Kind::Model(e));
+            fail(c, Field::Base, Kind::Model(e));
         }
     }
     for field in [Field::MixWith, Field::Target] {
-        let (text, was, key) = match field {
-            Field::MixWith => (&c.mix_with, &fallback.mix_with, "mix_with"),
-            _ => (&c.target, &fallback.target, "target"),
+        let (text, was) = match field {
+            Field::MixWith => (&c.mix_with, &fallback.mix_with),
+            _ => (&c.target, &fallback.target),
         };
         if !text.is_empty() && text != was {
             if let Err(e) = model.vocab.find(text) {
-                fail(c, field, key, Kind::Model(e));
+                fail(c, field, Kind::Model(e));
             }
         }
     }
@@ -404,7 +426,7 @@ pub fn check_with_model(model: &Model, checked: &mut Checked, fallback: &Control
             "drift has {} components, the model has d = {d}",
             c.drift.len()
         ));
-        fail(c, Field::Drift, "drift", Kind::Model(e));
+        fail(c, Field::Drift, Kind::Model(e));
     }
     if c.coeffs.iter().any(|&a| a != 0.0) && model.spectrum.is_none() {
         c.coeffs = Vec::new();

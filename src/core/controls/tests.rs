@@ -49,7 +49,8 @@ fn a_good_state_reads_whole() {
         again,
         Checked {
             controls: want,
-            problems: vec![]
+            problems: vec![],
+            origin: Origin::Link,
         }
     );
     // empty text is an empty state.
@@ -362,6 +363,16 @@ fn the_model_has_its_say() {
         &format!(r#"{{"base":"layer 3","h":{:?}}}"#, vec![0.5f32; 64]),
     );
     assert_eq!(c.problems, vec![]);
+    // an element's attributes are named as the author wrote them, here as in `parse`.
+    let mut c = parse(
+        r##"{"token":"zzz","mix-with":"#999","target":"qqq"}"##,
+        Origin::Attributes,
+        &fallback,
+        &fallback,
+    );
+    check_with_model(&m, &mut c, &fallback);
+    assert_eq!(keys(&c), ["token", "mix-with", "target"]);
+    assert!(message(&c, "token").starts_with("token: not found: no token reads \"zzz\""));
 }
 
 #[test]
