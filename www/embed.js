@@ -1,23 +1,18 @@
 // the explorer for an <iframe>: everything comes from the URL hash, in the same form as the
 // full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table and lang=vi.
-// the state the reader reaches is written back to the hash.
+// the state is handed to the core as text (it reads it field by field); the state the reader
+// reaches is written back to the hash, and a new hash (the parent changed the iframe's src)
+// is followed.
 import { mountExplorer } from './explorer.js';
 import { loadModel } from './unembed-explorer.js';
-import { strings } from './i18n.js';
+import { strings, language } from './i18n.js';
 
 const params = new URLSearchParams(location.hash.slice(1));
-const lang = params.get('lang') ?? 'en';
+const lang = language(params.get('lang') ?? 'en');
 document.documentElement.lang = lang;
 const root = document.getElementById('explorer');
 const T = strings(lang);
-
-function controlsFromHash() {
-  try {
-    return JSON.parse(params.get('s') ?? '{}');
-  } catch {
-    return {};
-  }
-}
+let mounted = null;
 
 async function start() {
   const status = document.createElement('p');
@@ -26,11 +21,12 @@ async function start() {
   root.replaceChildren(status);
   const file = params.get('m');
   try {
+    // the model's bytes are kept: a link's gradient steps are replayed in a Worker from them.
     const explorer = await loadModel(new URL('.', location.href), file, (got, total) => {
       status.textContent = T.loadingPct(Math.floor((100 * got) / total));
-    });
+    }, { keepSource: true });
     const views = (params.get('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',');
-    mountExplorer(root, explorer, controlsFromHash(), {
+    mounted = mountExplorer(root, explorer, params.get('s') ?? '', {
       views,
       lang,
       onChange: (c) => {
@@ -46,5 +42,16 @@ async function start() {
     status.append(retry);
   }
 }
+
+window.addEventListener('hashchange', () => {
+  const next = new URLSearchParams(location.hash.slice(1));
+  // another model, other views or another language: the page starts again.
+  if (['m', 'views', 'lang'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
+    location.reload();
+    return;
+  }
+  params.set('s', next.get('s') ?? '');
+  mounted.load(next.get('s') ?? '');
+});
 
 start();

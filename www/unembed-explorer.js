@@ -7,7 +7,8 @@
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
-import { strings } from './i18n.js';
+import { strings, language } from './i18n.js';
+import { remember } from './replay.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
@@ -18,8 +19,10 @@ function ready() {
   return wasm;
 }
 
-/** the shared Explorer for a model file (the manifest's first model when `file` is empty). */
-export function loadModel(base, file, onProgress) {
+/** the shared Explorer for a model file (the manifest's first model when `file` is empty).
+ * `keepSource` keeps the file's bytes for replaying a link's gradient steps in a Worker
+ * (embed.html); elements take no steps from their attributes and keep nothing. */
+export function loadModel(base, file, onProgress, { keepSource = false } = {}) {
   const key = `${base}|${file ?? ''}`;
   if (!loaded.has(key)) {
     const p = (async () => {
@@ -28,7 +31,9 @@ export function loadModel(base, file, onProgress) {
       const entry = file ? models.find((m) => m.file === file) : models[0];
       if (!entry) throw new LoadError('noModel', file, new URL('models/models.json', base).pathname);
       const buf = await downloadModel(base, entry, onProgress);
-      return new Explorer(buf, new Uint8Array());
+      const explorer = new Explorer(buf, new Uint8Array());
+      if (keepSource) remember(explorer, { whole: buf });
+      return explorer;
     })();
     // a failed download is not cached: the next element (or Retry) tries again.
     p.catch(() => loaded.delete(key));
@@ -37,23 +42,23 @@ export function loadModel(base, file, onProgress) {
   return loaded.get(key);
 }
 
-const CONTROL_ATTRS = { token: 'base', temperature: 'temperature', target: 'target', mix: 'mix', 'mix-with': 'mix_with', scale: 'scale', noise: 'noise', seed: 'seed', top: 'top' };
-const NUMBERS = new Set(['temperature', 'mix', 'scale', 'noise', 'seed', 'top']);
+// the attributes that are controls; the core names and reads them (core::controls).
+const CONTROL_ATTRS = ['token', 'temperature', 'target', 'mix', 'mix-with', 'scale', 'noise', 'seed', 'top'];
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', 'lang', ...Object.keys(CONTROL_ATTRS)];
+  static observedAttributes = ['model', 'base', 'views', 'lang', ...CONTROL_ATTRS];
 
   #mounted = null;
   #generation = 0;
 
-  controlsFromAttributes() {
+  /** the control attributes as a JSON object of their text, for the core to read. */
+  attributesText() {
     const c = {};
-    for (const [attr, key] of Object.entries(CONTROL_ATTRS)) {
+    for (const attr of CONTROL_ATTRS) {
       const v = this.getAttribute(attr);
-      if (v === null) continue;
-      c[key] = NUMBERS.has(attr) ? Number(v) : v;
+      if (v !== null) c[attr] = v;
     }
-    return c;
+    return JSON.stringify(c);
   }
 
   connectedCallback() {
@@ -72,7 +77,8 @@ export class UnembedExplorer extends HTMLElement {
       this.disconnectedCallback();
       this.#start();
     } else {
-      this.#mounted.set(this.controlsFromAttributes());
+      // what the attributes do not say keeps its value in force.
+      this.#mounted.load(this.attributesText(), 'attributes', true);
     }
   }
 
@@ -81,7 +87,7 @@ export class UnembedExplorer extends HTMLElement {
     const base = new URL(this.getAttribute('base') ?? '.', HERE);
     const views = (this.getAttribute('views') ?? 'topk,cosnorm,spectrum,loss,table').split(',').map((v) => v.trim());
     // the element's own lang, else the nearest ancestor's, else the page's.
-    const lang = this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang;
+    const lang = language(this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang);
     const T = strings(lang);
     const status = document.createElement('p');
     status.className = 'unembed-status';
@@ -95,7 +101,7 @@ export class UnembedExplorer extends HTMLElement {
       if (generation !== this.#generation) return; // removed or changed meanwhile
       const host = document.createElement('div');
       this.replaceChildren(host);
-      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), { views, lang });
+      this.#mounted = mountExplorer(host, explorer, this.attributesText(), { views, lang, kind: 'attributes' });
     } catch (e) {
       if (generation !== this.#generation) return;
       status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
