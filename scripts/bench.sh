@@ -18,3 +18,4 @@ node bench/wasm_chromium.mjs smollm2-135m.gguf "$REPS"
 # numpy as it is installed (OPENBLAS_* left as the machine sets them; see bench/numpy_bench.py).
 python3 bench/numpy_bench.py --model "$SRC" --reps "$REPS"
 node bench/page_chromium.mjs "$REPS"
+node bench/links_chromium.mjs
