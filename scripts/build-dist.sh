@@ -10,7 +10,7 @@ bash scripts/prepare.sh
 rm -rf "$OUT" dist/pkg
 mkdir -p "$OUT/models" dist/pkg
 cp www/explorer.js www/unembed-explorer.js www/loader.js www/i18n.js www/embed.html www/embed.js \
-   www/spectrum-worker.js www/style.css "$OUT/"
+   www/spectrum-worker.js www/replay.js www/replay-worker.js www/style.css "$OUT/"
 cp -r www/pkg "$OUT/pkg"
 cp www/models/models.json www/models/*.gguf "$OUT/models/"
 cp www/pkg/unembed.js www/pkg/unembed_bg.wasm www/pkg/unembed.d.ts www/pkg/unembed_bg.wasm.d.ts dist/pkg/
