@@ -5,7 +5,8 @@
 //   value is named in the page's language with the value used instead, the rest of the link
 //   is kept, and the sliders still move the table;
 // - a link's gradient steps run in a Worker with a progress bar and Cancel, the sliders answer
-//   meanwhile, and the steps that land are those the main thread would have taken;
+//   meanwhile, and the steps that land are those the main thread would have taken (for a
+//   downloaded model and for a local file read by ranges);
 // - LINKS_N generated links (seeded by LINKS_SEED, default 200 and 1), opened one after
 //   another in the same page, each leave a view and no page error;
 // - embed.html and <unembed-explorer> report a bad hash or bad attributes the same way;
@@ -192,6 +193,21 @@ test('a link\'s 1,000 gradient steps run in a Worker: progress, sliders meanwhil
   const here = await page.evaluate(() => window.unembedPage.mounted.view.target);
   assert.equal(here.rank, replayed.rank);
   assert.ok(Math.abs(here.loss - replayed.loss) <= 1e-9 * Math.abs(here.loss), `loss ${here.loss} here, ${replayed.loss} replayed`);
+  errors.check();
+  await page.close();
+});
+
+test('a local file\'s link steps are replayed too (the Worker opens it from its ranges)', async () => {
+  const { page, errors } = await newPage();
+  await page.goto(srv.url);
+  await settled(page);
+  await page.setInputFiles('#file-input', 'www/models/smollm2-135m.gguf');
+  await page.waitForFunction(() => document.querySelector('#model-select').value.startsWith('local:'), null, { timeout: 60000 });
+  await settled(page);
+  await page.evaluate((t) => { window.unembedPage.mounted.load(t); }, JSON.stringify({ target: ' London', steps: 7 }));
+  await page.waitForFunction(() => window.unembedPage.mounted.controls.steps === 7 && !window.unembedPage.mounted.replaying, null, { timeout: 60000 });
+  assert.match(await page.textContent('.target-info'), /7 steps taken/);
+  assert.deepEqual(await problems(page), []);
   errors.check();
   await page.close();
 });
