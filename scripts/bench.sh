@@ -22,3 +22,4 @@ python3 bench/numpy_bench.py --model "$SRC" --reps "$REPS"
 node bench/page_chromium.mjs "$REPS"
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
+node bench/links_chromium.mjs

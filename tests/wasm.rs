@@ -221,7 +221,10 @@ fn the_widget_shows_one_readout() {
     let ex = Explorer::new(tiny_gguf(), &[]).unwrap();
     let mut w = Widget::new(&ex);
     let view = |w: &mut Widget, c: serde_json::Value| -> serde_json::Value {
-        serde_wasm_bindgen::from_value(w.update(spec(c)).unwrap()).unwrap()
+        let r: serde_json::Value =
+            serde_wasm_bindgen::from_value(w.update(&c.to_string()).unwrap()).unwrap();
+        assert_eq!(r["problems"], serde_json::json!([]), "{c}");
+        r["view"].clone()
     };
     let v = view(
         &mut w,
@@ -258,4 +261,69 @@ fn the_widget_shows_one_readout() {
         serde_json::json!({"base": "given", "h": vec![0.25f32; 64]}),
     );
     assert!((v["h_norm"].as_f64().unwrap() - 2.0).abs() < 1e-6);
+}
+
+fn value(v: Result<JsValue, wasm_bindgen::JsError>) -> serde_json::Value {
+    serde_wasm_bindgen::from_value(v.map_err(|_| "a JsError").unwrap()).unwrap()
+}
+
+/// a link's state as the page loads it: each bad value reported and replaced, the rest kept,
+/// the pieces built one per call, and the steps left for a Worker, whose replay the widget
+/// adopts to the same view as steps taken one by one.
+#[wasm_bindgen_test]
+fn a_link_loads_field_by_field_and_its_steps_are_replayed() {
+    let ex = Explorer::new(tiny_gguf(), &[]).unwrap();
+    let mut w = Widget::new(&ex);
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let text = format!(
+        r#"{{"base":" w3","mix_with":" w4","mix":0.3,"noise":0.01,"coeffs":{deep},"top":0,"lr":"abc","target":" w9","steps":4,"x":1}}"#
+    );
+    let r = value(w.load(&text, "link", false));
+    let keys: Vec<&str> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["coeffs[0]", "lr", "x"]);
+    assert_eq!(r["controls"]["top"], 0);
+    assert_eq!(r["controls"]["steps"], 4);
+    let mut built = 0;
+    while w.prepare().map_err(|_| "prepare").unwrap() {
+        built += 1;
+    }
+    assert_eq!(built, 3, "base, mix token, noise");
+    let state = r["controls"].to_string();
+    let u = value(w.update(&state));
+    assert_eq!(u["replay"], 4, "more than one step is left to a Worker");
+    assert_eq!(
+        u["view"]["top"],
+        serde_json::json!([]),
+        "top = 0: an empty table"
+    );
+    // the Worker's side.
+    let ex2 = Explorer::new(tiny_gguf(), &[]).unwrap();
+    let mut worker = Widget::new(&ex2);
+    let from = value(w.controls());
+    let mut from_steps = from.clone();
+    from_steps["steps"] = 4.into();
+    let rep = worker
+        .replay(&from_steps.to_string(), None)
+        .map_err(|_| "replay")
+        .unwrap();
+    let get = |k: &str| {
+        js_sys::Float64Array::from(js_sys::Reflect::get(&rep, &k.into()).unwrap()).to_vec()
+    };
+    let a = value(w.adopt(&from_steps.to_string(), 4, get("h"), get("z"), get("loss")));
+    // the same as a widget that took the steps one by one.
+    let mut one = Widget::new(&ex);
+    let mut last = serde_json::Value::Null;
+    for k in 0..=4 {
+        let mut c = from.clone();
+        c["steps"] = k.into();
+        last = value(one.update(&c.to_string()));
+        assert_eq!(last["replay"], 0);
+    }
+    assert_eq!(a["view"], last["view"]);
+    assert_eq!(value(w.controls()), value(one.controls()));
 }

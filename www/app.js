@@ -4,10 +4,14 @@ import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
 import { readManifest, downloadModel } from './loader.js';
-import { strings, number } from './i18n.js';
+import { strings, number, integer, language } from './i18n.js';
+import { remember } from './replay.js';
 
-// the page's language: #lang=vi in the URL, else <html lang>.
-const LANG = new URLSearchParams(location.hash.slice(1)).get('lang') ?? document.documentElement.lang;
+// the page's language: #lang=vi in the URL, else <html lang>; any other tag (en_US, vi_VN, x)
+// is English, never an error.
+const HTML_LANG = document.documentElement.lang;
+const langOf = (hash) => language(new URLSearchParams(hash.slice(1)).get('lang') ?? HTML_LANG);
+const LANG = langOf(location.hash);
 document.documentElement.lang = LANG;
 const T = strings(LANG);
 const P = T.page;
@@ -24,12 +28,11 @@ function showError(msg) {
   $('error').hidden = !msg;
 }
 
-/** the state in the URL hash: #m=<model file>&s=<controls as JSON>. */
+/** the state in the URL hash: #m=<model file>&s=<controls as JSON>. the state stays text:
+ * the core reads it field by field (a broken value costs that value, not the rest). */
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  let controls = {};
-  try { controls = JSON.parse(p.get('s') ?? '{}'); } catch { /* a broken hash starts fresh */ }
-  return { file: p.get('m'), controls };
+  return { file: p.get('m'), state: p.get('s') ?? '' };
 }
 
 function writeHash(file, controls) {
@@ -51,10 +54,10 @@ function install(ex, key, row = null) {
   explorer = ex;
   const info = explorer.info();
   const r = info.requantized;
-  $('status').textContent = P.info(info.name, info.vocab.toLocaleString(LANG || 'en'), info.d, info.tied)
+  $('status').textContent = P.info(info.name, integer(LANG)(info.vocab), info.d, info.tied)
     + (r ? P.requant(r.from, number(LANG)(100 * r.max_rel, 3), number(LANG)(100 * r.rms_rel, 3)) : '');
   const hash = readHash();
-  const start = !hash.file || hash.file === key ? hash.controls : {};
+  const start = !hash.file || hash.file === key ? hash.state : '';
   mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, layers: row?.full?.layers, onChange: (c) => writeHash(key, c) });
   // the Prompt panel, once: it follows the model on screen through `source`.
   lens ??= mountLens($('lens'), {
@@ -113,6 +116,7 @@ async function openLocal(files) {
     }
     const tokenizer = tok ? new Uint8Array(await tok.arrayBuffer()) : new Uint8Array();
     const ex = Explorer.fromRanges(prefix, total, parts, tokenizer);
+    remember(ex, { prefix, total, parts, tokenizer });
     const select = $('model-select');
     select.querySelector('option[data-local]')?.remove();
     const opt = new Option(`${model.name} (local)`, `local:${model.name}`);
@@ -199,6 +203,8 @@ async function load(file) {
     if (ctl.signal.aborted) return;
     $('status').textContent = P.reading;
     const ex = new Explorer(buf, new Uint8Array());
+    // kept for the Worker that replays a link's gradient steps (replay.js).
+    remember(ex, { whole: buf });
     install(ex, entry.file, entry);
     // a served file normally carries its spectrum (unembed convert); one that does not gets it
     // computed like a local file's.
@@ -219,7 +225,7 @@ async function load(file) {
 
 /** the page's own words in its language. */
 function translatePage() {
-  if (!/^vi/i.test(LANG)) return; // index.html is written in English
+  if (LANG !== 'vi') return; // index.html is written in English
   document.title = P.title;
   for (const [id, text] of [['pipeline', P.pipeline], ['lead', P.lead], ['model-label', P.model], ['open-file', P.open], ['drop-hint', P.dropHint], ['status', P.loading]]) {
     const e = $(id);
@@ -229,8 +235,22 @@ function translatePage() {
   $('retry').textContent = T.retry;
 }
 
+/** a link opened in the same tab: another model loads it; the same model reads its state; a
+ * new language needs the page's words again (a reload). */
+function followHash() {
+  if (langOf(location.hash) !== LANG) {
+    location.reload();
+    return;
+  }
+  const { file, state } = readHash();
+  const served = ($('model-select').dataset.files ?? '').split('\n');
+  if (file && file !== shownKey && served.includes(file)) load(file);
+  else mounted?.load(state);
+}
+
 async function main() {
   translatePage();
+  window.addEventListener('hashchange', followHash);
   $('model-select').onchange = () => {
     if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
   };

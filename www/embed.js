@@ -1,25 +1,20 @@
 // the explorer for an <iframe>: everything comes from the URL hash, in the same form as the
 // full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, lang=vi and, for the
 // Prompt panel, views=lens,… with prompt=<text> (run at once: an iframe's page is its panel).
-// the state the reader reaches is written back to the hash.
+// the state is handed to the core as text (it reads it field by field); the state the reader
+// reaches is written back to the hash, and a new hash (the parent changed the iframe's src)
+// is followed.
 import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
 import { loadModel, modelOf } from './unembed-explorer.js';
-import { strings } from './i18n.js';
+import { strings, language } from './i18n.js';
 
 const params = new URLSearchParams(location.hash.slice(1));
-const lang = params.get('lang') ?? 'en';
+const lang = language(params.get('lang') ?? 'en');
 document.documentElement.lang = lang;
 const root = document.getElementById('explorer');
 const T = strings(lang);
-
-function controlsFromHash() {
-  try {
-    return JSON.parse(params.get('s') ?? '{}');
-  } catch {
-    return {};
-  }
-}
+let mounted = null;
 
 async function start() {
   const status = document.createElement('p');
@@ -31,14 +26,15 @@ async function start() {
   const prompt = params.get('prompt') ?? '';
   const base = new URL('.', location.href);
   try {
+    // the slim file's bytes are kept: a link's gradient steps are replayed in a Worker.
     const explorer = await loadModel(base, file, (got, total) => {
       status.textContent = T.loadingPct(Math.floor((100 * got) / total));
-    }, { whole: views.includes('lens') && !!prompt, lang });
+    }, { whole: views.includes('lens') && !!prompt, lang, keepSource: true });
     const { entry, spectrum } = modelOf(explorer);
     const host = document.createElement('div');
     const lensHost = document.createElement('div');
     root.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
-    const mounted = mountExplorer(host, explorer, controlsFromHash(), {
+    mounted = mountExplorer(host, explorer, params.get('s') ?? '', {
       views: views.filter((v) => v !== 'lens'),
       lang,
       layers: entry?.full?.layers,
@@ -61,3 +57,14 @@ async function start() {
 }
 
 start();
+
+window.addEventListener('hashchange', () => {
+  const next = new URLSearchParams(location.hash.slice(1));
+  // another model, other views, another language or prompt: the page starts again.
+  if (['m', 'views', 'lang', 'prompt'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
+    location.reload();
+    return;
+  }
+  params.set('s', next.get('s') ?? '');
+  mounted.load(next.get('s') ?? '');
+});

@@ -1,8 +1,14 @@
-// the explorer as a component: mountExplorer(element, explorer, controls) builds the controls,
+// the explorer as a component: mountExplorer(element, explorer, state) builds the controls,
 // charts and table inside `element` and wires them to a wasm Widget. JS only moves values
-// between the DOM and the widget; every number and every chart comes from wasm.
+// between the DOM and the widget; every number and every chart comes from wasm, and every
+// value from a link, an attribute or an input is handed to the core as the text it is
+// (Widget.load, Widget.update), which checks it and says what was wrong.
+// no task here runs long: a new state's full passes are built one per task (Widget.prepare),
+// and a link's gradient steps are replayed in a Worker (replay.js) with a progress bar and
+// Cancel while the explorer stays usable.
 import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
+import { replaySteps } from './replay.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
@@ -19,7 +25,21 @@ function el(tag, attrs = {}, ...children) {
 }
 
 
-export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, layers = null } = {}) {
+/** yields to the browser: the next task, not throttled like a timer. */
+function nextTask() {
+  return new Promise((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => { c.port1.close(); resolve(); };
+    c.port2.postMessage(0);
+  });
+}
+
+/** mounts an explorer on `root` over a loaded `explorer`. `state` is untrusted text: a link's
+ * `s=` (JSON) when `kind` is 'link', an element's attributes as a JSON object of their text
+ * when 'attributes'; the core reads it field by field and the explorer shows what it could
+ * not use. returns a handle: set(patch) (values may be an input's text), load(text, kind,
+ * keep) for a new state, refresh(), destroy(), and the controls and view in force. */
+export function mountExplorer(root, explorer, state = '', { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, kind = 'link', layers = null } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -28,10 +48,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const fmtLoss = (l) => (Number(l) === Infinity ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
-  // the first screen's tokens: " Paris" toward " London" where the vocabulary has them (the
-  // lesson's example), else the first of a few common words, else token #0.
-  const pick = (...words) => words.find((w) => explorer.hasToken(w)) ?? '#0';
-  let controls = { base: pick(' Paris', 'Paris', '▁Paris', ' the', 'the'), mix_with: pick(' London', 'London', '▁London', ' a', 'a', '#1'), ...initial };
+  let controls = {};
   let view = null;
   // where h comes from when it is given as numbers (a cell of the logit lens): set with set(…,
   // {origin}); null for a token or an expression, or numbers from elsewhere (a URL).
@@ -40,36 +57,48 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   let playing = null;
   let firstDrawn = false;
   let dead = false;
+  // a new state's pieces are being built (render waits), and which load that is.
+  let preparing = false;
+  let loads = 0;
+  // what the core said about the last link or attributes (kept until the reader changes
+  // something) and about the last input.
+  let stateProblems = [];
+  let inputProblems = [];
+  let drawProblem = '';
+  // the gradient steps of a link being replayed in a Worker: { job, steps }.
+  let replaying = null;
   root.classList.add('unembed-explorer');
   root.replaceChildren();
 
   // ---- controls
-  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list`, value: controls.base });
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list` });
   const list = el('datalist', { id: base.getAttribute('list') });
-  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith, value: controls.mix_with });
-  const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target, value: controls.target ?? '' });
-  const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': T.lr });
-  const seedOut = el('output', {}, String(controls.seed ?? 1));
+  const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith });
+  const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target });
+  // text, not type=number: the core reads what was typed ("abc" is not a number, and says so).
+  const lr = el('input', { type: 'text', inputmode: 'decimal', size: '5', 'aria-label': T.lr });
+  const rows = el('input', { type: 'text', inputmode: 'numeric', size: '4', 'aria-label': T.rows });
+  const seedOut = el('output', {});
   const error = el('p', { class: 'error', role: 'alert', hidden: '' });
   const pipeline = el('p', { class: 'pipeline-line', 'aria-live': 'polite' });
   const lesson = el('p', { class: 'lesson' });
   const sliders = {};
   const sliderRows = SLIDER_KEYS.map(([key, min, max, step]) => {
     const [label, help] = T[key];
-    const input = el('input', { type: 'range', min, max, step, value: String(controls[key] ?? (key === 'scale' || key === 'temperature' ? 1 : 0)), 'aria-label': label, title: help });
+    const input = el('input', { type: 'range', min, max, step, 'aria-label': label, title: help });
     const out = el('output', {});
     sliders[key] = { input, out };
-    input.addEventListener('input', () => set({ [key]: Number(input.value) }));
+    input.addEventListener('input', () => set({ [key]: input.value }));
     const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, `${T.seed} `, seedOut, ' '), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll)] : [];
     return el('div', { class: 'slider' }, el('label', {}, label, ' ', input), out, ...extra, el('span', { class: 'help' }, help));
   });
   const coeffInputs = [];
   const coeffRows = [];
   for (let k = 0; k < N_DIRS; k++) {
-    const input = el('input', { type: 'range', min: '-3', max: '3', step: '0.01', value: String(controls.coeffs?.[k] ?? 0), 'aria-label': T.coeffLabel(k + 1) });
+    const input = el('input', { type: 'range', min: '-3', max: '3', step: '0.01', value: '0', 'aria-label': T.coeffLabel(k + 1) });
     const out = el('output', {});
     input.addEventListener('input', () => {
-      const coeffs = Array.from({ length: N_DIRS }, (_, j) => Number(coeffInputs[j].input.value));
+      const coeffs = Array.from({ length: N_DIRS }, (_, j) => coeffInputs[j].input.value);
       set({ coeffs });
     });
     coeffInputs.push({ input, out });
@@ -77,8 +106,13 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
   const stepBtn = el('button', { type: 'button', onclick: () => step(1) }, T.step);
   const playBtn = el('button', { type: 'button', onclick: () => togglePlay() }, T.play);
-  const resetBtn = el('button', { type: 'button', onclick: () => set({ steps: 0 }) }, T.reset);
+  // Reset takes h back: no steps, and no drift of earlier, folded steps.
+  const resetBtn = el('button', { type: 'button', onclick: () => { cancelReplay(); set({ steps: 0, drift: [] }); } }, T.reset);
   const targetInfo = el('p', { class: 'target-info', 'aria-live': 'polite' });
+  const replayBar = el('progress', { max: '1', value: '0' });
+  const replayText = el('span', {});
+  const replayBox = el('p', { class: 'replay', role: 'status', hidden: '' }, replayBar, ' ', replayText, ' ',
+    el('button', { type: 'button', onclick: () => { cancelReplay(); inputProblems = [T.replayCancelled]; show(); } }, T.cancel));
 
   // a base typed by the reader replaces a given h; the description of a given h, left as it
   // was, keeps it.
@@ -87,16 +121,19 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   base.addEventListener('keydown', (e) => { if (e.key === 'Enter') typed(); });
   base.addEventListener('input', () => suggest(base.value));
   mixWith.addEventListener('change', () => set({ mix_with: mixWith.value }));
-  target.addEventListener('change', () => set({ target: target.value, steps: 0 }));
-  lr.addEventListener('change', () => set({ lr: Number(lr.value), steps: 0 }));
+  // a new target or lr starts the descent from where h is (steps so far are folded in).
+  target.addEventListener('change', () => set({ target: target.value }));
+  lr.addEventListener('change', () => set({ lr: lr.value }));
+  rows.addEventListener('change', () => set({ top: rows.value }));
 
   const panel = el('section', { class: 'controls', 'aria-label': 'build the hidden state' },
     el('div', { class: 'row' }, el('label', {}, 'h = ', base), list,
       el('span', { class: 'help' }, T.hHelp)),
     ...sliderRows,
     el('details', { class: 'coeffs', open: '' }, el('summary', {}, T.coeffs), ...coeffRows),
-    el('div', { class: 'row' }, el('label', {}, `${T.targetWord} `, target), el('label', {}, ` ${T.lrWord} `, lr), stepBtn, playBtn, resetBtn),
-    targetInfo, error, lesson);
+    el('div', { class: 'row' }, el('label', {}, `${T.targetWord} `, target), el('label', {}, ` ${T.lrWord} `, lr), stepBtn, playBtn, resetBtn,
+      el('label', {}, ` ${T.rowsWord} `, rows)),
+    replayBox, targetInfo, error, lesson);
 
   // ---- charts
   const charts = {};
@@ -151,12 +188,14 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   function sub(n) { return String(n).replace(/\d/g, (d) => '₀₁₂₃₄₅₆₇₈₉'[d]); }
 
-  /** merges `patch` into the controls and redraws on the next frame (or now, with sync).
+  /** merges `patch` (an input's values, as text or numbers) into the controls and redraws on
+   * the next frame (or now, with sync). what a link said is dropped: the reader moved on.
    * a new `base` without `h` drops a given h; `origin` says where a given h comes from. */
   function set(patch, { sync = false, origin: from } = {}) {
     if ('base' in patch && !('h' in patch)) patch = { ...patch, h: [] };
     if (from !== undefined || 'h' in patch) origin = from ?? null;
     controls = { ...controls, ...patch };
+    stateProblems = [];
     if (sync) render();
     else schedule();
   }
@@ -167,18 +206,56 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     requestAnimationFrame(() => { pending = false; render(); });
   }
 
-  function render() {
-    if (dead) return; // a frame or timer that outlived destroy()
+  /** reads a new state (see mountExplorer) and shows it once its pieces are built, one full
+   * pass per task. a newer load, or destroy(), abandons this one. */
+  async function load(text, how = 'link', keep = false) {
+    const mine = ++loads;
+    cancelReplay();
+    let r;
     try {
-      view = widget.update(controls);
-      controls = widget.controls();
-      error.hidden = true;
+      r = widget.load(typeof text === 'string' ? text : '', how, keep);
     } catch (e) {
-      error.textContent = e.message;
-      error.hidden = false;
-      controls = widget.controls();
-      if (!view) return;
+      r = { controls, problems: [{ message: e.message }] };
     }
+    controls = r.controls;
+    // a new state says where h comes from itself (a token, an expression, numbers).
+    origin = null;
+    stateProblems = r.problems.map((p) => p.message);
+    preparing = true;
+    root.dataset.busy = 'loading';
+    try {
+      // a piece that cannot be built is reported by the update that follows.
+      while (widget.prepare()) {
+        await nextTask();
+        if (mine !== loads || dead) return;
+      }
+    } catch { /* reported by render() */ }
+    if (mine !== loads || dead) return;
+    preparing = false;
+    delete root.dataset.busy;
+    render();
+  }
+
+  function render() {
+    if (dead || preparing) return; // a frame or timer that outlived destroy(), or a load under way
+    let replay = 0;
+    try {
+      const r = widget.update(JSON.stringify(controls));
+      view = r.view;
+      inputProblems = r.problems.map((p) => p.message);
+      replay = r.replay;
+    } catch (e) {
+      inputProblems = [e.message];
+    }
+    controls = widget.controls();
+    if (!view) { showProblems(); return; }
+    show();
+    if (replay > 0) startReplay(replay);
+  }
+
+  /** the view and the controls in force, on screen. */
+  function show() {
+    if (dead || !view) return;
     // charts first: canvas text needs resolved styles, so drawing after DOM changes would force
     // a style recalculation on every step.
     draw();
@@ -187,14 +264,75 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     fillCosTable();
     describe();
     describePipeline();
+    showProblems();
     reportChange();
+  }
+
+  function showProblems() {
+    const all = [...stateProblems, ...inputProblems, ...(drawProblem ? [drawProblem] : [])];
+    const text = all.join('\n');
+    if (error.textContent !== text) error.textContent = text;
+    error.hidden = all.length === 0;
+  }
+
+  /** replays `steps` gradient steps of the controls in force in a Worker, then installs them. */
+  function startReplay(steps) {
+    cancelReplay();
+    const from = JSON.stringify({ ...controls, steps });
+    const job = replaySteps(explorer, from, (k) => {
+      replayBar.value = k / steps;
+      replayText.textContent = T.replaying(k, steps);
+    }, lang);
+    if (!job) {
+      inputProblems.push(T.noReplay(steps));
+      showProblems();
+      return;
+    }
+    replaying = { job, steps };
+    root.dataset.busy = 'replaying';
+    replayBar.value = 0;
+    replayText.textContent = T.replaying(0, steps);
+    replayBox.hidden = false;
+    syncButtons();
+    job.done.then((r) => {
+      if (replaying?.job !== job || dead) return;
+      endReplay();
+      try {
+        const u = widget.adopt(from, r.steps, r.h, r.z, r.loss);
+        view = u.view;
+        inputProblems = [];
+      } catch (e) {
+        inputProblems = [T.replayFailed(e.message)];
+      }
+      controls = widget.controls();
+      show();
+    }, (e) => {
+      if (replaying?.job !== job || dead) return;
+      endReplay();
+      inputProblems = [T.replayFailed(e.message)];
+      show();
+    });
+  }
+
+  function endReplay() {
+    replaying = null;
+    replayBox.hidden = true;
+    if (root.dataset.busy === 'replaying') delete root.dataset.busy;
+    syncButtons();
+  }
+
+  function cancelReplay() {
+    if (!replaying) return;
+    replaying.job.cancel();
+    endReplay();
   }
 
   // the URL follows the state, at most every 200 ms (history updates are not free).
   let hashTimer = null;
+  // while a link's steps are replayed the URL keeps them; it follows again once they land.
   function reportChange() {
-    if (hashTimer) return;
-    hashTimer = setTimeout(() => { hashTimer = null; onChange(controls); }, 200);
+    if (hashTimer || replaying) return;
+    hashTimer = setTimeout(() => { hashTimer = null; if (!replaying && !dead) onChange(controls); }, 200);
   }
 
   function syncInputs() {
@@ -209,10 +347,18 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       out.textContent = c === undefined ? '' : `c = ${fmt(c, 3)}`;
     });
     for (const { input } of coeffInputs) input.disabled = !explorer.hasSpectrum();
-    // no gradient without a target, nor at T = 0 (the loss is ∞ or 0 there).
-    stepBtn.disabled = !controls.target || controls.temperature === 0;
+    syncButtons();
+    // a text box shows the value in force, unless the reader is typing in it.
+    for (const [input, value] of [[base, controls.base], [mixWith, controls.mix_with], [target, controls.target], [lr, String(controls.lr)], [rows, String(controls.top)]]) {
+      if (document.activeElement !== input && input.value !== value) input.value = value;
+    }
+  }
+
+  function syncButtons() {
+    // no gradient without a target, nor at T = 0 (the loss is ∞ or 0 there), nor while a
+    // link's steps are replayed.
+    stepBtn.disabled = !controls.target || controls.temperature === 0 || !!replaying;
     playBtn.disabled = stepBtn.disabled && !playing;
-    if (document.activeElement !== base) base.value = controls.base;
   }
 
   /** fills `tableEl` with a caption, a header and `rows` (arrays of cell texts), reusing the
@@ -244,7 +390,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   /** the ranking by angle beside the one by dot product: who moves, and by how much. */
   function fillCosTable() {
-    const rows = view.by_cosine.map((r, k) => {
+    // (absent when it is empty: top = 0.)
+    const rows = (view.by_cosine ?? []).map((r, k) => {
       const moved = r.rank - (k + 1);
       return [String(k + 1), r.shown, fmt(r.cos), String(r.rank), moved === 0 ? '=' : (moved > 0 ? `↓ ${moved}` : `↑ ${-moved}`)];
     });
@@ -252,15 +399,17 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function describe() {
+    // top = 0 is a valid state: the tables are empty and the sentence says why.
     const top = view.top[0];
-    const best = view.by_cosine[0];
-    lesson.textContent = top.id === best.id
-      ? T.same(top.shown, fmt(best.cos))
-      : T.differs(top.shown, fmt(top.norm, 2), best.shown, fmt(best.cos), best.rank);
+    const best = view.by_cosine?.[0];
+    lesson.textContent = !top || !best ? T.noRows
+      : top.id === best.id ? T.same(top.shown, fmt(best.cos))
+        : T.differs(top.shown, fmt(top.norm, 2), best.shown, fmt(best.cos), best.rank);
     const t = view.target;
-    targetInfo.textContent = t
+    const drift = view.drift_norm > 0 ? T.drift(fmt(view.drift_norm)) : '';
+    targetInfo.textContent = (t
       ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : '', controls.steps)
-      : T.pickTarget;
+      : T.pickTarget) + drift;
     showFormula(null);
   }
 
@@ -289,6 +438,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
 
   function showFormula(tok) {
     const t = tok ?? view.top[0];
+    if (!t) { formula.textContent = ''; return; }
     formula.textContent = T.formula(t.shown, fmt(t.norm), fmt(view.h_norm), fmt(t.cos), fmt(t.logit), fmtP(t.prob), fmt(controls.temperature, 2));
   }
 
@@ -324,10 +474,11 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
         widget.drawSpectrum(charts.spectrum, spectrumFront, dpr);
       }
       if (charts.loss) widget.drawLoss(charts.loss, fit(charts.loss));
+      drawProblem = '';
     } catch (e) {
-      error.textContent = e.message;
-      error.hidden = false;
+      drawProblem = e.message;
     }
+    showProblems();
   }
 
   function hover(name, canvas, e) {
@@ -357,7 +508,11 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   function togglePlay() {
     if (playing) { clearInterval(playing); playing = null; playBtn.textContent = T.play; return; }
     playBtn.textContent = T.pause;
-    playing = setInterval(() => { if (stepBtn.disabled || (controls.steps ?? 0) >= 200) togglePlay(); else step(1); }, 120);
+    // one step per render: a tick while a frame is still pending waits for the next.
+    playing = setInterval(() => {
+      if (pending || preparing) return;
+      if (stepBtn.disabled || (controls.steps ?? 0) >= 200) togglePlay(); else step(1);
+    }, 120);
   }
 
   function download(href, name) {
@@ -367,18 +522,22 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     a.remove();
   }
 
-  render();
+  load(state, kind);
   return {
     widget,
     set,
+    load,
     get controls() { return controls; },
     get view() { return view; },
     /** where a given h comes from (see set), or null. */
     get origin() { return origin; },
+    /** whether a link's steps are being replayed. */
+    get replaying() { return !!replaying; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
     destroy() {
       dead = true;
+      cancelReplay();
       resize.disconnect();
       if (playing) clearInterval(playing);
       clearTimeout(hashTimer);

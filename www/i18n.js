@@ -1,5 +1,8 @@
-// every word the explorer shows, in English and Vietnamese. `strings(lang)` picks a language
-// ("vi…" → Vietnamese, else English); `number(lang)` formats numbers for it.
+// every word the explorer shows, in English and Vietnamese. `language(tag)` is the one rule
+// for a language tag, the same as the core's plot::Lang::parse: a BCP 47 tag whose primary
+// subtag is "vi" ("vi", "vi-VN") is Vietnamese, anything else (en_US, vi_VN, x, garbage)
+// English; it never throws. `strings(lang)` gives the words and `number(lang)`/`integer(lang)`
+// format numbers for it, without Intl (an invalid tag would make toLocaleString throw).
 
 const EN = {
   hLabel: 'hidden state h: a token or an expression',
@@ -11,6 +14,8 @@ const EN = {
   mixWith: 'token to mix toward',
   target: 'target token for the loss',
   lr: 'learning rate',
+  rows: 'rows in the tables (top k)',
+  rowsWord: 'rows',
   seed: 'seed',
   reroll: 're-roll',
   rerollTitle: 'new noise seed',
@@ -29,6 +34,13 @@ const EN = {
   targetInfo: (tok, p, rank, crank, loss, grad, steps) => `target ${tok}: p = ${p}, rank ${rank} by logit (${crank} by cosine), loss ${loss}${grad}; ${steps} step${steps === 1 ? '' : 's'} taken`,
   gradNorm: (g) => `, ‖∇L‖ = ${g}`,
   pickTarget: 'Pick a target token to see the loss and take gradient steps.',
+  drift: (n) => ` h also carries the offset of earlier steps (‖drift‖ = ${n}); Reset removes it.`,
+  noRows: 'The tables show no rows (top = 0); set “rows” above 0 to see the top tokens.',
+  cancel: 'Cancel',
+  replaying: (k, n) => `replaying the link's gradient steps: ${k} of ${n}`,
+  replayCancelled: 'The link\'s gradient steps were cancelled; h is as before them.',
+  replayFailed: (m) => `the link's gradient steps could not be replayed: ${m}`,
+  noReplay: (n) => `the link asks for ${n} gradient steps, which can only be replayed where the page keeps the model's file; they were not taken`,
   formula: (tok, n, h, c, z, p, t) => `${tok}: z = ‖v‖ × ‖h‖ × cos θ = ${n} × ${h} × ${c} = ${z};  p = softmax(z / T) = ${p} at T = ${t}`,
   direction: (k, s, c, sc, e) => `direction ${k}: σ = ${s}, c = ${c}, σ·c = ${sc}; first ${k} carry ${e}% of ‖E‖²`,
   chart: (name) => `${name} chart`,
@@ -147,6 +159,8 @@ const VI = {
   mixWith: 'token để trộn',
   target: 'token đích cho hàm mất mát',
   lr: 'tốc độ học',
+  rows: 'số hàng trong bảng (top k)',
+  rowsWord: 'số hàng',
   seed: 'seed',
   reroll: 'đổi nhiễu',
   rerollTitle: 'seed nhiễu mới',
@@ -165,6 +179,13 @@ const VI = {
   targetInfo: (tok, p, rank, crank, loss, grad, steps) => `token đích ${tok}: p = ${p}, hạng ${rank} theo logit (${crank} theo cosine), mất mát ${loss}${grad}; đã đi ${steps} bước`,
   gradNorm: (g) => `, ‖∇L‖ = ${g}`,
   pickTarget: 'Chọn một token đích để xem hàm mất mát và đi các bước gradient.',
+  drift: (n) => ` h còn mang độ lệch của các bước trước (‖drift‖ = ${n}); nút Đặt lại sẽ bỏ nó.`,
+  noRows: 'Bảng không có hàng nào (top = 0); hãy đặt “số hàng” lớn hơn 0 để xem các token đứng đầu.',
+  cancel: 'Hủy',
+  replaying: (k, n) => `đang chạy lại các bước gradient của liên kết: ${k} trên ${n}`,
+  replayCancelled: 'Đã hủy các bước gradient của liên kết; h giữ nguyên như trước các bước đó.',
+  replayFailed: (m) => `không chạy lại được các bước gradient của liên kết: ${m}`,
+  noReplay: (n) => `liên kết yêu cầu ${n} bước gradient, chỉ chạy lại được khi trang giữ tệp mô hình; các bước đó chưa được thực hiện`,
   formula: (tok, n, h, c, z, p, t) => `${tok}: z = ‖v‖ × ‖h‖ × cos θ = ${n} × ${h} × ${c} = ${z};  p = softmax(z / T) = ${p} ở T = ${t}`,
   direction: (k, s, c, sc, e) => `hướng ${k}: σ = ${s}, c = ${c}, σ·c = ${sc}; ${k} hướng đầu chứa ${e}% của ‖E‖²`,
   chart: (name) => `biểu đồ ${name}`,
@@ -273,13 +294,24 @@ const VI = {
   },
 };
 
+/** 'vi' or 'en' for any value (a tag from a URL, an attribute, the page). */
+export function language(tag) {
+  return /^vi(-|$)/i.test(typeof tag === 'string' ? tag : '') ? 'vi' : 'en';
+}
+
 export function strings(lang) {
-  return /^vi\b/i.test(lang ?? '') ? VI : EN;
+  return language(lang) === 'vi' ? VI : EN;
+}
+
+/** a whole number with its thousands grouped: 49,152 (English) or 49.152 (Vietnamese). */
+export function integer(lang) {
+  const sep = language(lang) === 'vi' ? '.' : ',';
+  return (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, sep);
 }
 
 /** fixed-digit numbers in the language's style (a decimal comma in Vietnamese). */
 export function number(lang) {
-  const vi = /^vi\b/i.test(lang ?? '');
+  const vi = language(lang) === 'vi';
   return (x, d = 3) => {
     // NaN is shown as NaN: the core never produces one, and a test looks for it on screen.
     if (Number.isNaN(x)) return 'NaN';

@@ -10,7 +10,8 @@ import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
-import { strings } from './i18n.js';
+import { strings, language } from './i18n.js';
+import { remember } from './replay.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
@@ -27,8 +28,10 @@ function ready() {
 /** the shared Explorer for a model file (the manifest's first model when `file` is empty).
  * it is built from the slim served file, unless the page downloads the whole model anyway
  * (`whole`: a lens about to run, or one already downloading): then from that file, and the
- * slim file is not downloaded at all. `onProgress(got, total)`. */
-export function loadModel(base, file, onProgress, { whole = false, lang } = {}) {
+ * slim file is not downloaded at all. `onProgress(got, total)`. `keepSource` keeps the slim
+ * file's bytes for replaying a link's gradient steps in a Worker (embed.html); elements take
+ * no steps from their attributes and keep nothing. */
+export function loadModel(base, file, onProgress, { whole = false, lang, keepSource = false } = {}) {
   const key = `${base}|${file ?? ''}`;
   if (!loaded.has(key)) {
     const p = (async () => {
@@ -45,6 +48,7 @@ export function loadModel(base, file, onProgress, { whole = false, lang } = {}) 
       }
       const buf = await downloadModel(base, entry, onProgress);
       const explorer = new Explorer(buf, new Uint8Array());
+      if (keepSource) remember(explorer, { whole: buf });
       about.set(explorer, { entry, spectrum: null });
       return explorer;
     })();
@@ -83,25 +87,25 @@ function firstSight(element) {
   });
 }
 
-const CONTROL_ATTRS = { token: 'base', temperature: 'temperature', target: 'target', mix: 'mix', 'mix-with': 'mix_with', scale: 'scale', noise: 'noise', seed: 'seed', top: 'top' };
-const NUMBERS = new Set(['temperature', 'mix', 'scale', 'noise', 'seed', 'top']);
+// the attributes that are controls; the core names and reads them (core::controls).
+const CONTROL_ATTRS = ['token', 'temperature', 'target', 'mix', 'mix-with', 'scale', 'noise', 'seed', 'top'];
 const VIEWS = 'topk,cosnorm,spectrum,loss,table';
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', 'lang', 'prompt', ...Object.keys(CONTROL_ATTRS)];
+  static observedAttributes = ['model', 'base', 'views', 'lang', 'prompt', ...CONTROL_ATTRS];
 
   #mounted = null;
   #lens = null;
   #generation = 0;
 
-  controlsFromAttributes() {
+  /** the control attributes as a JSON object of their text, for the core to read. */
+  attributesText() {
     const c = {};
-    for (const [attr, key] of Object.entries(CONTROL_ATTRS)) {
+    for (const attr of CONTROL_ATTRS) {
       const v = this.getAttribute(attr);
-      if (v === null) continue;
-      c[key] = NUMBERS.has(attr) ? Number(v) : v;
+      if (v !== null) c[attr] = v;
     }
-    return c;
+    return JSON.stringify(c);
   }
 
   #views() {
@@ -134,10 +138,14 @@ export class UnembedExplorer extends HTMLElement {
       this.disconnectedCallback();
       this.#start();
     } else {
-      // only the control that changed: the others may have moved since (a lens cell's h).
-      const key = CONTROL_ATTRS[name];
-      const c = this.controlsFromAttributes();
-      this.#mounted.set(key in c ? { [key]: c[key] } : {});
+      // while h is a lens cell's, only the control that changed (as text: the core reads it),
+      // so that h stays; else the attributes are read again, and what they do not say keeps
+      // its value in force.
+      if (this.#mounted.origin?.kind === 'lens' && name !== 'token' && value !== null) {
+        this.#mounted.set({ [name.replace('-', '_')]: value });
+      } else {
+        this.#mounted.load(this.attributesText(), 'attributes', true);
+      }
     }
   }
 
@@ -146,7 +154,7 @@ export class UnembedExplorer extends HTMLElement {
     const base = new URL(this.getAttribute('base') ?? '.', HERE);
     const views = this.#views();
     // the element's own lang, else the nearest ancestor's, else the page's.
-    const lang = this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang;
+    const lang = language(this.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang);
     const T = strings(lang);
     const status = document.createElement('p');
     status.className = 'unembed-status';
@@ -164,8 +172,8 @@ export class UnembedExplorer extends HTMLElement {
       const host = document.createElement('div');
       const lensHost = document.createElement('div');
       this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
-      this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), {
-        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers,
+      this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
+        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes',
       });
       spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
       if (views.includes('lens')) {

@@ -2,7 +2,10 @@
 //! a first byte that is even makes the rest one `--batch` query (token and expression parsing,
 //! mix, scale, noise, temperature, target); odd makes it a JSON array of the page's controls,
 //! applied in turn to one explorer session as a drag would (sliders, coefficients, gradient
-//! steps, top). every outcome must be Ok or Err, and a result must hold no NaN.
+//! steps, top) — or, when the byte's second bit is set, the rest is a link's state as text,
+//! read field by field (`controls::parse`, `check_with_model`) and started as the page starts
+//! a link. every outcome must be Ok or Err, and a result must hold no NaN; a link's state
+//! always gives something to show.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -15,6 +18,7 @@ use unembed::core::quant::matrix::Q8Matrix;
 use unembed::core::query::{self, QuerySpec};
 use unembed::core::readout::ReadoutOptions;
 use unembed::core::vocab::VocabKind;
+use unembed::core::controls::{self, Origin};
 use unembed::core::session::{Controls, Session};
 use unembed::core::source::SliceSource;
 
@@ -51,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if mode % 2 == 1 {
-        return session(data);
+        return if mode & 2 != 0 { link(data) } else { session(data) };
     }
     let Ok(spec) = serde_json::from_slice::<QuerySpec>(data) else {
         return;
@@ -84,5 +88,23 @@ fn session(data: &[u8]) {
         for x in nums.chain([r.h_norm, r.entropy]) {
             assert!(!x.is_nan(), "NaN in a view: {c:?}");
         }
+    }
+}
+
+fn link(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut m = model().clone();
+    let defaults = Controls::for_model(&m);
+    let mut checked = controls::parse(&text, Origin::Link, &defaults, &defaults);
+    controls::check_with_model(&m, &mut checked, &defaults);
+    for p in &checked.problems {
+        assert!(!p.message(false).is_empty() && !p.message(true).is_empty());
+    }
+    let mut s = Session::new();
+    s.start(&mut m, &mut checked, &defaults, 1)
+        .unwrap_or_else(|e| panic!("a link's state must start: {text:?}: {e}"));
+    let (v, _) = s.view(&m).expect("a view after a start");
+    for x in [v.readout.h_norm, v.readout.entropy, v.drift_norm] {
+        assert!(!x.is_nan(), "NaN in a view: {text:?}");
     }
 }

@@ -1,12 +1,15 @@
 //! building h: a token's vector, sums like `king - man + woman`, mixes, scaling, noise.
 //!
 //! expression grammar: `term (('+' | '-') term)*`, `term = [number ['*']] atom ['*' number]`,
-//! `atom = "quoted text" | #id | word`. a quoted atom is a token's exact decoded text; a bare
-//! word means the word as it appears after a space (` king`) when the vocabulary has it, else the
-//! word itself. `2*" Paris" - 0.5*#1234` is valid.
+//! `atom = "quoted text" | #id | word`, with numbers as everywhere else ([`super::number`]:
+//! `1e-3`, `2.5E+2`, `.5`; a leading sign belongs to the term). a quoted atom is a token's exact
+//! decoded text; a bare word means the word as it appears after a space (` king`) when the
+//! vocabulary has it, else the word itself. `2*" Paris" - 0.5*#1234` is valid. every error says
+//! what was read.
 
 use super::error::{Error, Result};
 use super::model::Model;
+use super::number;
 use super::rng::Rng;
 
 /// one resolved term of an expression.
@@ -30,7 +33,7 @@ pub fn parse_expr(model: &Model, s: &str) -> Result<Vec<Term>> {
             return Err(Error::Invalid(if terms.is_empty() {
                 "empty expression".to_string()
             } else {
-                format!("expression ends after an operator: {s:?}")
+                format!("expression ends after an operator: {}", shown(s))
             }));
         }
         // a sign may lead a term: "-king + queen", "a - -b".
@@ -41,7 +44,7 @@ pub fn parse_expr(model: &Model, s: &str) -> Result<Vec<Term>> {
                 sign = -sign;
             }
         }
-        let (coef, atom) = p.term()?;
+        let (coef, atom) = p.term(s)?;
         let id = resolve(model, &atom)?;
         terms.push(Term {
             coef: sign * coef,
@@ -54,8 +57,9 @@ pub fn parse_expr(model: &Model, s: &str) -> Result<Vec<Term>> {
             Some('-') => sign = -1.0,
             Some(c) => {
                 return Err(Error::Invalid(format!(
-                    "expected + or - at position {} of {s:?}, found {c:?}",
-                    p.pos
+                    "expected + or - at position {} of {}, found {c:?}",
+                    p.pos,
+                    shown(s)
                 )))
             }
         }
@@ -108,7 +112,15 @@ pub fn gaussian(d: usize, seed: u64) -> Vec<f64> {
 fn resolve(model: &Model, atom: &Atom) -> Result<u32> {
     match atom {
         Atom::Quoted(s) => model.vocab.find(s),
-        Atom::Id(i) => model.vocab.check_id(*i),
+        // digits only (the parser saw to it); too many for u32 is outside any vocabulary.
+        Atom::Id(digits) => match digits.parse::<u32>() {
+            Ok(i) => model.vocab.check_id(i),
+            Err(_) => Err(Error::NotFound(format!(
+                "token id {} is outside the vocabulary (0..{})",
+                shown(digits),
+                model.vocab.len()
+            ))),
+        },
         Atom::Word(w) => model
             .vocab
             .find(&format!(" {w}"))
@@ -118,7 +130,8 @@ fn resolve(model: &Model, atom: &Atom) -> Result<u32> {
 
 enum Atom {
     Quoted(String),
-    Id(u32),
+    /// the digits after `#`.
+    Id(String),
     Word(String),
 }
 
@@ -145,53 +158,69 @@ impl Parser {
         }
     }
 
-    fn number(&mut self) -> Option<f64> {
-        let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E')
-        {
-            self.pos += 1;
+    /// the number at the cursor, if one starts there (an error when it is out of range).
+    fn number(&mut self) -> Result<Option<f64>> {
+        let n = number::scan_unsigned(&self.chars[self.pos..]);
+        if n == 0 {
+            return Ok(None);
         }
-        let s: String = self.chars[start..self.pos].iter().collect();
-        match s.parse::<f64>() {
-            Ok(v) if v.is_finite() => Some(v),
-            _ => {
-                self.pos = start;
-                None
-            }
+        let read: String = self.chars[self.pos..self.pos + n].iter().collect();
+        self.pos += n;
+        number::in_expression(&read).map(Some)
+    }
+
+    /// up to 24 chars from the cursor to the next white space.
+    fn ahead_raw(&self) -> String {
+        self.chars[self.pos..]
+            .iter()
+            .take_while(|c| !c.is_whitespace())
+            .take(24)
+            .collect()
+    }
+
+    /// what is at the cursor, for messages: quoted, or "the end".
+    fn ahead(&self) -> String {
+        match self.ahead_raw() {
+            s if s.is_empty() => "the end".to_string(),
+            s => shown(&s),
         }
     }
 
-    fn term(&mut self) -> Result<(f64, Atom)> {
+    fn term(&mut self, s: &str) -> Result<(f64, Atom)> {
         let mut coef = 1.0;
-        if self.peek().is_some_and(|c| c.is_ascii_digit() || c == '.') {
-            if let Some(v) = self.number() {
-                coef = v;
+        if let Some(v) = self.number()? {
+            coef = v;
+            self.skip_ws();
+            if self.peek() == Some('*') {
+                self.pos += 1;
                 self.skip_ws();
-                if self.peek() == Some('*') {
-                    self.pos += 1;
-                    self.skip_ws();
-                } else if self.eof() || matches!(self.peek(), Some('+') | Some('-')) {
-                    return Err(Error::Invalid(format!(
-                        "number {v} has no token to multiply"
-                    )));
-                }
+            } else if self.eof() || matches!(self.peek(), Some('+') | Some('-')) {
+                return Err(Error::Invalid(format!(
+                    "number {v} has no token to multiply in {}",
+                    shown(s)
+                )));
             }
         }
-        let atom = self.atom()?;
+        let atom = self.atom(s)?;
         self.skip_ws();
         if self.peek() == Some('*') {
             self.pos += 1;
             self.skip_ws();
-            coef *= self
-                .number()
-                .ok_or_else(|| Error::Invalid("expected a number after *".into()))?;
+            match self.number()? {
+                Some(v) => coef *= v,
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "expected a number after * in {}, found {}",
+                        shown(s),
+                        self.ahead()
+                    )))
+                }
+            }
         }
         Ok((coef, atom))
     }
 
-    fn atom(&mut self) -> Result<Atom> {
+    fn atom(&mut self, s: &str) -> Result<Atom> {
         match self.peek() {
             Some(q @ ('"' | '\'')) => {
                 self.pos += 1;
@@ -200,7 +229,7 @@ impl Parser {
                     self.pos += 1;
                 }
                 if self.eof() {
-                    return Err(Error::Invalid("unclosed quote in expression".into()));
+                    return Err(Error::Invalid(format!("unclosed quote in {}", shown(s))));
                 }
                 let s: String = self.chars[start..self.pos].iter().collect();
                 self.pos += 1;
@@ -212,10 +241,24 @@ impl Parser {
                 while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                     self.pos += 1;
                 }
-                let s: String = self.chars[start..self.pos].iter().collect();
-                s.parse()
-                    .map(Atom::Id)
-                    .map_err(|_| Error::Invalid(format!("bad token id #{s}")))
+                let digits: String = self.chars[start..self.pos].iter().collect();
+                // an id ends where the term does: "#12abc" or "#-1" is not one.
+                let ends = self.eof()
+                    || self.peek().is_some_and(|c| {
+                        c.is_whitespace()
+                            || matches!(c, '+' | '*')
+                            || (c == '-' && !digits.is_empty())
+                    });
+                match digits {
+                    d if ends && !d.is_empty() => Ok(Atom::Id(d)),
+                    _ => {
+                        self.pos = start;
+                        Err(Error::Invalid(format!(
+                            "{} is not a token id: # takes a whole number (#0, #1, …)",
+                            shown(&format!("#{}", self.ahead_raw()))
+                        )))
+                    }
+                }
             }
             _ => {
                 let start = self.pos;
@@ -227,14 +270,21 @@ impl Parser {
                 }
                 if self.pos == start {
                     return Err(Error::Invalid(format!(
-                        "expected a token at position {}",
-                        self.pos
+                        "expected a token at position {} of {}, found {}",
+                        self.pos,
+                        shown(s),
+                        self.ahead()
                     )));
                 }
                 Ok(Atom::Word(self.chars[start..self.pos].iter().collect()))
             }
         }
     }
+}
+
+/// the expression as messages quote it: escaped, cut at 60 chars.
+fn shown(s: &str) -> String {
+    super::vocab::quoted(s, 60)
 }
 
 /// `\n`, `\t`, `\\` in quoted atoms.
@@ -279,6 +329,54 @@ mod tests {
         ] {
             assert!(parse_expr(&m, bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn numbers_read_as_numbers_everywhere() {
+        let m = tiny_model(40, 64);
+        let coef = |s: &str| parse_expr(&m, s).unwrap()[0].coef;
+        assert_eq!(coef("1e-3*king"), 1e-3);
+        assert_eq!(coef("2.5E+2 king"), 250.0);
+        assert_eq!(coef(".5*king"), 0.5);
+        assert_eq!(coef("-3*king"), -3.0);
+        assert_eq!(coef("king*1e-3"), 1e-3);
+        assert_eq!(coef("2e3king"), 2000.0);
+        assert_eq!(parse_expr(&m, "king - 1e-2*man").unwrap()[1].coef, -1e-2);
+        assert_eq!(parse_expr(&m, "#5-king").unwrap()[0].id, 5);
+    }
+
+    #[test]
+    fn parse_errors_say_what_was_read() {
+        let m = tiny_model(40, 64);
+        let err = |s: &str| parse_expr(&m, s).unwrap_err().to_string();
+        assert!(
+            err("1e309*king").contains("1e309 is too large"),
+            "{}",
+            err("1e309*king")
+        );
+        assert!(err("king*1e309").contains("1e309 is too large"));
+        assert!(
+            err("#-1").contains("\"#-1\" is not a token id"),
+            "{}",
+            err("#-1")
+        );
+        assert!(err("#").contains("\"#\" is not a token id"));
+        assert!(err("#12abc").contains("\"#12abc\" is not a token id"));
+        assert!(err("#99999999999999999999").contains("\"99999999999999999999\" is outside"));
+        assert!(
+            err("king * abc")
+                .contains("expected a number after * in \"king * abc\", found \"abc\""),
+            "{}",
+            err("king * abc")
+        );
+        assert!(err("king *").contains("found the end"));
+        assert!(
+            err("\"king").contains("unclosed quote in \"\\\"king\""),
+            "{}",
+            err("\"king")
+        );
+        assert!(err("king / man").contains("found '/'"));
+        assert!(err("3 + king").contains("number 3 has no token to multiply"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
 //! natively.
 
+pub mod controls;
 pub mod convert;
 pub mod error;
 pub mod files;
@@ -18,6 +19,7 @@ pub mod lens;
 pub mod maths;
 pub mod model;
 pub mod names;
+pub mod number;
 pub mod plan;
 pub mod quant;
 pub mod query;

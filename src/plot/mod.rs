@@ -65,9 +65,16 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// "vi", "vi-VN" → Vietnamese; anything else English.
+    /// a BCP 47 tag whose primary subtag is `vi` ("vi", "vi-VN", "VI-vn") → Vietnamese; any
+    /// other text (English tags, "vi_VN", which is not BCP 47, "video", "", garbage) English.
+    /// `www/i18n.js`'s `language` applies the same rule for the words the page shows before
+    /// the wasm is up.
     pub fn parse(tag: &str) -> Lang {
-        if tag.to_ascii_lowercase().starts_with("vi") {
+        if tag
+            .split('-')
+            .next()
+            .is_some_and(|p| p.eq_ignore_ascii_case("vi"))
+        {
             Lang::Vi
         } else {
             Lang::En

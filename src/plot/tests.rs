@@ -324,3 +324,25 @@ fn vietnamese_words_and_decimal_commas() {
     assert!(out.contains("chọn một token đích"));
     assert_eq!(Lang::parse("en-GB"), Lang::En);
 }
+
+#[test]
+fn language_tags_bcp47_vi_or_english() {
+    for tag in ["vi", "vi-VN", "VI-vn", "Vi", "vi-Latn-VN"] {
+        assert_eq!(Lang::parse(tag), Lang::Vi, "{tag}");
+    }
+    for tag in [
+        "",
+        "en",
+        "en_US",
+        "vi_VN",
+        "x",
+        "video",
+        "viet",
+        "-vi",
+        " vi",
+        "\u{0}",
+        "vi\u{202E}",
+    ] {
+        assert_eq!(Lang::parse(tag), Lang::En, "{tag:?}");
+    }
+}

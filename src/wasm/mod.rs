@@ -13,6 +13,7 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::Clamped;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use crate::core::controls::{self, Checked, Controls, Origin};
 use crate::core::error::Error;
 use crate::core::files::tokenizer;
 use crate::core::model::Model;
@@ -22,7 +23,7 @@ use crate::core::quant::kernels::{Kernel, Precision};
 use crate::core::quant::GgmlType;
 use crate::core::query::{run_query, QuerySpec};
 use crate::core::readout::{ReadoutOptions, Scores};
-use crate::core::session::{Controls, Session, View};
+use crate::core::session::{Replayed, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
@@ -326,6 +327,32 @@ pub struct Widget {
     shown: Option<(View, Scores)>,
     charts: Charts,
     lang: Lang,
+    /// the state [`Widget::load`] read, whose pieces [`Widget::prepare`] builds.
+    wanted: Option<Controls>,
+}
+
+/// one problem as the page shows it.
+#[derive(Serialize)]
+struct Said {
+    key: String,
+    message: String,
+}
+
+/// what `load` returns: the controls read and what was wrong with the rest.
+#[derive(Serialize)]
+struct Loaded<'a> {
+    controls: &'a Controls,
+    problems: Vec<Said>,
+}
+
+/// what `update` and `adopt` return.
+#[derive(Serialize)]
+struct Updated<'a> {
+    view: &'a View,
+    problems: Vec<Said>,
+    /// gradient steps the state asks for beyond the one an update takes: replay them in a
+    /// Worker ([`Widget::replay`]) and install them with [`Widget::adopt`]; 0 when none.
+    replay: u32,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -356,28 +383,171 @@ impl Widget {
             shown: None,
             charts: Charts::new(),
             lang: Lang::En,
+            wanted: None,
         }
     }
 
-    /// applies the controls (a partial object is fine: missing fields take defaults) and
-    /// returns the view: the readout (top tokens by logit and by cosine, the softmax's
-    /// summaries, the target), c = Vᵀh, the loss history. on an error the previous state stays.
-    pub fn update(&mut self, controls: JsValue) -> Result<JsValue, JsError> {
-        let c: Controls =
-            serde_wasm_bindgen::from_value(controls).map_err(|e| JsError::new(&e.to_string()))?;
+    fn said(&self, checked: &Checked) -> Vec<Said> {
+        checked
+            .messages(self.lang == Lang::Vi)
+            .into_iter()
+            .map(|(key, message)| Said { key, message })
+            .collect()
+    }
+
+    /// reads a state from untrusted text, field by field (`core::controls`): `kind` "link"
+    /// for a link's `s=` (JSON), "attributes" for an element's attributes (a JSON object of
+    /// their text). missing keys take the defaults, or with `keep` (an attribute change) the
+    /// controls in force; a bad value falls back the same way, with a problem. returns
+    /// `{controls, problems: [{key, message}]}` and builds nothing: call [`prepare`] until it
+    /// says false (one full pass each, so no task is long), then [`update`] with the controls.
+    ///
+    /// [`prepare`]: Widget::prepare
+    /// [`update`]: Widget::update
+    pub fn load(&mut self, text: &str, kind: &str, keep: bool) -> Result<JsValue, JsError> {
+        let m = self.model.borrow();
+        let defaults = Controls::for_model(&m);
+        let base = if keep && self.session.ready() {
+            self.session.controls().clone()
+        } else {
+            defaults
+        };
+        let origin = match kind {
+            "attributes" => Origin::Attributes,
+            _ => Origin::Link,
+        };
+        let mut checked = controls::parse(text, origin, &base, &base);
+        controls::check_with_model(&m, &mut checked, &base);
+        let out = to_js(&Loaded {
+            controls: &checked.controls,
+            problems: self.said(&checked),
+        });
+        self.wanted = Some(checked.controls);
+        out
+    }
+
+    /// builds one piece of the loaded state that is not cached yet (one full pass over the
+    /// vocabulary); false when none is missing.
+    pub fn prepare(&mut self) -> Result<bool, JsError> {
+        let Some(c) = &self.wanted else {
+            return Ok(false);
+        };
         let mut m = self.model.borrow_mut();
-        let before = self.session.controls().clone();
+        let vi = self.lang == Lang::Vi;
+        self.session
+            .prepare(&mut m, c)
+            .map_err(|e| JsError::new(&e.localized(vi)))
+    }
+
+    /// applies the page's state: the controls as JSON, where a value may be an input's text
+    /// (`"lr": "abc"`). each field is checked; a bad one keeps the value in force, with a
+    /// problem; a missing one takes its default. returns `{view, problems, replay}`: the view
+    /// of the controls in force (the readout, c = Vᵀh, the loss history, ‖drift‖), what was
+    /// wrong, and how many gradient steps are left to replay in a Worker (an update takes at
+    /// most one). when the state cannot be shown together (h overflows), the state in force
+    /// stays, or on a first update the combination falls back to the defaults.
+    pub fn update(&mut self, text: &str) -> Result<JsValue, JsError> {
+        self.wanted = None;
+        let mut m = self.model.borrow_mut();
         let vi = self.lang == Lang::Vi;
         let local = |e: Error| JsError::new(&e.localized(vi));
-        if let Err(e) = self.session.update(&mut m, &c) {
-            // restore what was shown; the old controls were valid.
-            if before != c && !before.base.is_empty() {
-                let _ = self.session.update(&mut m, &before);
+        let defaults = Controls::for_model(&m);
+        let current = if self.session.ready() {
+            self.session.controls().clone()
+        } else {
+            defaults.clone()
+        };
+        let mut checked = controls::parse(text, Origin::Link, &defaults, &current);
+        controls::check_with_model(&m, &mut checked, &current);
+        let replay = if self.session.ready() {
+            match self.session.apply(&mut m, &checked.controls, 1) {
+                Ok(n) => n,
+                Err(e) => {
+                    checked.problems.push(controls::Problem::failed(e));
+                    0
+                }
             }
-            return Err(local(e));
-        }
+        } else {
+            self.session
+                .start(&mut m, &mut checked, &defaults, 1)
+                .map_err(local)?
+        };
         let (view, scores) = self.session.view(&m).map_err(local)?;
-        let out = to_js(&view);
+        let out = to_js(&Updated {
+            view: &view,
+            problems: self.said(&checked),
+            replay,
+        });
+        self.shown = Some((view, scores));
+        out
+    }
+
+    /// replays the gradient steps of a state (what the replay Worker runs, on its own model):
+    /// `progress(k)` after step k. returns `{steps, h, z, loss}` (Float64Arrays) for
+    /// [`adopt`](Widget::adopt).
+    pub fn replay(
+        &mut self,
+        text: &str,
+        progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
+        let mut m = self.model.borrow_mut();
+        let vi = self.lang == Lang::Vi;
+        let defaults = Controls::for_model(&m);
+        let checked = controls::parse(text, Origin::Link, &defaults, &defaults);
+        if let Some(p) = checked.problems.first() {
+            return Err(JsError::new(&p.message(vi)));
+        }
+        let mut cb = |k: u32| {
+            if let Some(p) = &progress {
+                let _ = p.call1(&JsValue::NULL, &JsValue::from(k));
+            }
+            true
+        };
+        let r = self
+            .session
+            .replay(&mut m, &checked.controls, &mut cb)
+            .map_err(|e| JsError::new(&e.localized(vi)))?;
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &k.into(), &v).map(|_| ());
+        let arr = |v: &[f64]| JsValue::from(js_sys::Float64Array::from(v));
+        set("steps", JsValue::from(r.steps))
+            .and(set("h", arr(&r.h)))
+            .and(set("z", arr(&r.z)))
+            .and(set("loss", arr(&r.loss)))
+            .map_err(|_| JsError::new("cannot build the replay's result"))?;
+        Ok(out.into())
+    }
+
+    /// installs steps replayed from the state `from` (the text given to [`replay`]): as the
+    /// steps of the controls in force when those are still `from`'s, else folded into the
+    /// drift (the reader moved a control meanwhile). returns what [`update`] returns.
+    ///
+    /// [`replay`]: Widget::replay
+    /// [`update`]: Widget::update
+    pub fn adopt(
+        &mut self,
+        from: &str,
+        steps: u32,
+        h: Vec<f64>,
+        z: Vec<f64>,
+        loss: Vec<f64>,
+    ) -> Result<JsValue, JsError> {
+        let m = self.model.borrow();
+        let vi = self.lang == Lang::Vi;
+        let local = |e: Error| JsError::new(&e.localized(vi));
+        let defaults = Controls::for_model(&m);
+        let from = controls::parse(from, Origin::Link, &defaults, &defaults);
+        if let Some(p) = from.problems.first() {
+            return Err(JsError::new(&p.message(vi)));
+        }
+        let r = Replayed { steps, h, z, loss };
+        self.session.adopt(&m, &from.controls, r).map_err(local)?;
+        let (view, scores) = self.session.view(&m).map_err(local)?;
+        let out = to_js(&Updated {
+            view: &view,
+            problems: Vec::new(),
+            replay: 0,
+        });
         self.shown = Some((view, scores));
         out
     }

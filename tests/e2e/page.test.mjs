@@ -175,6 +175,8 @@ test('gradient steps toward a target raise its probability; the URL reproduces t
   const url = page.url();
   const ids = await tableIds(page);
   const again = await openPage(url.slice(url.indexOf('#')));
+  // a link's steps beyond the first are replayed in a Worker; the view follows once they land.
+  await again.page.waitForFunction(() => window.unembedPage.mounted.controls.steps === 5 && !window.unembedPage.mounted.replaying, null, { timeout: 60000 });
   assert.deepEqual(await tableIds(again.page), ids);
   assert.equal(await again.page.textContent('.target-info'), await page.textContent('.target-info'));
   errors.check();

@@ -17,11 +17,16 @@ wasm.initSync({ module: readFileSync(resolve(pkg, 'unembed_bg.wasm')) });
 const ex = new wasm.Explorer(readFileSync(model), new Uint8Array());
 const widget = new wasm.Widget(ex);
 const queries = JSON.parse(readFileSync(batch, 'utf8'));
-const out = queries.map((q) => widget.update({
-  base: q.id !== undefined ? `#${q.id}` : 'given',
-  h: q.h ?? [],
-  temperature: q.temperature,
-  top: q.top,
-  target: q.target ?? '',
-}));
+// the state goes in as text, as the page sends it; the core must find nothing wrong with it.
+const out = queries.map((q) => {
+  const r = widget.update(JSON.stringify({
+    base: q.id !== undefined ? `#${q.id}` : 'given',
+    h: q.h ?? [],
+    temperature: q.temperature,
+    top: q.top,
+    target: q.target ?? '',
+  }));
+  if (r.problems.length) throw new Error(`the state was not read whole: ${JSON.stringify(r.problems)}`);
+  return r.view;
+});
 process.stdout.write(JSON.stringify(out) + '\n');
