@@ -39,8 +39,7 @@ function writeHash(file, controls) {
 function install(ex, key) {
   shownKey = key;
   // a spectrum still being computed belongs to the model that is leaving.
-  spectrumWorker?.terminate();
-  spectrumWorker = null;
+  stopSpectrum();
   $('spectrum-status').hidden = true;
   mounted?.destroy();
   explorer?.free();
@@ -113,7 +112,7 @@ async function openLocal(files) {
     if (/\.safetensors$/i.test(model.name) && !tok) {
       $('status').textContent += P.noTokenizer;
     }
-    if (!ex.hasSpectrum()) computeSpectrum(ex, { prefix, total, parts, tokenizer });
+    if (!ex.hasSpectrum()) computeSpectrum(ex);
   } catch (e) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(`${model.name}: ${e.message}`);
@@ -121,32 +120,79 @@ async function openLocal(files) {
   }
 }
 
-/** the spectrum of a file that does not carry one, in a Worker with its own progress bar. */
-let spectrumWorker = null;
-function computeSpectrum(ex, data) {
-  spectrumWorker?.terminate();
+/** the spectrum of a file that does not carry one, off the main thread with its own progress
+ * bar: the rows are split among Workers (one per core, as the façade's split allows), each
+ * builds its part of the Gram matrix, and the first sums the parts and decomposes. */
+let spectrumWorkers = [];
+let spectrumSettle = null; // resolves computeSpectrum's promise: true once installed
+function stopSpectrum(ok = false) {
+  for (const w of spectrumWorkers) w.terminate();
+  spectrumWorkers = [];
+  spectrumSettle?.(ok);
+  spectrumSettle = null;
+}
+function computeSpectrum(ex) {
+  stopSpectrum();
+  const settled = new Promise((r) => { spectrumSettle = r; });
+  const { d } = ex.info();
+  const bounds = Array.from(ex.spectrumSplit(Math.min(navigator.hardwareConcurrency || 2, 8)));
+  const k = bounds.length - 1;
+  const rows = bounds[k];
+  const done = new Array(k).fill(0); // each Worker's fraction of its rows
+  const parts = new Array(k);
+  let left = k;
   $('spectrum-status').hidden = false;
-  $('spectrum-text').textContent = P.spectrum();
-  const worker = new Worker('spectrum-worker.js', { type: 'module' });
-  spectrumWorker = worker;
-  worker.onmessage = ({ data: m }) => {
-    if (m.progress !== undefined) {
-      $('spectrum-progress').value = m.progress;
-      $('spectrum-text').textContent = P.spectrum(Math.floor(100 * m.progress));
-      return;
-    }
-    worker.terminate();
-    if (spectrumWorker === worker) spectrumWorker = null;
-    if (m.error) {
-      $('spectrum-text').textContent = P.spectrumFailed(m.error);
-      return;
-    }
-    if (ex !== explorer) return; // another model was opened meanwhile
-    ex.setSpectrum(m.sigma, m.v);
-    $('spectrum-status').hidden = true;
-    mounted?.refresh();
+  $('spectrum-status').dataset.workers = k;
+  const show = (f) => {
+    $('spectrum-progress').value = f;
+    $('spectrum-text').textContent = P.spectrum(Math.floor(100 * f), k);
   };
-  worker.postMessage(data);
+  show(0);
+  const workers = bounds.slice(1).map(() => new Worker('spectrum-worker.js', { type: 'module' }));
+  spectrumWorkers = workers;
+  const fail = (m) => {
+    if (spectrumWorkers !== workers) return;
+    stopSpectrum();
+    $('spectrum-text').textContent = P.spectrumFailed(m);
+  };
+  // a Worker that cannot start (its script or the wasm fails to load) says so here.
+  for (const w of workers) w.onerror = (e) => { e.preventDefault(); fail(e.message || 'the Worker did not start'); };
+  // phase 2, in the first Worker: sum the parts, decompose (the last tenth of the bar).
+  const eigen = () => {
+    const w = workers[0];
+    w.onmessage = ({ data: m }) => {
+      if (spectrumWorkers !== workers) return;
+      if (m.progress !== undefined) return show(0.9 + 0.1 * m.progress);
+      if (m.error) return fail(m.error);
+      if (ex !== explorer) return stopSpectrum(); // another model was opened meanwhile
+      ex.setSpectrum(m.sigma, m.v);
+      $('spectrum-status').hidden = true;
+      mounted?.refresh();
+      stopSpectrum(true);
+    };
+    w.postMessage({ op: 'eigen', d, parts }, parts.map((p) => p.buffer));
+  };
+  // phase 1: every Worker its slice of rows (copied out of wasm, handed over, not shared).
+  workers.forEach((w, i) => {
+    const [start, end] = [bounds[i], bounds[i + 1]];
+    w.onmessage = ({ data: m }) => {
+      if (spectrumWorkers !== workers) return;
+      if (m.error) return fail(m.error);
+      if (m.progress !== undefined) {
+        done[i] = m.progress;
+        let f = 0;
+        for (let j = 0; j < k; j++) f += done[j] * (bounds[j + 1] - bounds[j]);
+        return show((0.9 * f) / rows);
+      }
+      parts[i] = m.tiles;
+      if (i > 0) w.terminate();
+      if (--left === 0) eigen();
+    };
+    const scales = ex.unembeddingScales(start, end);
+    const quants = ex.unembeddingQuants(start, end);
+    w.postMessage({ op: 'gram', d, scales, quants }, [scales.buffer, quants.buffer]);
+  });
+  return settled;
 }
 
 // ?stall=N: seconds a download may go without data before it is given up (default 30).
@@ -192,7 +238,7 @@ async function load(file) {
     install(ex, entry.file);
     // a served file normally carries its spectrum (unembed convert); one that does not gets it
     // computed like a local file's.
-    if (!ex.hasSpectrum()) computeSpectrum(ex, { whole: buf });
+    if (!ex.hasSpectrum()) computeSpectrum(ex);
   } catch (e) {
     if (ctl.signal.aborted) return; // a newer choice took over
     $('status').textContent = explorer ? P.kept : P.failed;
@@ -246,6 +292,12 @@ async function main() {
 // for benchmarks and tests: the mounted explorer.
 window.unembedPage = {
   get mounted() { return mounted; },
+  get explorer() { return explorer; },
+  /** computes the shown model's spectrum again in the Workers: resolves true once installed. */
+  recomputeSpectrum() {
+    explorer.dropSpectrum();
+    return computeSpectrum(explorer);
+  },
   /** bytes of wasm linear memory (it grows, never shrinks). */
   get wasmBytes() { return wasm?.memory.buffer.byteLength ?? 0; },
 };
