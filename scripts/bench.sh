@@ -2,7 +2,9 @@
 # bench.sh [REPS] — prints `name value` lines, all in one run on this machine:
 #   the full-vocabulary product z = E·h (49152 × 576 Q8_0) natively (each kernel, exact and
 #   fast precision), in wasm under Node and in headless Chromium, beside numpy's float32 E @ h
-#   on the same matrix; and the spectrum (native, wasm) beside numpy's svd and Gram + eigh.
+#   on the same matrix; E × 64 vectors (GMAC/s beside one vector's, native and wasm); the
+#   spectrum (native: Gram on threads and on one, eigen; wasm on one thread; the page's Workers)
+#   beside numpy's svd and Gram + eigh.
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,9 @@ bash scripts/setup.sh test >&2
 bash scripts/prepare.sh
 SRC=$(bash scripts/fetch-model.sh)
 MODEL=www/models/smollm2-135m.gguf
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+{
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 target/release/unembed bench "$MODEL" --reps "$REPS"
 node bench/wasm_node.mjs "$MODEL" "$REPS"
@@ -18,3 +23,6 @@ node bench/wasm_chromium.mjs smollm2-135m.gguf "$REPS"
 # numpy as it is installed (OPENBLAS_* left as the machine sets them; see bench/numpy_bench.py).
 python3 bench/numpy_bench.py --model "$SRC" --reps "$REPS"
 node bench/page_chromium.mjs "$REPS"
+} | tee "$OUT"
+# every figure beside its reference from this same run, and the ratio.
+python3 bench/summary.py "$OUT"

@@ -284,6 +284,23 @@ impl Explorer {
         Ok(z.first().copied().unwrap_or(0.0))
     }
 
+    /// z_c = W_U·h_c for `hs.len() / d` columns at once (`hs` column after column), the
+    /// matrix × many vectors kernel the logit lens uses; returns z_0[0] (benchmarks only).
+    #[wasm_bindgen(js_name = logitsManyInPlace)]
+    pub fn logits_many_in_place(&self, hs: &[f32]) -> Result<f64, JsError> {
+        let m = self.model.borrow();
+        let d = m.d();
+        if hs.is_empty() || hs.len() % d != 0 {
+            return Err(JsError::new(&format!(
+                "{} values are not whole columns of {d}",
+                hs.len()
+            )));
+        }
+        let cols: Vec<&[f32]> = hs.chunks_exact(d).collect();
+        let z = m.unembedding().logits_many_fast(&cols).map_err(js)?;
+        Ok(z.first().copied().unwrap_or(0.0))
+    }
+
     /// one pass over the matrix without arithmetic: the memory floor (benchmarks only).
     #[wasm_bindgen(js_name = streamMatrix)]
     pub fn stream_matrix(&self) -> f64 {
