@@ -106,12 +106,17 @@ pub fn spectrum_from_gram(
         .iter()
         .map(|p| {
             p.dyn_into::<js_sys::Float64Array>()
-                .map(|a| a.to_vec())
                 .map_err(|_| JsError::new("a part of the Gram matrix is not a Float64Array"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let s = crate::core::spectrum::Spectrum::from_gram_parts(d, parts, &mut progress_fn(&progress))
-        .map_err(js)?;
+    // each part is copied into wasm memory as it is added, so one part's copy is alive at a
+    // time (up to 8 of 67 MB each for d = 4096).
+    let s = crate::core::spectrum::Spectrum::from_gram_parts(
+        d,
+        parts.iter().map(|a| a.to_vec()),
+        &mut progress_fn(&progress),
+    )
+    .map_err(js)?;
     Ok(SpectrumParts {
         sigma: s.sigma.to_vec(),
         v: s.v.iter().copied().collect(),
