@@ -9,16 +9,19 @@ const srv = await serve('www');
 const browser = await launch();
 try {
   const page = await browser.context.newPage();
+  // the measurement is served from the page's own origin: its Content-Security-Policy allows
+  // only 'self' scripts (a data: import is refused).
+  await page.route('**/__bench/wasm_bench.mjs', (r) => r.fulfill({ contentType: 'text/javascript', body: benchSrc }));
   await page.goto(`${srv.url}bench-blank`).catch(() => {});
   await page.goto(srv.url);
-  const r = await page.evaluate(async ({ file, reps, benchSrc }) => {
-    const bench = await import(`data:text/javascript,${encodeURIComponent(benchSrc)}`);
+  const r = await page.evaluate(async ({ file, reps }) => {
+    const bench = await import('/__bench/wasm_bench.mjs');
     const w = await import('/pkg/unembed.js');
     await w.default();
     const bytes = new Uint8Array(await (await fetch(`/models/${file}`)).arrayBuffer());
     const ex = new w.Explorer(bytes, new Uint8Array());
     return bench.benchExplorer(ex, reps, () => performance.now());
-  }, { file, reps: Number(reps), benchSrc });
+  }, { file, reps: Number(reps) });
   const { report } = await import('./wasm_bench.mjs');
   console.log(report('wasm_chromium', r));
 } finally {

@@ -2,9 +2,12 @@
 # bench.sh [REPS] — prints `name value` lines, all in one run on this machine:
 #   the full-vocabulary product z = E·h (49152 × 576 Q8_0) natively (each kernel, exact and
 #   fast precision), in wasm under Node and in headless Chromium, beside numpy's float32 E @ h
-#   on the same matrix; and the spectrum (native, wasm) beside numpy's svd and Gram + eigh;
+#   on the same matrix; E × 64 vectors (GMAC/s beside one vector's, native and wasm); the
+#   spectrum (native: Gram on threads and on one, eigen; wasm on one thread; the page's Workers)
+#   beside numpy's svd and Gram + eigh;
 #   the forward pass and the logit lens natively (bench --forward) and in Chromium beside
-#   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF.
+#   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF;
+#   the review's hostile links (bench/links_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +16,9 @@ bash scripts/setup.sh test >&2
 bash scripts/prepare.sh
 SRC=$(bash scripts/fetch-model.sh)
 MODEL=www/models/smollm2-135m.gguf
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+{
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 target/release/unembed bench "$MODEL" --reps "$REPS"
 node bench/wasm_node.mjs "$MODEL" "$REPS"
@@ -23,3 +29,6 @@ node bench/page_chromium.mjs "$REPS"
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
 node bench/links_chromium.mjs
+} | tee "$OUT"
+# every figure beside its reference from this same run, and the ratio.
+python3 bench/summary.py "$OUT"

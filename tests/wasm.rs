@@ -10,8 +10,9 @@ use unembed::core::quant::acts::QActs;
 use unembed::core::quant::gemm;
 use unembed::core::quant::kernels::{self, Kernel, Precision};
 use unembed::core::rng::Rng;
+use unembed::core::spectrum::gram::{Gram, PANEL};
 use unembed::core::vocab::VocabKind;
-use unembed::wasm::{header_needs, Explorer, Widget};
+use unembed::wasm::{gram_part, header_needs, spectrum_from_gram, Explorer, Widget};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -174,6 +175,55 @@ fn explorer_queries_like_the_cli() {
     assert_eq!(r["top"][0]["text"], " Paris");
     assert_eq!(r["top"].as_array().unwrap().len(), 3);
     assert!(r["entropy"].as_f64().unwrap() > 0.0);
+}
+
+/// the simd128 Gram kernel within the f32 panels' bound of the scalar one (each within
+/// γ·Σ_i |e_ij e_ik| ≤ γ·√(G_jj G_kk) of the exact sum), and the Workers' path through the
+/// façade (a split, each slice's part, the parts summed and decomposed) giving the spectrum.
+#[wasm_bindgen_test]
+fn simd128_gram_and_the_workers_parts_give_the_spectrum() {
+    for (rows, d) in [(1, 32), (200, 96), (130, 576)] {
+        let m = random_matrix(rows, d, (rows + d) as u64);
+        let mut g = [Gram::new(d).unwrap(), Gram::new(d).unwrap()];
+        for (g, k) in g.iter_mut().zip([Kernel::Scalar, Kernel::Simd128]) {
+            g.accumulate_with(k, &m, 0..rows, &mut |_| true).unwrap();
+        }
+        let (a, b) = (g[0].to_matrix(), g[1].to_matrix());
+        let gamma = (PANEL as f64 + 2.0) * f32::EPSILON as f64 / 2.0;
+        for j in 0..d {
+            for k in 0..d {
+                let bound = 2.0 * gamma * (a[[j, j]] * a[[k, k]]).sqrt();
+                assert!(
+                    (a[[j, k]] - b[[j, k]]).abs() <= bound,
+                    "{rows}×{d} ({j}, {k})"
+                );
+            }
+        }
+    }
+    let mut ex = Explorer::new(tiny_gguf(), &[]).unwrap();
+    let bounds = ex.spectrum_split(4);
+    assert_eq!(bounds, vec![0.0, 50.0], "50 rows are one part");
+    let parts = js_sys::Array::new();
+    for (s, e) in [(0, 20), (20, 21), (21, 50)] {
+        let scales = ex.unembedding_scales(s, e).unwrap();
+        let quants = ex.unembedding_quants(s, e).unwrap();
+        let tiles = gram_part(64, scales, quants, None).unwrap();
+        parts.push(&js_sys::Float64Array::from(&tiles[..]));
+    }
+    let got = spectrum_from_gram(64, parts, None).unwrap();
+    let want = ex.singular_values(None).unwrap();
+    for (x, y) in got.sigma().iter().zip(&want) {
+        // panels split elsewhere: the same eigenvalues σ² to the f32 panels' rounding (the
+        // rank is 50 of 64, so the last σ are square roots of rounding noise).
+        assert!(
+            (x * x - y * y).abs() <= 1e-5 * want[0] * want[0],
+            "{x} vs {y}"
+        );
+    }
+    assert_eq!(got.v().len(), 64 * 64);
+    assert!(ex.unembedding_quants(40, 60).is_err());
+    assert!(gram_part(64, vec![1.0; 3], vec![0; 64], None).is_err());
+    assert!(spectrum_from_gram(64, js_sys::Array::new(), None).is_err());
 }
 
 #[wasm_bindgen_test]

@@ -3,6 +3,7 @@
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
+import { spectrumInWorkers } from './spectrum.js';
 import { readManifest, downloadModel } from './loader.js';
 import { strings, number, integer, language } from './i18n.js';
 import { remember } from './replay.js';
@@ -46,8 +47,7 @@ function install(ex, key, row = null) {
   shownKey = key;
   shownEntry = row;
   // a spectrum still being computed belongs to the model that is leaving.
-  spectrumWorker?.terminate();
-  spectrumWorker = null;
+  stopSpectrum();
   $('spectrum-status').hidden = true;
   mounted?.destroy();
   explorer?.free();
@@ -127,7 +127,7 @@ async function openLocal(files) {
     if (/\.safetensors$/i.test(model.name) && !tok) {
       $('status').textContent += P.noTokenizer;
     }
-    if (!ex.hasSpectrum()) computeSpectrum(ex, { prefix, total, parts, tokenizer });
+    if (!ex.hasSpectrum()) computeSpectrum(ex);
   } catch (e) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(`${model.name}: ${e.message}`);
@@ -135,32 +135,38 @@ async function openLocal(files) {
   }
 }
 
-/** the spectrum of a file that does not carry one, in a Worker with its own progress bar. */
-let spectrumWorker = null;
-function computeSpectrum(ex, data) {
-  spectrumWorker?.terminate();
+/** the spectrum of a file that does not carry one, off the main thread on every core
+ * (spectrum.js) with its own progress bar; resolves true once installed. */
+let spectrumJob = null;
+function stopSpectrum() {
+  spectrumJob?.cancel();
+  spectrumJob = null;
+}
+function computeSpectrum(ex) {
+  stopSpectrum();
+  const show = (f) => {
+    $('spectrum-progress').value = f;
+    $('spectrum-text').textContent = P.spectrum(Math.floor(100 * f), job.workers);
+  };
+  const job = spectrumInWorkers(ex, (f) => show(f));
+  spectrumJob = job;
   $('spectrum-status').hidden = false;
-  $('spectrum-text').textContent = P.spectrum();
-  const worker = new Worker('spectrum-worker.js', { type: 'module' });
-  spectrumWorker = worker;
-  worker.onmessage = ({ data: m }) => {
-    if (m.progress !== undefined) {
-      $('spectrum-progress').value = m.progress;
-      $('spectrum-text').textContent = P.spectrum(Math.floor(100 * m.progress));
-      return;
-    }
-    worker.terminate();
-    if (spectrumWorker === worker) spectrumWorker = null;
-    if (m.error) {
-      $('spectrum-text').textContent = P.spectrumFailed(m.error);
-      return;
-    }
-    if (ex !== explorer) return; // another model was opened meanwhile
-    ex.setSpectrum(m.sigma, m.v);
+  $('spectrum-status').dataset.workers = job.workers;
+  show(0);
+  return job.done.then(({ sigma, v }) => {
+    if (spectrumJob !== job) return false;
+    spectrumJob = null;
+    if (ex !== explorer) return false; // another model was opened meanwhile
+    ex.setSpectrum(sigma, v);
     $('spectrum-status').hidden = true;
     mounted?.refresh();
-  };
-  worker.postMessage(data);
+    return true;
+  }, (e) => {
+    if (spectrumJob !== job) return false;
+    spectrumJob = null;
+    $('spectrum-text').textContent = P.spectrumFailed(e.message);
+    return false;
+  });
 }
 
 // ?stall=N: seconds a download may go without data before it is given up (default 30).
@@ -208,7 +214,7 @@ async function load(file) {
     install(ex, entry.file, entry);
     // a served file normally carries its spectrum (unembed convert); one that does not gets it
     // computed like a local file's.
-    if (!ex.hasSpectrum()) computeSpectrum(ex, { whole: buf });
+    if (!ex.hasSpectrum()) computeSpectrum(ex);
   } catch (e) {
     if (ctl.signal.aborted) return; // a newer choice took over
     $('status').textContent = explorer ? P.kept : P.failed;
@@ -278,6 +284,12 @@ window.unembedPage = {
   get mounted() { return mounted; },
   /** the Prompt panel (lens.js). */
   get lens() { return lens; },
+  get explorer() { return explorer; },
+  /** computes the shown model's spectrum again in the Workers: resolves true once installed. */
+  recomputeSpectrum() {
+    explorer.dropSpectrum();
+    return computeSpectrum(explorer);
+  },
   /** bytes of wasm linear memory (it grows, never shrinks). */
   get wasmBytes() { return wasm?.memory.buffer.byteLength ?? 0; },
 };

@@ -8,6 +8,7 @@
 // pixels come from wasm.
 import { LensChart, Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { downloadModel } from './loader.js';
+import { spectrumInWorkers } from './spectrum.js';
 import { strings, number } from './i18n.js';
 
 const HERE = new URL('.', import.meta.url);
@@ -129,7 +130,7 @@ export function wholeModel(base, entry, lang, onProgress) {
 /** an Explorer built from the whole model's file (only the embedding is copied into wasm),
  * when that file is on its way on this page: a page that downloads the whole model anyway
  * needs no second download of the slim file. resolves to {explorer, spectrum}: the file
- * carries no spectrum, so it is computed in spectrum-worker.js and `spectrum` resolves once
+ * carries no spectrum, so it is computed in Workers (spectrum.js) and `spectrum` resolves once
  * it is installed. null when the whole model was not asked for (or has already gone to the
  * worker): the caller downloads the slim file. */
 export function explorerFromWholeModel(base, entry) {
@@ -154,9 +155,8 @@ export function explorerFromWholeModel(base, entry) {
           const parts = [];
           for (let i = 0; i < ranges.length; i += 2) parts.push(buf.subarray(ranges[i], ranges[i] + ranges[i + 1]));
           const explorer = Explorer.fromRanges(prefix, total, parts, new Uint8Array());
-          const spectrum = explorer.hasSpectrum() ? Promise.resolve() : computeSpectrum(explorer, {
-            prefix: prefix.slice(), total, parts: parts.map((p) => p.slice()), tokenizer: new Uint8Array(),
-          });
+          const spectrum = explorer.hasSpectrum() ? Promise.resolve()
+            : spectrumInWorkers(explorer).done.then(({ sigma, v }) => explorer.setSpectrum(sigma, v));
           resolve({ explorer, spectrum });
         } catch (e) {
           resolve(Promise.reject(e));
@@ -166,20 +166,6 @@ export function explorerFromWholeModel(base, entry) {
     r.client.catch((e) => resolve(Promise.reject(e)));
   }
   return r.explorer.ready;
-}
-
-function computeSpectrum(explorer, data) {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('spectrum-worker.js', HERE), { type: 'module' });
-    worker.onmessage = ({ data: m }) => {
-      if (m.progress !== undefined) return;
-      worker.terminate();
-      if (m.error) { reject(new Error(m.error)); return; }
-      try { explorer.setSpectrum(m.sigma, m.v); resolve(); } catch (e) { reject(e); }
-    };
-    worker.onerror = (e) => { worker.terminate(); reject(new Error(e.message)); };
-    worker.postMessage(data, [data.prefix.buffer, ...data.parts.map((p) => p.buffer)]);
-  });
 }
 
 // ---- the panel ---------------------------------------------------------------------------

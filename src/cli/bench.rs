@@ -1,5 +1,6 @@
 //! `unembed bench`: the full-vocabulary product per kernel and precision, the memory floor,
-//! and the spectrum, natively (scripts/bench.sh prints these beside wasm and numpy).
+//! E × 64 vectors (GMAC/s, beside one vector's), and the spectrum (Gram on threads and on one,
+//! eigen-decomposition, whole), natively (scripts/bench.sh prints these beside wasm and numpy).
 //! `unembed bench --gemm`: the quantized matmul kernels on the SmolLM2-135M block shapes
 //! (bench/gemm_wasm.mjs runs the same `gemm::bench::Bench` in wasm).
 
@@ -60,10 +61,84 @@ pub fn run(a: &mut Args) -> Result<()> {
             out!("native_matvec_{}_{label}_p95_ms {p95:.3}", k.name());
         }
     }
+    many_columns(&m, reps)?;
     m.spectrum = None;
+    let e = m.unembedding().matrix();
+    let parts = crate::core::spectrum::native_parts(e);
+    let s = Instant::now();
+    let g = crate::core::spectrum::gram_tiles(e, &mut |_| true)?;
+    out!("native_gram_s {:.3}", s.elapsed().as_secs_f64());
+    out!("native_gram_threads {parts}");
+    let s = Instant::now();
+    let mut one = crate::core::spectrum::Gram::new(e.cols())?;
+    one.accumulate(e, 0..e.rows(), &mut |_| true)?;
+    out!("native_gram_one_thread_s {:.3}", s.elapsed().as_secs_f64());
+    let s = Instant::now();
+    let _ = crate::core::spectrum::sym_eigen(g.to_matrix())?;
+    out!("native_eigen_s {:.3}", s.elapsed().as_secs_f64());
     let s = Instant::now();
     m.ensure_spectrum(&mut |_| true)?;
     out!("native_spectrum_s {:.3}", s.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// columns of the matrix × many vectors benchmark (the logit lens reads this many and more).
+pub const MANY: usize = 64;
+
+/// E × [`MANY`] vectors with each kernel (`run_many_uniform`, the lens's readout): the median
+/// time and GMAC/s, beside the single-vector fast product's GMAC/s in the same run.
+fn many_columns(m: &crate::core::model::Model, reps: usize) -> Result<()> {
+    let (n, d) = (m.n_vocab(), m.d());
+    let hs: Vec<Vec<f32>> = (0..MANY)
+        .map(|c| {
+            (0..d)
+                .map(|j| ((j * (c + 1)) as f32 * 0.37).sin())
+                .collect()
+        })
+        .collect();
+    let cols: Vec<&[f32]> = hs.iter().map(|h| h.as_slice()).collect();
+    let q: Vec<_> = cols
+        .iter()
+        .map(|h| crate::core::quant::kernels::QuantHUniform::new(h))
+        .collect();
+    let macs = (n * d * MANY) as f64;
+    let mut out = vec![0f64; n * MANY];
+    let reps = (reps / 20).max(3);
+    for k in Kernel::available() {
+        let mut t = Vec::with_capacity(reps);
+        for i in 0..reps + 2 {
+            let s = Instant::now();
+            crate::core::quant::kernels::run_many_uniform(
+                k,
+                m.unembedding().matrix(),
+                &q,
+                &mut out,
+            )?;
+            std::hint::black_box(&out);
+            if i >= 2 {
+                t.push(s.elapsed().as_secs_f64());
+            }
+        }
+        let med = median(&mut t);
+        let mut one = Vec::with_capacity(reps);
+        for i in 0..reps * 4 + 2 {
+            let s = Instant::now();
+            std::hint::black_box(m.unembedding().logits_with(&hs[0], k, Precision::Fast)?);
+            if i >= 2 {
+                one.push(s.elapsed().as_secs_f64());
+            }
+        }
+        let one = median(&mut one);
+        let (many_g, one_g) = (macs / med / 1e9, (n * d) as f64 / one / 1e9);
+        out!("native_many{MANY}_{}_median_ms {:.3}", k.name(), med * 1e3);
+        out!("native_many{MANY}_{}_gmacs {many_g:.2}", k.name());
+        out!("native_one_vector_{}_fast_gmacs {one_g:.2}", k.name());
+        out!(
+            "native_many{MANY}_{}_vs_one_ratio {:.2}",
+            k.name(),
+            many_g / one_g
+        );
+    }
     Ok(())
 }
 

@@ -77,6 +77,78 @@ pub fn shown_text(text: &str) -> String {
     vocab::quoted(text, 48)
 }
 
+fn progress_fn(progress: &Option<js_sys::Function>) -> impl FnMut(f64) -> bool + '_ {
+    move |f: f64| {
+        if let Some(p) = progress {
+            let _ = p.call1(&JsValue::NULL, &JsValue::from_f64(f));
+        }
+        true
+    }
+}
+
+/// in a Worker: the part of G = EᵀE that some rows of E contribute (their Q8_0 `scales` and
+/// `quants`, from [`Explorer::unembedding_scales`] and [`Explorer::unembedding_quants`]), as the
+/// f64 tiles [`spectrumFromGram`](spectrum_from_gram) sums. `progress(fraction)` as it goes.
+#[wasm_bindgen(js_name = gramPart)]
+pub fn gram_part(
+    d: usize,
+    scales: Vec<f32>,
+    quants: Vec<i8>,
+    progress: Option<js_sys::Function>,
+) -> Result<Vec<f64>, JsError> {
+    let rows = quants.len().checked_div(d).unwrap_or(0);
+    let m =
+        crate::core::quant::matrix::Q8Matrix::from_parts(rows, d, scales, quants).map_err(js)?;
+    let g = crate::core::spectrum::gram_part(&m, &mut progress_fn(&progress)).map_err(js)?;
+    Ok(g.into_tiles())
+}
+
+/// σ and V of a matrix from the parts of its Gram matrix (an array of the Float64Arrays
+/// [`gramPart`](gram_part) returned), `progress(fraction)` over the eigen-decomposition.
+#[wasm_bindgen(js_name = spectrumFromGram)]
+pub fn spectrum_from_gram(
+    d: usize,
+    parts: js_sys::Array,
+    progress: Option<js_sys::Function>,
+) -> Result<SpectrumParts, JsError> {
+    let parts = parts
+        .iter()
+        .map(|p| {
+            p.dyn_into::<js_sys::Float64Array>()
+                .map_err(|_| JsError::new("a part of the Gram matrix is not a Float64Array"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // each part is copied into wasm memory as it is added, so one part's copy is alive at a
+    // time (up to 8 of 67 MB each for d = 4096).
+    let s = crate::core::spectrum::Spectrum::from_gram_parts(
+        d,
+        parts.iter().map(|a| a.to_vec()),
+        &mut progress_fn(&progress),
+    )
+    .map_err(js)?;
+    Ok(SpectrumParts {
+        sigma: s.sigma.to_vec(),
+        v: s.v.iter().copied().collect(),
+    })
+}
+
+/// σ (descending) and V (row-major d × d) as [`Explorer::set_spectrum`] takes them.
+#[wasm_bindgen]
+pub struct SpectrumParts {
+    sigma: Vec<f64>,
+    v: Vec<f64>,
+}
+
+#[wasm_bindgen]
+impl SpectrumParts {
+    pub fn sigma(&self) -> Vec<f64> {
+        self.sigma.clone()
+    }
+    pub fn v(&self) -> Vec<f64> {
+        self.v.clone()
+    }
+}
+
 /// a loaded model; several [`Widget`]s on one page share it (one download, one copy).
 #[wasm_bindgen]
 pub struct Explorer {
@@ -226,6 +298,23 @@ impl Explorer {
         Ok(z.first().copied().unwrap_or(0.0))
     }
 
+    /// z_c = W_U·h_c for `hs.len() / d` columns at once (`hs` column after column), the
+    /// matrix × many vectors kernel the logit lens uses; returns z_0[0] (benchmarks only).
+    #[wasm_bindgen(js_name = logitsManyInPlace)]
+    pub fn logits_many_in_place(&self, hs: &[f32]) -> Result<f64, JsError> {
+        let m = self.model.borrow();
+        let d = m.d();
+        if hs.is_empty() || hs.len() % d != 0 {
+            return Err(JsError::new(&format!(
+                "{} values are not whole columns of {d}",
+                hs.len()
+            )));
+        }
+        let cols: Vec<&[f32]> = hs.chunks_exact(d).collect();
+        let z = m.unembedding().logits_many_fast(&cols).map_err(js)?;
+        Ok(z.first().copied().unwrap_or(0.0))
+    }
+
     /// one pass over the matrix without arithmetic: the memory floor (benchmarks only).
     #[wasm_bindgen(js_name = streamMatrix)]
     pub fn stream_matrix(&self) -> f64 {
@@ -303,6 +392,34 @@ impl Explorer {
             v,
         });
         Ok(())
+    }
+
+    /// row boundaries `[0, …, rows]` of W_U splitting its spectrum's Gram matrix among at most
+    /// `workers` Workers (see [`gramPart`](gram_part)).
+    #[wasm_bindgen(js_name = spectrumSplit)]
+    pub fn spectrum_split(&self, workers: usize) -> Vec<f64> {
+        let m = self.model.borrow();
+        let u = m.unembedding().matrix();
+        crate::core::spectrum::split_rows(u.rows(), u.cols(), workers)
+            .into_iter()
+            .map(|b| b as f64)
+            .collect()
+    }
+
+    /// the Q8_0 scales (one per block of 32) of W_U's rows `start..end`, for a Worker.
+    #[wasm_bindgen(js_name = unembeddingScales)]
+    pub fn unembedding_scales(&self, start: usize, end: usize) -> Result<Vec<f32>, JsError> {
+        let m = self.model.borrow();
+        let (s, _) = m.unembedding().matrix().row_parts(start..end).map_err(js)?;
+        Ok(s.to_vec())
+    }
+
+    /// the Q8_0 quants of W_U's rows `start..end`, for a Worker.
+    #[wasm_bindgen(js_name = unembeddingQuants)]
+    pub fn unembedding_quants(&self, start: usize, end: usize) -> Result<Vec<i8>, JsError> {
+        let m = self.model.borrow();
+        let (_, q) = m.unembedding().matrix().row_parts(start..end).map_err(js)?;
+        Ok(q.to_vec())
     }
 
     /// whether the model has its spectrum (from the file or computed).

@@ -211,18 +211,41 @@ test('a bad download ends in a clear error and a working Retry', async () => {
   }
 });
 
-test('a local GGUF opens by slices; its spectrum is computed in a Worker with a progress bar', async () => {
+test('a local GGUF opens by slices; its spectrum is computed by one Worker per core, with progress, while the sliders keep working', async () => {
   const src = execFileSync('bash', ['scripts/fetch-model.sh'], { encoding: 'utf8' }).trim();
   const { page, errors } = await openPage();
+  // every value the spectrum's progress bar takes (the attribute reflects the property).
+  await page.evaluate(() => {
+    window.spectrumSeen = [];
+    const bar = document.querySelector('#spectrum-progress');
+    new MutationObserver(() => window.spectrumSeen.push(bar.value)).observe(bar, { attributes: true });
+  });
   await page.setInputFiles('#file-input', src);
   await page.waitForFunction(() => document.querySelector('#model-select').value.startsWith('local:'), null, { timeout: 60000 });
   await page.waitForSelector('.topk-table tbody tr:nth-child(10)');
   const want = JSON.parse(execFileSync('target/release/unembed', ['query', src, '--token', ' Paris', '--json'], { encoding: 'utf8' }));
   assert.deepEqual(await tableIds(page), want.top.map((e) => e.id));
-  // the coefficient sliders wait for the spectrum, which arrives from the Worker.
+  // the coefficient sliders wait for the spectrum, which arrives from the Workers; meanwhile
+  // another slider moves the table (the main thread is free).
   await page.waitForSelector('#spectrum-status:not([hidden])');
+  const workers = Number(await page.getAttribute('#spectrum-status', 'data-workers'));
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency || 2);
+  assert.equal(workers, Math.min(cores, 8), `${workers} Workers for ${cores} cores`);
+  const before = await tableText(page);
+  await page.$eval('input[aria-label="noise σ"]', (e) => { e.value = '0.3'; e.dispatchEvent(new Event('input')); });
+  await changed(page, before);
+  assert.equal(await page.isHidden('#spectrum-status'), false, 'the table answered while the spectrum was still computing');
+  assert.equal(await page.isDisabled('input[aria-label="offset along singular direction 1"]'), true);
   await page.waitForFunction(() => !document.querySelector('input[aria-label="offset along singular direction 1"]').disabled, null, { timeout: 120000 });
   assert.equal(await page.isHidden('#spectrum-status'), true);
+  const seen = await page.evaluate(() => window.spectrumSeen);
+  assert.ok(new Set(seen.map((v) => v.toFixed(2))).size >= 4, `progress values seen: ${seen}`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `progress went back: ${seen}`);
+  assert.ok(seen.some((v) => v > 0.9), `the eigen-decomposition's share: ${seen}`);
+  // the spectrum the Workers made matches the CLI's σ₁ (to its printed precision).
+  const spec = JSON.parse(execFileSync('target/release/unembed', ['spectrum', src, '--json'], { encoding: 'utf8' }));
+  const sigma1 = await page.evaluate(() => window.unembedPage.explorer.singularValues(null)[0]);
+  assert.ok(Math.abs(sigma1 - spec.singular_values[0]) <= 1e-6 * spec.singular_values[0], `σ₁ ${sigma1} vs ${spec.singular_values[0]}`);
   await page.screenshot({ path: `${SHOTS}/local-gguf.png`, fullPage: true });
   errors.check();
   await page.close();

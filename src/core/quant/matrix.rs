@@ -40,6 +40,51 @@ impl Q8Matrix {
         &self.quants
     }
 
+    /// a matrix from its scales (one per block of 32, row-major) and quants, checked: what a
+    /// Worker gets when it is handed a range of another matrix's rows ([`Self::row_parts`]).
+    pub fn from_parts(rows: usize, cols: usize, scales: Vec<f32>, quants: Vec<i8>) -> Result<Self> {
+        if cols == 0 || cols % QK != 0 {
+            return Err(Error::Shape(format!(
+                "Q8_0 needs a row length that is a multiple of 32, got {cols}"
+            )));
+        }
+        if rows.checked_mul(cols) != Some(quants.len()) || scales.len() * QK != quants.len() {
+            return Err(Error::Shape(format!(
+                "{} scales and {} quants are not a Q8_0 {rows} × {cols}",
+                scales.len(),
+                quants.len()
+            )));
+        }
+        if let Some(k) = scales.iter().position(|d| !d.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "row {} block {} has a non-finite scale",
+                k / (cols / QK),
+                k % (cols / QK)
+            )));
+        }
+        Ok(Q8Matrix {
+            rows,
+            cols,
+            scales,
+            quants,
+        })
+    }
+
+    /// the scales and quants of rows `rows` (see [`Self::from_parts`]).
+    pub fn row_parts(&self, rows: std::ops::Range<usize>) -> Result<(&[f32], &[i8])> {
+        if rows.start > rows.end || rows.end > self.rows {
+            return Err(Error::Shape(format!(
+                "rows {}..{} of a matrix of {}",
+                rows.start, rows.end, self.rows
+            )));
+        }
+        let nb = self.nb();
+        Ok((
+            &self.scales[rows.start * nb..rows.end * nb],
+            &self.quants[rows.start * self.cols..rows.end * self.cols],
+        ))
+    }
+
     /// reads ggml Q8_0 blocks (a copy of `raw`; see [`from_ggml_vec`](Self::from_ggml_vec)).
     pub fn from_ggml_bytes(raw: &[u8], rows: usize, cols: usize) -> Result<Self> {
         Self::from_ggml_vec(raw.to_vec(), rows, cols)
