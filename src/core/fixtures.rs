@@ -312,3 +312,86 @@ pub fn tiny_bpe_model_bytes() -> Vec<u8> {
     }
     b.matrix(names::TOKEN_EMBD, &random_q8(rows, 32, 5)).build()
 }
+
+/// the specials of [`tiny_spm_metadata`] (ids 0..9, as Gemma 3 spells and types them): pad,
+/// eos, bos, unk, the turn markers (CONTROL), `</s>` (USER_DEFINED, which llama.cpp's
+/// end-of-generation list makes CONTROL too), an HTML tag and a newline run (USER_DEFINED).
+pub const TINY_SPM_SPECIALS: [(&str, i32); 9] = [
+    ("<pad>", 3),
+    ("<eos>", 3),
+    ("<bos>", 3),
+    ("<unk>", 2),
+    ("<start_of_turn>", 3),
+    ("<end_of_turn>", 3),
+    ("</s>", 4),
+    ("<b>", 4),
+    ("\n\n", 4),
+];
+
+/// the scored pieces of [`tiny_spm_metadata`] after the specials and the 256 byte tokens.
+pub const TINY_SPM_PIECES: [(&str, f32); 24] = [
+    ("▁", -1.0),
+    ("t", -2.0),
+    ("h", -3.0),
+    ("e", -4.0),
+    ("a", -5.0),
+    ("b", -6.0),
+    ("c", -7.0),
+    ("th", -8.0),
+    ("he", -9.0),
+    ("the", -10.0),
+    ("▁the", -11.0),
+    ("▁t", -12.0),
+    ("aa", -13.0),
+    ("ab", -20.0),
+    ("bc", -14.0),
+    ("▁a", -15.0),
+    ("H", -16.0),
+    ("à", -17.0),
+    ("Hà", -18.0),
+    ("N", -19.0),
+    ("▁N", -21.0),
+    ("ội", -22.0),
+    ("\n", -23.0),
+    ("é", -0.0),
+];
+
+/// the `tokenizer.ggml.*` metadata of a small SentencePiece vocabulary shaped like Gemma 3's
+/// (`llama`, BOS 2 added, EOS 1, unk 3, no space prefix): [`TINY_SPM_SPECIALS`], the byte
+/// tokens `<0x00>` … `<0xFF>`, then [`TINY_SPM_PIECES`] with their scores.
+pub fn tiny_spm_metadata() -> Vec<(String, Value)> {
+    let mut tokens: Vec<String> = TINY_SPM_SPECIALS.iter().map(|s| s.0.to_string()).collect();
+    let mut types: Vec<i32> = TINY_SPM_SPECIALS.iter().map(|s| s.1).collect();
+    let mut scores: Vec<f32> = vec![-1000.0; tokens.len()];
+    for b in 0..=255u8 {
+        tokens.push(format!("<0x{b:02X}>"));
+        types.push(6);
+        scores.push(0.0);
+    }
+    for (t, s) in TINY_SPM_PIECES {
+        tokens.push(t.to_string());
+        types.push(1);
+        scores.push(s);
+    }
+    let strs = |v: Vec<String>| Value::Array(8, v.into_iter().map(Value::Str).collect());
+    vec![
+        ("tokenizer.ggml.model".into(), Value::Str("llama".into())),
+        ("tokenizer.ggml.pre".into(), Value::Str("default".into())),
+        ("tokenizer.ggml.tokens".into(), strs(tokens)),
+        (
+            "tokenizer.ggml.scores".into(),
+            Value::Array(6, scores.into_iter().map(Value::F32).collect()),
+        ),
+        (
+            "tokenizer.ggml.token_type".into(),
+            Value::Array(5, types.into_iter().map(Value::I32).collect()),
+        ),
+        ("tokenizer.ggml.bos_token_id".into(), Value::U32(2)),
+        ("tokenizer.ggml.eos_token_id".into(), Value::U32(1)),
+        ("tokenizer.ggml.unknown_token_id".into(), Value::U32(3)),
+        ("tokenizer.ggml.padding_token_id".into(), Value::U32(0)),
+        ("tokenizer.ggml.add_bos_token".into(), Value::Bool(true)),
+        ("tokenizer.ggml.add_eos_token".into(), Value::Bool(false)),
+        ("tokenizer.ggml.add_space_prefix".into(), Value::Bool(false)),
+    ]
+}
