@@ -36,7 +36,7 @@ unembed — explore the unembedding step of a language model
 
 usage:
   unembed convert <model.gguf | model.safetensors> [--tokenizer FILE] -o out.gguf
-                  [--name NAME] [--license ID] [--no-spectrum] [--manifest models.json]
+                  [--name NAME] [--license ID] [--license-link URL] [--no-spectrum] [--manifest models.json]
   unembed inspect <file> [--tokenizer FILE] [--json]
   unembed query <file> (--token TEXT | --id N | --expr \"king - man + woman\" | --h h.json
                         | --batch queries.json)
