@@ -3,7 +3,7 @@
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { readManifest, downloadModel } from './loader.js';
-import { strings, number } from './i18n.js';
+import { strings, number, licenseName } from './i18n.js';
 
 // the page's language: #lang=vi in the URL, else <html lang>.
 const LANG = new URLSearchParams(location.hash.slice(1)).get('lang') ?? document.documentElement.lang;
@@ -52,6 +52,25 @@ function install(ex, key) {
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.controls : {};
   mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, onChange: (c) => writeHash(key, c) });
+}
+
+/** a served model's licence beside the picker: its name, linked to its terms when the manifest
+ * gives them (Gemma 3 is offered under the Gemma Terms of Use); hidden for a local file. */
+function showLicense(entry) {
+  const a = $('model-license');
+  const known = entry?.license && entry.license !== 'unknown';
+  a.hidden = !known;
+  if (!known) return;
+  a.textContent = P.license(licenseName(entry.license));
+  a.title = P.licenseTitle;
+  if (entry.license_url) a.href = entry.license_url;
+  else a.removeAttribute('href');
+}
+
+/** a manifest row as the picker offers it: name, size and licence. */
+function optionLabel(m) {
+  const lic = m.license && m.license !== 'unknown' ? `, ${licenseName(m.license)}` : '';
+  return `${m.name} (${(m.bytes / 1e6).toFixed(0)} MB${lic})`;
 }
 
 /** reads `length` bytes at `offset` of a File in chunks, reporting progress. */
@@ -109,6 +128,7 @@ async function openLocal(files) {
     opt.dataset.local = '1';
     select.add(opt);
     select.value = opt.value;
+    showLicense(null);
     install(ex, `local:${model.name}`);
     if (/\.safetensors$/i.test(model.name) && !tok) {
       $('status').textContent += P.noTokenizer;
@@ -118,6 +138,7 @@ async function openLocal(files) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(`${model.name}: ${e.message}`);
     if (shownKey) $('model-select').value = shownKey;
+    showLicense(shownModels.find((m) => m.file === shownKey));
   }
 }
 
@@ -153,6 +174,7 @@ function computeSpectrum(ex, data) {
 const STALL_S = Number(new URLSearchParams(location.search).get('stall')) || 0;
 let loading = null; // the AbortController of the download in flight
 let shownKey = null; // the key of the model on screen
+let shownModels = []; // the manifest's rows, as last read
 
 /** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first.
  * a newer choice cancels an older download; a failed one leaves the model on screen working
@@ -168,15 +190,17 @@ async function load(file) {
   try {
     const models = await readManifest(location.href);
     if (ctl.signal.aborted) return;
+    shownModels = models;
     const files = models.map((m) => m.file).join('\n');
     if (select.dataset.files !== files) {
       const local = select.querySelector('option[data-local]');
-      select.replaceChildren(...models.map((m) => new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file)));
+      select.replaceChildren(...models.map((m) => new Option(optionLabel(m), m.file)));
       if (local) select.add(local);
       select.dataset.files = files;
     }
     const entry = models.find((m) => m.file === file) ?? models[0];
     select.value = entry.file;
+    showLicense(entry);
     let shown = -1;
     const buf = await downloadModel(location.href, entry, (got, total) => {
       // the DOM only when the percentage moves: a fast download has thousands of chunks.
@@ -198,6 +222,7 @@ async function load(file) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(e.code ? T.loadError(e) : e.message);
     if (shownKey) select.value = shownKey;
+    showLicense(shownModels.find((m) => m.file === shownKey));
     // the bar belongs to the model on screen again (a first load keeps how far it got).
     if (explorer) $('progress').value = 1;
     $('retry').hidden = false;
