@@ -15,7 +15,9 @@
 #      the 640 singular values), and its forward pass against llama.cpp's logits (tolerance,
 #      top-10, greedy), also with an 8-position sliding window so the local layers mask; the
 #      references are made by llama-cpp-python here and kept in target/ until an input changes;
-#      the e2e tier chooses it in the page (tests/e2e/gemma.test.mjs)
+#      the e2e tier chooses it in the page (tests/e2e/gemma.test.mjs); then
+#      `unembed compare` of the two served files against numpy + gguf (effective rank, norms,
+#      anisotropy, Spearman's ρ of logit and cosine, both top-10s)
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the custom element, embed.html and the example course
@@ -123,6 +125,10 @@ if stale "$FWD/window8.json" "$FWD/window8.gguf" tests/oracle/prompts-gemma-wind
 fi
 python3 tests/oracle/forward_check.py --model "$FWD/window8.gguf" --ref "$FWD/window8.json" \
   --cli target/release/unembed --tol "$WINDOW_TOL"
+
+step "compare: SmolLM2 and Gemma 3 side by side (unembed compare) vs numpy + gguf"
+python3 tests/oracle/compare_check.py --cli target/release/unembed --token " Paris" \
+  www/models/smollm2-135m.gguf www/models/gemma-3-270m.gguf
 
 step "hostile files: every corpus case through the CLI (distinct errors, bounded memory)"
 python3 tests/hostile/make_corpus.py target/hostile

@@ -19,6 +19,7 @@ macro_rules! out {
 
 mod args;
 mod bench;
+mod compare;
 mod convert;
 mod inspect;
 pub(crate) mod lens;
@@ -43,6 +44,7 @@ usage:
                 [--mix-with TEXT [--mix 0.5]] [--scale S] [--noise SIGMA [--seed N]]
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
+  unembed compare <a.gguf> <b.gguf> [more…] [--token TEXT | --expr E] [--top K] [--json]
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed bench <file> [--reps N]
   unembed bench --gemm [--reps N] [--types Q4_1,Q8_0,Q5_0,Q4_K,Q6_K]
@@ -52,6 +54,9 @@ usage:
 in --expr a bare word means the word after a space (king → \" king\"); quote for exact text.
 h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in that order.
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
+`compare` summarises each model's W_U (effective rank, ‖w_i‖, cos to the mean vector) and,
+for the same text's h in each vocabulary, the top-K by logit and by cosine and Spearman's ρ
+between the two over the whole vocabulary.
 `tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
 parsed unless --no-special; BOS is added only if the model asks for it. --json prints
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
@@ -74,6 +79,7 @@ pub fn run(argv: Vec<String>) -> Result<()> {
         "tokenize" => tokenize::run(&mut a),
         "bench" => bench::run(&mut a),
         "lens" => lens::run(&mut a),
+        "compare" => compare::run(&mut a),
         "serve" => serve::run(&mut a),
         "help" | "--help" | "-h" => {
             out!("{USAGE}");
