@@ -231,3 +231,52 @@ fn human_output_shows_token_text() {
     );
     assert_eq!(ok(dir.path(), &[]), out);
 }
+
+#[test]
+fn compare_two_files_in_order() {
+    let (dir, q) = small_fixture("q-compare");
+    dir.write("r.gguf", dir.read("q.gguf"));
+    let v = json(
+        dir.path(),
+        &["compare", "q.gguf", "r.gguf", "--token", " a", "--json"],
+    );
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2);
+    assert_eq!(
+        (&models[0]["file"], &models[1]["file"]),
+        (&json!("q.gguf"), &json!("r.gguf"))
+    );
+    // the same file twice: the same summary.
+    let strip = |m: &serde_json::Value| {
+        let mut m = m.clone();
+        m["file"] = json!(null);
+        m
+    };
+    assert_eq!(strip(&models[0]), strip(&models[1]));
+    let m = &models[0];
+    assert_eq!(
+        (m["vocab"].as_u64(), m["d"].as_u64()),
+        (Some(300), Some(D as u64))
+    );
+    assert!(f(&m["effective_rank"]) > 1.0 && f(&m["effective_rank"]) <= D as f64);
+    // a token's own vector is its best match by cosine.
+    assert_eq!(m["h"]["top_cosine"][0]["id"], 257);
+    assert_eq!(m["h"]["top_logit"].as_array().unwrap().len(), 10);
+    let rho = f(&m["spearman_dot_cos"]);
+    assert!(rho > 0.0 && rho <= 1.0 && rho == f(&m["h"]["spearman_dot_cos"]));
+    let norms: Vec<f64> = (0..300)
+        .map(|i| {
+            q.row(i)
+                .iter()
+                .map(|&x| x as f64 * x as f64)
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let max = norms.iter().cloned().fold(0.0, f64::max);
+    assert!((f(&m["norms"]["max"]) - max).abs() < 1e-12 * max);
+    let out = ok(dir.path(), &["compare", "q.gguf", "r.gguf"]);
+    assert!(out.contains("effective rank"), "{out}");
+    let err = fails(dir.path(), &["compare", "q.gguf"]);
+    assert!(err.contains("two or more"), "{err}");
+}

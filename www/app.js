@@ -5,7 +5,7 @@ import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
 import { spectrumInWorkers } from './spectrum.js';
 import { readManifest, downloadModel } from './loader.js';
-import { strings, number, integer, language } from './i18n.js';
+import { strings, number, integer, language, licenseName } from './i18n.js';
 import { remember } from './replay.js';
 
 // the page's language: #lang=vi in the URL, else <html lang>; any other tag (en_US, vi_VN, x)
@@ -67,6 +67,25 @@ function install(ex, key, row = null) {
   });
 }
 
+/** a served model's licence beside the picker: its name, linked to its terms when the manifest
+ * gives them (Gemma 3 is offered under the Gemma Terms of Use); hidden for a local file. */
+function showLicense(entry) {
+  const a = $('model-license');
+  const known = entry?.license && entry.license !== 'unknown';
+  a.hidden = !known;
+  if (!known) return;
+  a.textContent = P.license(licenseName(entry.license));
+  a.title = P.licenseTitle;
+  if (entry.license_url) a.href = entry.license_url;
+  else a.removeAttribute('href');
+}
+
+/** a manifest row as the picker offers it: name, size and licence. */
+function optionLabel(m) {
+  const lic = m.license && m.license !== 'unknown' ? `, ${licenseName(m.license)}` : '';
+  return `${m.name} (${(m.bytes / 1e6).toFixed(0)} MB${lic})`;
+}
+
 /** reads `length` bytes at `offset` of a File in chunks, reporting progress. */
 async function readRange(file, offset, length, onBytes) {
   const out = new Uint8Array(length);
@@ -123,6 +142,7 @@ async function openLocal(files) {
     opt.dataset.local = '1';
     select.add(opt);
     select.value = opt.value;
+    showLicense(null);
     install(ex, `local:${model.name}`);
     if (/\.safetensors$/i.test(model.name) && !tok) {
       $('status').textContent += P.noTokenizer;
@@ -132,6 +152,7 @@ async function openLocal(files) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(`${model.name}: ${e.message}`);
     if (shownKey) $('model-select').value = shownKey;
+    showLicense(shownModels.find((m) => m.file === shownKey));
   }
 }
 
@@ -173,6 +194,7 @@ function computeSpectrum(ex) {
 const STALL_S = Number(new URLSearchParams(location.search).get('stall')) || 0;
 let loading = null; // the AbortController of the download in flight
 let shownKey = null; // the key of the model on screen
+let shownModels = []; // the manifest's rows, as last read
 
 /** reads the manifest (again, so a Retry sees a fixed server) and loads `file` or the first.
  * a newer choice cancels an older download; a failed one leaves the model on screen working
@@ -188,15 +210,17 @@ async function load(file) {
   try {
     const models = await readManifest(location.href);
     if (ctl.signal.aborted) return;
+    shownModels = models;
     const files = models.map((m) => m.file).join('\n');
     if (select.dataset.files !== files) {
       const local = select.querySelector('option[data-local]');
-      select.replaceChildren(...models.map((m) => new Option(`${m.name} (${(m.bytes / 1e6).toFixed(0)} MB)`, m.file)));
+      select.replaceChildren(...models.map((m) => new Option(optionLabel(m), m.file)));
       if (local) select.add(local);
       select.dataset.files = files;
     }
     const entry = models.find((m) => m.file === file) ?? models[0];
     select.value = entry.file;
+    showLicense(entry);
     let shown = -1;
     const buf = await downloadModel(location.href, entry, (got, total) => {
       // the DOM only when the percentage moves: a fast download has thousands of chunks.
@@ -220,6 +244,7 @@ async function load(file) {
     $('status').textContent = explorer ? P.kept : P.failed;
     showError(e.code ? T.loadError(e) : e.message);
     if (shownKey) select.value = shownKey;
+    showLicense(shownModels.find((m) => m.file === shownKey));
     // the bar belongs to the model on screen again (a first load keeps how far it got).
     if (explorer) $('progress').value = 1;
     $('retry').hidden = false;

@@ -53,6 +53,8 @@ const EN = {
     pipeline: 'token → embedding v → transformer layers → hidden state h → unembedding z = E·h → softmax → next token',
     lead: 'The last step of a language model scores every token of the vocabulary against the hidden state: z_i = v_i·h = ‖v_i‖·‖h‖·cos θ_i. Build h below and watch the prediction move; every number is computed over the whole vocabulary in WebAssembly.',
     model: 'Model',
+    license: (name) => `licence: ${name}`,
+    licenseTitle: 'the terms under which this model is published',
     open: 'Open model file…',
     openTitle: 'a GGUF or safetensors model (with its tokenizer.json); only the header and the embedding are read',
     dropHint: '…or drop a .gguf / .safetensors file (and its tokenizer.json) anywhere on the page.',
@@ -198,6 +200,8 @@ const VI = {
     pipeline: 'token → embedding v → các lớp transformer → trạng thái ẩn h → unembedding z = E·h → softmax → token tiếp theo',
     lead: 'Bước cuối của một mô hình ngôn ngữ chấm điểm mọi token trong bộ từ vựng theo trạng thái ẩn: z_i = v_i·h = ‖v_i‖·‖h‖·cos θ_i. Hãy dựng h bên dưới và xem dự đoán thay đổi; mọi con số được tính trên toàn bộ từ vựng bằng WebAssembly.',
     model: 'Mô hình',
+    license: (name) => `giấy phép: ${name}`,
+    licenseTitle: 'các điều khoản mà mô hình này được phát hành theo',
     open: 'Mở tệp mô hình…',
     openTitle: 'một mô hình GGUF hoặc safetensors (kèm tokenizer.json); chỉ đọc phần đầu tệp và ma trận embedding',
     dropHint: '…hoặc thả một tệp .gguf / .safetensors (và tokenizer.json của nó) vào bất kỳ đâu trên trang.',
@@ -319,4 +323,10 @@ export function number(lang) {
     const s = Math.abs(x) >= 1e7 ? x.toExponential(3) : x.toFixed(d);
     return vi ? s.replace('.', ',') : s;
   };
+}
+
+/** a licence's name as its publisher writes it, from the manifest's (or GGUF's) identifier. */
+const LICENSE_NAMES = { gemma: 'Gemma Terms of Use', 'apache-2.0': 'Apache-2.0', mit: 'MIT' };
+export function licenseName(id) {
+  return LICENSE_NAMES[String(id).toLowerCase()] ?? String(id);
 }

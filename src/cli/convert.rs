@@ -25,6 +25,7 @@ pub fn run(a: &mut Args) -> Result<()> {
     let tok = a.opt("--tokenizer")?;
     let name = a.opt("--name")?;
     let license = a.opt("--license")?;
+    let license_link = a.opt("--license-link")?;
     let manifest = a.opt("--manifest")?;
     let no_spectrum = a.flag("--no-spectrum");
     let full = a.opt("--full")?;
@@ -50,6 +51,7 @@ pub fn run(a: &mut Args) -> Result<()> {
         sha256: sha256_file(&path)?,
         name: name.clone(),
         license,
+        license_link,
     };
     let bytes = served_gguf(&model, &info);
     let out = PathBuf::from(out);
@@ -144,6 +146,7 @@ fn update_manifest(
         "d": m.d(),
         "tied": m.tied(),
         "license": meta(m, "general.license").unwrap_or("unknown"),
+        "license_url": meta(m, "general.license.link").unwrap_or(""),
         "source": meta(m, "unembed.source.file").unwrap_or(""),
         "source_sha256": meta(m, "unembed.source.sha256").unwrap_or(""),
     });

@@ -35,6 +35,7 @@ pub fn run(a: &mut Args) -> Result<()> {
         "name": m.name,
         "architecture": meta("general.architecture"),
         "license": meta("general.license"),
+        "license_link": meta("general.license.link"),
         "vocab": m.n_vocab(),
         "d": m.d(),
         "embedding": {"name": p.embed.name, "type": p.embed.ty.name(), "bytes": emb_bytes,
@@ -63,10 +64,17 @@ pub fn run(a: &mut Args) -> Result<()> {
     if let Some(ar) = meta("general.architecture") {
         out!("arch        {}", vocab::escaped(ar));
     }
-    out!(
-        "licence     {}",
-        vocab::escaped(meta("general.license").unwrap_or("not stated"))
-    );
+    match meta("general.license.link") {
+        Some(link) => out!(
+            "licence     {} ({})",
+            vocab::escaped(meta("general.license").unwrap_or("not stated")),
+            vocab::escaped(link)
+        ),
+        None => out!(
+            "licence     {}",
+            vocab::escaped(meta("general.license").unwrap_or("not stated"))
+        ),
+    }
     out!("vocabulary  {} tokens ({:?})", m.n_vocab(), m.vocab.kind);
     out!("d           {}", m.d());
     out!(

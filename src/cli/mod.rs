@@ -19,6 +19,7 @@ macro_rules! out {
 
 mod args;
 mod bench;
+mod compare;
 mod convert;
 mod inspect;
 pub(crate) mod lens;
@@ -36,14 +37,15 @@ unembed — explore the unembedding step of a language model
 
 usage:
   unembed convert <model.gguf | model.safetensors> [--tokenizer FILE] -o out.gguf
-                  [--name NAME] [--license ID] [--no-spectrum] [--manifest models.json]
-                  [--full whole-model.gguf]
+                  [--name NAME] [--license ID] [--license-link URL] [--no-spectrum]
+                  [--manifest models.json] [--full whole-model.gguf]
   unembed inspect <file> [--tokenizer FILE] [--json]
   unembed query <file> (--token TEXT | --id N | --expr \"king - man + woman\" | --h h.json
                         | --batch queries.json)
                 [--mix-with TEXT [--mix 0.5]] [--scale S] [--noise SIGMA [--seed N]]
                 [--temperature T] [--top K] [--cosine] [--target TEXT] [--json] [--tokenizer FILE]
   unembed spectrum <file> [--token TEXT | --id N | --expr E] [--json] [--top N]
+  unembed compare <a.gguf> <b.gguf> [more…] [--token TEXT | --expr E] [--top K] [--json]
   unembed tokenize <model.gguf> (TEXT | --text TEXT | --batch strings.json) [--json] [--no-special]
   unembed lens <model.gguf> (--prompt TEXT | --ids 1,2,3) [--generate N] [--temperature T]
                [--seed N] [--top K] [--json] [--mid] [--exact] [--exact-head] [--ignore-end]
@@ -59,6 +61,9 @@ h is then mixed toward --mix-with, scaled, and given seeded Gaussian noise, in t
 `spectrum` with --token/--id/--expr also shows h in the singular basis: c = Vᵀh and σ_k·c_k.
 `convert --full` records the whole model (served beside the slim file, for the page's logit
 lens) in the manifest entry as {file, bytes, sha256, layers, context}.
+`compare` summarises each model's W_U (effective rank, ‖w_i‖, cos to the mean vector) and,
+for the same text's h in each vocabulary, the top-K by logit and by cosine and Spearman's ρ
+between the two over the whole vocabulary.
 `tokenize` gives llama.cpp's ids for the file's tokenizer: special-token text (<|im_start|>) is
 parsed unless --no-special; BOS is added only if the model asks for it. --json prints
 {\"ids\", \"tokens\"} (raw vocabulary strings); --batch a JSON array of those.
@@ -86,6 +91,7 @@ pub fn run(argv: Vec<String>) -> Result<()> {
         "tokenize" => tokenize::run(&mut a),
         "bench" => bench::run(&mut a),
         "lens" => lens::run(&mut a),
+        "compare" => compare::run(&mut a),
         "serve" => serve::run(&mut a),
         "help" | "--help" | "-h" => {
             out!("{USAGE}");

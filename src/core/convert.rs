@@ -19,6 +19,8 @@ pub struct SourceInfo {
     pub sha256: String,
     pub name: Option<String>,
     pub license: Option<String>,
+    /// where the licence's terms are (`general.license.link`, GGUF's standard key).
+    pub license_link: Option<String>,
 }
 
 /// bytes of the served file. the embedding is written from the Q8_0 matrix, which reproduces
@@ -44,6 +46,9 @@ pub fn served_gguf(model: &Model, src: &SourceInfo) -> Vec<u8> {
     }
     if let Some(l) = &src.license {
         set("general.license", Value::Str(l.clone()));
+    }
+    if let Some(l) = &src.license_link {
+        set("general.license.link", Value::Str(l.clone()));
     }
     if model.format == Format::Safetensors || !has_key(model, "tokenizer.ggml.tokens") {
         let kind = match model.vocab.kind {
@@ -161,6 +166,7 @@ mod tests {
             sha256: "ab".repeat(32),
             name: None,
             license: Some("apache-2.0".into()),
+            license_link: Some("https://www.apache.org/licenses/LICENSE-2.0".into()),
         };
         let bytes = served_gguf(&m, &info);
         let back = Model::from_source(&SliceSource::whole(&bytes), None).unwrap();
@@ -176,5 +182,9 @@ mod tests {
         }
         assert_eq!(a.v[[3, 5]] as f32, b.v[[3, 5]] as f32);
         assert_eq!(back.meta_str("general.license"), Some("apache-2.0"));
+        assert_eq!(
+            back.meta_str("general.license.link"),
+            Some("https://www.apache.org/licenses/LICENSE-2.0")
+        );
     }
 }

@@ -64,6 +64,12 @@ impl GgufBuilder {
         self.tensor(name, dims, GgmlType::F32, data)
     }
 
+    /// drops the tensor `name` (for tests of what a missing tensor says).
+    pub fn without(mut self, name: &str) -> Self {
+        self.tensors.retain(|t| t.name != name);
+        self
+    }
+
     pub fn build(&self) -> Vec<u8> {
         gguf::write(&self.metadata, &self.tensors)
     }
@@ -311,4 +317,172 @@ pub fn tiny_bpe_model_bytes() -> Vec<u8> {
         b = b.meta(&k, v);
     }
     b.matrix(names::TOKEN_EMBD, &random_q8(rows, 32, 5)).build()
+}
+
+/// the specials of [`tiny_spm_metadata`] (ids 0..9, as Gemma 3 spells and types them): pad,
+/// eos, bos, unk, the turn markers (CONTROL), `</s>` (USER_DEFINED, which llama.cpp's
+/// end-of-generation list makes CONTROL too), an HTML tag and a newline run (USER_DEFINED).
+pub const TINY_SPM_SPECIALS: [(&str, i32); 9] = [
+    ("<pad>", 3),
+    ("<eos>", 3),
+    ("<bos>", 3),
+    ("<unk>", 2),
+    ("<start_of_turn>", 3),
+    ("<end_of_turn>", 3),
+    ("</s>", 4),
+    ("<b>", 4),
+    ("\n\n", 4),
+];
+
+/// the scored pieces of [`tiny_spm_metadata`] after the specials and the 256 byte tokens.
+pub const TINY_SPM_PIECES: [(&str, f32); 24] = [
+    ("▁", -1.0),
+    ("t", -2.0),
+    ("h", -3.0),
+    ("e", -4.0),
+    ("a", -5.0),
+    ("b", -6.0),
+    ("c", -7.0),
+    ("th", -8.0),
+    ("he", -9.0),
+    ("the", -10.0),
+    ("▁the", -11.0),
+    ("▁t", -12.0),
+    ("aa", -13.0),
+    ("ab", -20.0),
+    ("bc", -14.0),
+    ("▁a", -15.0),
+    ("H", -16.0),
+    ("à", -17.0),
+    ("Hà", -18.0),
+    ("N", -19.0),
+    ("▁N", -21.0),
+    ("ội", -22.0),
+    ("\n", -23.0),
+    ("é", -0.0),
+];
+
+/// the `tokenizer.ggml.*` metadata of a small SentencePiece vocabulary shaped like Gemma 3's
+/// (`llama`, BOS 2 added, EOS 1, unk 3, no space prefix): [`TINY_SPM_SPECIALS`], the byte
+/// tokens `<0x00>` … `<0xFF>`, then [`TINY_SPM_PIECES`] with their scores.
+pub fn tiny_spm_metadata() -> Vec<(String, Value)> {
+    let mut tokens: Vec<String> = TINY_SPM_SPECIALS.iter().map(|s| s.0.to_string()).collect();
+    let mut types: Vec<i32> = TINY_SPM_SPECIALS.iter().map(|s| s.1).collect();
+    let mut scores: Vec<f32> = vec![-1000.0; tokens.len()];
+    for b in 0..=255u8 {
+        tokens.push(format!("<0x{b:02X}>"));
+        types.push(6);
+        scores.push(0.0);
+    }
+    for (t, s) in TINY_SPM_PIECES {
+        tokens.push(t.to_string());
+        types.push(1);
+        scores.push(s);
+    }
+    let strs = |v: Vec<String>| Value::Array(8, v.into_iter().map(Value::Str).collect());
+    vec![
+        ("tokenizer.ggml.model".into(), Value::Str("llama".into())),
+        ("tokenizer.ggml.pre".into(), Value::Str("default".into())),
+        ("tokenizer.ggml.tokens".into(), strs(tokens)),
+        (
+            "tokenizer.ggml.scores".into(),
+            Value::Array(6, scores.into_iter().map(Value::F32).collect()),
+        ),
+        (
+            "tokenizer.ggml.token_type".into(),
+            Value::Array(5, types.into_iter().map(Value::I32).collect()),
+        ),
+        ("tokenizer.ggml.bos_token_id".into(), Value::U32(2)),
+        ("tokenizer.ggml.eos_token_id".into(), Value::U32(1)),
+        ("tokenizer.ggml.unknown_token_id".into(), Value::U32(3)),
+        ("tokenizer.ggml.padding_token_id".into(), Value::U32(0)),
+        ("tokenizer.ggml.add_bos_token".into(), Value::Bool(true)),
+        ("tokenizer.ggml.add_eos_token".into(), Value::Bool(false)),
+        ("tokenizer.ggml.add_space_prefix".into(), Value::Bool(false)),
+    ]
+}
+
+/// the sizes of [`tiny_gemma3_bytes`]: 4 layers, d = 64, 4 query heads of 64 sharing 2 KV
+/// heads (so q is 256 wide, wider than d, as in Gemma 3), an MLP of 256, a sliding window of 3
+/// on layers 0 and 2 (pattern 2), and the [`tiny_spm_metadata`] vocabulary.
+pub const TINY_GEMMA3: (usize, usize, usize, usize, usize, usize) = (4, 64, 4, 2, 64, 256);
+
+/// a small gemma3 model with random weights in the block types Gemma 3 270M mixes (Q5_0 for
+/// q, k, gate and up; Q8_0 or Q5_0 for v; Q4_K for the attention output; Q6_K or Q4_K for down),
+/// F32 norms around 1 (the converter's +1 already in them), a Q8_0 embedding tied to the
+/// output, and Gemma's SentencePiece vocabulary shape, for tests of the pass and the lens.
+pub fn tiny_gemma3_bytes(seed: u64) -> Vec<u8> {
+    tiny_gemma3_builder(seed).build()
+}
+
+/// [`tiny_gemma3_bytes`] before it is written.
+pub fn tiny_gemma3_builder(seed: u64) -> GgufBuilder {
+    let (n_layer, d, n_head, n_kv, hd, n_ff) = TINY_GEMMA3;
+    let meta = tiny_spm_metadata();
+    let vocab = match &meta[2].1 {
+        Value::Array(_, t) => t.len(),
+        _ => 0,
+    };
+    let a = |k: &str| format!("gemma3.{k}");
+    let mut b = GgufBuilder::new()
+        .meta("general.architecture", Value::Str("gemma3".into()))
+        .meta("general.name", Value::Str("tiny gemma3".into()))
+        .meta(&a("block_count"), Value::U32(n_layer as u32))
+        .meta(&a("context_length"), Value::U32(64))
+        .meta(&a("embedding_length"), Value::U32(d as u32))
+        .meta(&a("feed_forward_length"), Value::U32(n_ff as u32))
+        .meta(&a("attention.head_count"), Value::U32(n_head as u32))
+        .meta(&a("attention.head_count_kv"), Value::U32(n_kv as u32))
+        .meta(&a("attention.key_length"), Value::U32(hd as u32))
+        .meta(&a("attention.value_length"), Value::U32(hd as u32))
+        .meta(&a("attention.layer_norm_rms_epsilon"), Value::F32(1e-6))
+        .meta(&a("attention.sliding_window"), Value::U32(3))
+        .meta(&a("attention.sliding_window_pattern"), Value::U32(2))
+        .meta(&a("rope.freq_base"), Value::F32(1e6))
+        .meta(&a("rope.freq_base_swa"), Value::F32(1e4));
+    for (k, v) in meta {
+        b = b.meta(&k, v);
+    }
+    b = b.matrix(names::TOKEN_EMBD, &random_q8(vocab, d, seed));
+    let mut rng = Rng::new(seed ^ 0x9e33);
+    let mut norm =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| (0.8 + 0.4 * rng.uniform()) as f32).collect() };
+    let mut s = seed;
+    let mut w = |ty: GgmlType, k: usize, rows: usize| {
+        s += 1;
+        (
+            vec![k as u64, rows as u64],
+            ty,
+            random_blocks(ty, rows, k, s),
+        )
+    };
+    use GgmlType::*;
+    for l in 0..n_layer {
+        let name = |what: &str| names::blk(l, what);
+        let v_type = if l == 0 { Q8_0 } else { Q5_0 };
+        let down_type = if l % 2 == 0 { Q6_K } else { Q4_K };
+        let mats = [
+            ("attn_q", w(Q5_0, d, n_head * hd)),
+            ("attn_k", w(Q5_0, d, n_kv * hd)),
+            ("attn_v", w(v_type, d, n_kv * hd)),
+            ("attn_output", w(Q4_K, n_head * hd, d)),
+            ("ffn_gate", w(Q5_0, d, n_ff)),
+            ("ffn_up", w(Q5_0, d, n_ff)),
+            ("ffn_down", w(down_type, n_ff, d)),
+        ];
+        for (what, (dims, ty, data)) in mats {
+            b = b.tensor(&name(what), dims, ty, data);
+        }
+        for (what, n) in [
+            ("attn_norm", d),
+            ("attn_q_norm", hd),
+            ("attn_k_norm", hd),
+            ("post_attention_norm", d),
+            ("ffn_norm", d),
+            ("post_ffw_norm", d),
+        ] {
+            b = b.f32s(&name(what), vec![n as u64], &norm(n));
+        }
+    }
+    b.f32s(names::OUTPUT_NORM, vec![d as u64], &norm(d))
 }

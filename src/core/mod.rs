@@ -7,6 +7,7 @@
 //! fixtures. no wasm-bindgen, no web-sys: this module compiles and is tested
 //! natively.
 
+pub mod compare;
 pub mod controls;
 pub mod convert;
 pub mod error;

@@ -500,6 +500,7 @@ mod tests {
             sha256: "00".repeat(32),
             name: None,
             license: None,
+            license_link: None,
         };
         let served = crate::core::convert::served_gguf(&m, &info);
         let back = Model::from_source(&SliceSource::whole(&served), None).unwrap();

@@ -12,9 +12,13 @@ into E (float32, [vocab, d]) and computes everything else in float64:
     σ   = singular values of E                 (np.linalg.svd, float64, compute_uv=False)
 
 queries (seed 1234): 200 token ids drawn uniformly without replacement plus the ids of
-" the", " Paris", "Paris", "\\n", " king" (an id query means h = E[id]); 50 Gaussian h (d = 576)
-with scales geomspace(0.1, 100, 50) (‖h‖ up to about 2400); every query at T = 1 and T = 0.7, top 10,
-each with a target token drawn uniformly (seeded), whose readout is checked too:
+" the", " Paris", "Paris", "\\n", " king" (an id query means h = E[id]); 50 Gaussian h (d = 576
+for SmolLM2, 640 for Gemma 3) with scales geomspace(0.1, 100, 50) (‖h‖ up to about 2400); every
+query at T = 1 and T = 0.7, top 10, each with a target token drawn uniformly (seeded), whose
+readout is checked too (--ids and --random-h change the 200 and the 50: scripts/test.sh asks 100
+and 20 of Gemma 3, whose 262,144 × 640 products take minutes in float64 on a shared machine, and
+--gram-spectrum, the reference σ from EᵀE alone: its SVD takes minutes too, and on Gemma the two
+agree within 1e-12 relative, measured by a run without the flag):
 
     loss     = log Σ exp(z/T) − z_t/T           (−log p_t, computed stably), within
                (b_t + max_i b_i)/T + 1e-12·|L|, b_i the exact kernel's stated bound on logit i
@@ -22,7 +26,13 @@ each with a target token drawn uniformly (seeded), whose readout is checked too:
                but for tokens whose scores lie within b_j + b_t of the target's (near-ties)
     gradient = (Eᵀp − E[t]) / T:  norm ‖·‖, push_norm ‖Eᵀp‖, pull_norm ‖E[t]‖, cos_push_pull
 
-and the top-10 by cosine (`by_cosine`, ties by lower id) where a result carries it.
+and the top-10 by cosine (`by_cosine`, ties by lower id) where a result carries it; the CLI also
+answers the whole batch again with "cosine": true, whose top-10 (ranked by cos θ) must be the
+reference's top-10 by cosine, but for near-ties (cosines within the logit bounds' effect).
+
+the vocabulary may be byte-level BPE (`gpt2`: SmolLM2) or SentencePiece (`llama`: Gemma 3, whose
+pieces spell a space ▁ and bytes <0xXX>); the fixed tokens are looked up in the model's own
+spelling.
 
 implementations compared, each answering a batch file (JSON array of {"id": N} or {"h": [...]},
 each with "temperature", "top" and "target": "#id") with a JSON array of readouts {"top": [{"id",
@@ -39,7 +49,7 @@ probs within 1e-6 + 2·p_i·ε/T and entropy within 1e-5 + ε/T·Σ p_i|log p_i 
 (the second terms bound what a logit error ε does to p and H: a plain float32 matvec, numpy's own,
 errs up to ≈4e-7·max|z| and moves p by up to 5e-6 when ‖h‖ ≈ 200, so a bare 1e-6 would fail any
 float32 implementation; --eps 0 restores the bare tolerances); norm and cos within 1e-5 relative;
-"token" equal to the gguf vocabulary string. spectrum: all 576 within 1e-4 relative.
+"token" equal to the gguf vocabulary string. spectrum: all d (576, 640) within 1e-4 relative.
 "text" (display decoding) is only reported, never failed: its conventions belong to the project.
 
 usage:
@@ -103,13 +113,19 @@ B2U = bytes_to_unicode()
 U2B = {u: b for b, u in B2U.items()}
 
 
-def encode_piece(text: str) -> str:
-    """the vocabulary string of a text piece (e.g. " the" -> "Ġthe")."""
+def encode_piece(text: str, kind: str | None = "gpt2") -> str:
+    """the vocabulary string of a text piece (e.g. " the" -> "Ġthe", or "▁the" for SentencePiece)."""
+    if kind == "llama":
+        return text.replace(" ", "\u2581")
     return "".join(B2U[b] for b in text.encode("utf-8"))
 
 
-def decode_piece(token: str) -> str:
+def decode_piece(token: str, kind: str | None = "gpt2") -> str:
     """display text of a vocabulary string; tokens outside the byte alphabet are shown as is."""
+    if kind == "llama":
+        if len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            return bytes([int(token[3:5], 16)]).decode("utf-8", errors="replace")
+        return token.replace("\u2581", " ")
     if all(c in U2B for c in token):
         return bytes(U2B[c] for c in token).decode("utf-8", errors="replace")
     return token
@@ -142,7 +158,7 @@ class Model:
         self.load_seconds = time.perf_counter() - t0
 
     def token_id(self, text: str) -> int:
-        piece = encode_piece(text)
+        piece = encode_piece(text, self.tokenizer_model)
         try:
             return self.tokens.index(piece)
         except ValueError:
@@ -153,12 +169,12 @@ class Model:
 # queries and reference
 
 
-def make_queries(model: Model) -> list[dict]:
+def make_queries(model: Model, n_ids: int = N_IDS, n_h: int = N_H) -> list[dict]:
     rng = np.random.default_rng(SEED)
-    ids = [int(i) for i in rng.choice(model.V, size=N_IDS, replace=False)]
+    ids = [int(i) for i in rng.choice(model.V, size=n_ids, replace=False)]
     ids += [model.token_id(t) for t in FIXED_TOKENS]
-    scales = np.geomspace(0.1, 100.0, N_H)
-    hs = (rng.standard_normal((N_H, model.d)) * scales[:, None]).astype(np.float32)
+    scales = np.geomspace(0.1, 100.0, n_h)
+    hs = (rng.standard_normal((n_h, model.d)) * scales[:, None]).astype(np.float32)
     queries = []
     for temperature in TEMPERATURES:
         for i in ids:
@@ -189,7 +205,9 @@ def num(x) -> float:
 class Reference:
     """float64 reference for one query."""
 
-    def __init__(self, model: Model, q: dict, z: np.ndarray, h: np.ndarray):
+    def __init__(self, model: Model, q: dict, z: np.ndarray, h: np.ndarray, absz: np.ndarray, blockz: np.ndarray):
+        """z = E h; absz = |E| |h| and blockz = Σ_b max_b|h|·Σ_{j∈b}|E_ij| (the bound's two sums),
+        computed for a chunk of queries at once by `references`."""
         self.z = z
         self.T = q["temperature"]
         self.k = q["top"]
@@ -214,8 +232,7 @@ class Reference:
         # (src/core/quant/kernels/mod.rs): |Δz_i| ≤ 1e-9·Σ_b max_b|h|·Σ_{j∈b}|E_ij| + 1e-13·Σ_j|E_ij h_j|.
         t = int(q["target"][1:])
         self.t = t
-        hb = np.abs(h).reshape(-1, 32).max(axis=1)
-        self.bound = 1e-9 * (model.Eabs_blocks @ hb) + 1e-13 * (model.Eabs @ np.abs(h))
+        self.bound = 1e-9 * blockz + 1e-13 * absz
         self.loss = float(lse - s[t])
         # L = lse(z/T) − z_t/T moves by at most (|Δz_t| + max_i|Δz_i|)/T.
         self.loss_tol = 1e-12 * max(1.0, abs(self.loss)) + (self.bound[t] + float(self.bound.max())) / self.T
@@ -227,17 +244,11 @@ class Reference:
         # a logit error ε_i moves cos θ_i by ε_i/(‖v_i‖‖h‖) (norms are f64 on both sides).
         cb = self.bound / (model.norms * self.hnorm + 1e-300) + 1e-15
         self.cos_rank_ties = int(np.count_nonzero(np.abs(c - c[t]) <= cb + cb[t])) - 1
-        push = model.E64.T @ self.p
-        pull = model.E64[t]
-        grad = (push - pull) / self.T
-        self.grad = {
-            "norm": float(np.linalg.norm(grad)),
-            "push_norm": float(np.linalg.norm(push)),
-            "pull_norm": float(np.linalg.norm(pull)),
-            "cos_push_pull": float(push @ pull / (np.linalg.norm(push) * np.linalg.norm(pull))),
-        }
-        # the top by cosine (ties by lower id).
-        order_c = np.lexsort((np.arange(len(z)), -c))
+        self.grad = None  # set_push, once Eᵀp is known (batched over queries)
+        # the top by cosine (ties by lower id): the head of the order, sorted.
+        cut_c = np.partition(c, len(c) - m)[len(c) - m]
+        head_c = np.flatnonzero(c >= cut_c)
+        order_c = head_c[np.lexsort((head_c, -c[head_c]))]
         self.by_cosine = [int(i) for i in order_c[: self.k]]
         # near-tie groups over the head of the order: consecutive logits within ε = EPS·max|z| chain.
         self.group = {}
@@ -247,6 +258,17 @@ class Reference:
                 g += 1
             self.group[int(i)] = g
 
+    def set_push(self, model: Model, push: np.ndarray):
+        """the gradient's parts from push = Eᵀp."""
+        pull = model.E64[self.t]
+        grad = (push - pull) / self.T
+        self.grad = {
+            "norm": float(np.linalg.norm(grad)),
+            "push_norm": float(np.linalg.norm(push)),
+            "pull_norm": float(np.linalg.norm(pull)),
+            "cos_push_pull": float(push @ pull / (np.linalg.norm(push) * np.linalg.norm(pull))),
+        }
+
     def cos(self, model: Model, i: int) -> float:
         return float(self.z[i] / (model.norms[i] * self.hnorm))
 
@@ -255,10 +277,20 @@ def references(model: Model, queries: list[dict]) -> list[Reference]:
     H = np.stack([query_h(model, q) for q in queries])  # [n, d] float64
     refs = []
     chunk = 64
+    # every product over the vocabulary is one matrix product per chunk of queries (a matrix
+    # times a vector per query costs minutes on Gemma's 262,144 × 640).
     for a in range(0, len(queries), chunk):
-        Z = model.E64 @ H[a : a + chunk].T  # [V, chunk]
-        for j in range(Z.shape[1]):
-            refs.append(Reference(model, queries[a + j], np.ascontiguousarray(Z[:, j]), H[a + j]))
+        Hc = H[a : a + chunk]
+        Z = model.E64 @ Hc.T  # [V, chunk]
+        A = model.Eabs @ np.abs(Hc).T
+        B = model.Eabs_blocks @ np.abs(Hc).reshape(len(Hc), -1, 32).max(axis=2).T
+        part = [Reference(model, queries[a + j], np.ascontiguousarray(Z[:, j]), H[a + j], A[:, j], B[:, j])
+                for j in range(Z.shape[1])]
+        P = np.stack([r.p for r in part], axis=1)  # [V, chunk]
+        push = model.E64.T @ P
+        for j, r in enumerate(part):
+            r.set_push(model, push[:, j])
+        refs += part
     return refs
 
 
@@ -359,7 +391,7 @@ def hand_dequant_check(model: Model, checks: Checks):
 def reference_self_checks(model: Model, queries: list[dict], refs: list[Reference], checks: Checks):
     hand_dequant_check(model, checks)
 
-    ok = model.tokenizer_model == "gpt2" and model.E.shape == (len(model.tokens), model.d)
+    ok = model.tokenizer_model in ("gpt2", "llama") and model.E.shape == (len(model.tokens), model.d)
     fixed = {t: model.token_id(t) for t in FIXED_TOKENS}
     checks.record(
         "self vocab",
@@ -378,9 +410,10 @@ def reference_self_checks(model: Model, queries: list[dict], refs: list[Referenc
         ent.add(max(0.0, -r.entropy, r.entropy - logV), 1e-12, f"query {n} entropy {r.entropy}")
         for i in r.top:
             cosr.add(max(0.0, abs(r.cos(model, i)) - 1.0), 1e-12, f"query {n} id {i}")
-        h32 = query_h(model, q).astype(np.float32)
-        z32 = (model.E @ h32).astype(np.float64)
-        f32.add(float(np.max(np.abs(z32 - r.z))), TOL_LOGIT * r.zmax, f"query {n}")
+        if n % 64 == 0:  # float32 logits for 64 queries at once
+            H32 = np.stack([query_h(model, qq).astype(np.float32) for qq in queries[n : n + 64]])
+            Z32 = (model.E @ H32.T).astype(np.float64)
+        f32.add(float(np.max(np.abs(Z32[:, n % 64] - r.z))), TOL_LOGIT * r.zmax, f"query {n}")
     for m, unit in ((sums, "queries"), (ent, "queries"), (cosr, "top entries"), (f32, "queries")):
         m.report(checks, "self", unit)
 
@@ -389,13 +422,21 @@ def reference_self_checks(model: Model, queries: list[dict], refs: list[Referenc
     print(f"info self: for {id_top1}/{n_id} id queries (h = v_id) the token itself is the top-1 logit")
 
 
-def reference_spectrum(model: Model, checks: Checks) -> np.ndarray:
+def reference_spectrum(model: Model, checks: Checks, gram_only: bool = False) -> np.ndarray:
     t0 = time.perf_counter()
-    s = np.linalg.svd(model.E64, compute_uv=False)
-    t1 = time.perf_counter()
     w = np.linalg.eigvalsh(model.E64.T @ model.E64)[::-1]
-    t2 = time.perf_counter()
+    t1 = time.perf_counter()
     s_gram = np.sqrt(np.clip(w, 0.0, None))
+    if gram_only:
+        fro = float(np.sum(model.E64 * model.E64))
+        m = Metric("spectrum gram+eigvalsh")
+        m.add(abs(float(np.sum(s_gram * s_gram)) - fro) / fro, 1e-12, "Σσ² vs ‖E‖_F²")
+        m.report(checks, "self", "values")
+        print(f"info spectrum reference: E^T E float64 + eigvalsh {t1 - t0:.2f} s (--gram-spectrum: no SVD); "
+              f"σ_max {s_gram[0]:.6g}, σ_min {s_gram[-1]:.6g}")
+        return s_gram
+    s = np.linalg.svd(model.E64, compute_uv=False)
+    t2 = time.perf_counter()
     m = Metric("spectrum svd vs gram+eigvalsh")
     for i in range(len(s)):
         m.add(abs(s_gram[i] - s[i]) / s[i], 1e-9, f"σ[{i}] svd {s[i]:.10g} gram {s_gram[i]:.10g}")
@@ -403,8 +444,8 @@ def reference_spectrum(model: Model, checks: Checks) -> np.ndarray:
     m.add(abs(float(np.sum(s * s)) - fro) / fro, 1e-12, "Σσ² vs ‖E‖_F²")
     m.report(checks, "self", "values")
     print(
-        f"info spectrum reference: np.linalg.svd(float64, compute_uv=False) {t1 - t0:.2f} s "
-        f"(cross-check E^T E float64 + eigvalsh {t2 - t1:.2f} s); σ_max {s[0]:.6g}, σ_min {s[-1]:.6g}"
+        f"info spectrum reference: np.linalg.svd(float64, compute_uv=False) {t2 - t1:.2f} s "
+        f"(cross-check E^T E float64 + eigvalsh {t1 - t0:.2f} s); σ_max {s[0]:.6g}, σ_min {s[-1]:.6g}"
     )
     return s
 
@@ -495,8 +536,9 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
             cos.add(abs(gc - rc) / max(abs(rc), 1e-12), TOL_REL, f"{where} id {i}: cos {gc:.9g} vs {rc:.9g}")
             tok.add(0.0 if e.get("token") == model.tokens[i] else 1.0, 0.5,
                     f"{where} id {i}: token {e.get('token')!r} vs {model.tokens[i]!r}")
-            if "text" in e and e["text"] != decode_piece(model.tokens[i]):
-                text_mismatch.append(f"id {i}: text {e['text']!r}, byte-level decode {decode_piece(model.tokens[i])!r}")
+            plain = decode_piece(model.tokens[i], model.tokenizer_model)
+            if "text" in e and e["text"] != plain:
+                text_mismatch.append(f"id {i}: text {e['text']!r}, plain decode {plain!r}")
     ids.report(checks, prefix, "queries")
     if tie_swaps:
         print(f"    note: {len(tie_swaps)} queries matched only by allowing swaps of near-tied ids "
@@ -515,8 +557,41 @@ def compare_results(prefix: str, model: Model, queries: list[dict], refs: list[R
     if bycos.n:
         bycos.report(checks, prefix, "queries")
     uniq = sorted(set(text_mismatch))
-    print(f"info {prefix} text: {len(uniq)} distinct top tokens whose \"text\" differs from a plain byte-level "
+    print(f"info {prefix} text: {len(uniq)} distinct top tokens whose \"text\" differs from a plain "
           f"decode (reported, not failed){': ' + '; '.join(uniq[:5]) if uniq else ''}")
+
+
+def compare_cosine(prefix: str, model: Model, queries: list[dict], refs: list[Reference], results, checks: Checks):
+    """the batch asked again with "cosine": true: each `top` must be the reference's top-k by cos θ,
+    but that ids whose cosines lie within their bounds of each other (near-ties) may swap."""
+    if not isinstance(results, list) or len(results) != len(queries):
+        checks.error(f"{prefix} batch", f"expected a JSON array of {len(queries)} results")
+        return
+    m = Metric("top-k ids by cosine")
+    swaps = 0
+    for n, (q, r, res) in enumerate(zip(queries, refs, results)):
+        kind = f"id {q['id']}" if "id" in q else f"h#{n} ‖h‖={r.hnorm:.3g}"
+        where = f"query {n} ({kind}, T={r.T})"
+        try:
+            got = [int(e["id"]) for e in res["top"]]
+            ranked = res.get("ranked_by")
+        except (KeyError, TypeError, ValueError) as e:
+            m.add(math.inf, 1.0, f"{where}: malformed result ({e!r})")
+            continue
+        if ranked != "cosine":
+            m.add(1.0, 0.5, f"{where}: ranked_by {ranked!r}, expected \"cosine\"")
+            continue
+        want = r.by_cosine
+        ok = got == want
+        if not ok and len(got) == len(want) and len(set(got)) == len(got):
+            c = r.cosv
+            cb = r.bound / (model.norms * r.hnorm + 1e-300) + 1e-15
+            ok = all(g == w or abs(c[g] - c[w]) <= cb[g] + cb[w] for g, w in zip(got, want))
+            swaps += ok
+        m.add(0.0 if ok else 1.0, 0.5, f"{where}: got {got}, expected {want}")
+    m.report(checks, prefix, "queries")
+    if swaps:
+        print(f"    note: {swaps} queries matched only by allowing swaps of near-tied cosines")
 
 
 def run_json(prefix: str, cmd: list[str], checks: Checks, timeout: float):
@@ -573,12 +648,17 @@ def main() -> int:
     ap.add_argument("--make-batch", type=Path, metavar="OUT.json", help="only write the queries batch file and exit")
     ap.add_argument("--eps", type=float, default=EPS, help="tie window and logit error budget, × max|z| (default %(default)g)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per implementation run")
+    ap.add_argument("--gram-spectrum", action="store_true",
+                    help="the reference σ from eigvalsh(EᵀE) alone, without np.linalg.svd (minutes on Gemma's "
+                         "262,144 × 640; the two agree within 1e-12 relative there)")
+    ap.add_argument("--ids", type=int, default=N_IDS, help="random token ids queried (default %(default)d)")
+    ap.add_argument("--random-h", type=int, default=N_H, help="random Gaussian h queried (default %(default)d)")
     args = ap.parse_args()
     served = args.served or args.model
     EPS = args.eps
 
     model = Model(args.model)
-    queries = make_queries(model)
+    queries = make_queries(model, args.ids, args.random_h)
     if args.make_batch:
         args.make_batch.parent.mkdir(parents=True, exist_ok=True)
         args.make_batch.write_text(json.dumps(queries))
@@ -587,13 +667,13 @@ def main() -> int:
 
     print(f"oracle: numpy {np.__version__}, gguf {gguf_version()}; model {args.model} "
           f"(E {model.E.shape} loaded in {model.load_seconds:.1f} s); served {served}")
-    print(f"oracle: {len(queries)} queries ({N_IDS}+{len(FIXED_TOKENS)} ids, {N_H} random h; T in {TEMPERATURES}; top {TOP_K})")
+    print(f"oracle: {len(queries)} queries ({args.ids}+{len(FIXED_TOKENS)} ids, {args.random_h} random h; T in {TEMPERATURES}; top {TOP_K})")
     checks = Checks()
     t0 = time.perf_counter()
     refs = references(model, queries)
     print(f"info reference logits: {time.perf_counter() - t0:.2f} s")
     reference_self_checks(model, queries, refs, checks)
-    s_ref = None if args.no_spectrum else reference_spectrum(model, checks)
+    s_ref = None if args.no_spectrum else reference_spectrum(model, checks, args.gram_spectrum)
 
     with tempfile.TemporaryDirectory(prefix="unembed-oracle-") as tmp:
         batch = Path(tmp) / "queries.json"
@@ -605,6 +685,12 @@ def main() -> int:
                 res = run_json("cli", [str(args.cli), "query", str(served), "--batch", str(batch), "--json"], checks, args.timeout)
                 if res is not None:
                     compare_results("cli", model, queries, refs, res, checks)
+                cos_batch = Path(tmp) / "queries-cosine.json"
+                cos_batch.write_text(json.dumps([dict(q, cosine=True) for q in queries]))
+                res = run_json("cli cosine", [str(args.cli), "query", str(served), "--batch", str(cos_batch), "--json"],
+                               checks, args.timeout)
+                if res is not None:
+                    compare_cosine("cli", model, queries, refs, res, checks)
                 if s_ref is not None:
                     spec = run_json("cli spectrum", [str(args.cli), "spectrum", str(served), "--json"], checks, args.timeout)
                     if spec is not None:

@@ -22,13 +22,18 @@ categories (hand-written cases first, then seeded variations of each):
                  C0/C1 control characters (NUL included), bidi controls, line/paragraph separators
     edge         the empty string, single characters, a ~3000-character string, long runs
     random       seeded mixes of characters drawn from all the pools above
+    gemma        (only with --gemma, appended after the 471) Gemma 3's special and user-defined
+                 token texts: turn markers, <bos>/<eos>/<pad>/<unk>/<mask>, <unusedN>, </s> (a
+                 user-defined token llama.cpp makes an end-of-generation CONTROL one), HTML tags,
+                 [multimodal], image markers, runs of newlines, spaces and tabs past the longest
+                 such token (31), partial markers, and a chat-template prompt
 
 lone surrogates (U+D800-U+DFFF) are NOT included: they are not Unicode scalar values, so no
 valid UTF-8 string contains one and a tokenizer fed UTF-8 bytes can never see one (Python can
 hold them in a str, but json/UTF-8 encoding would fail or need escapes that are not UTF-8).
 
 usage:
-    python3 tests/tokenizer/strings.py [--out strings.json]     (default: target/tokenizer/strings.json)
+    python3 tests/tokenizer/strings.py [--out strings.json] [--gemma]   (default: target/tokenizer/strings.json)
 """
 
 from __future__ import annotations
@@ -375,6 +380,22 @@ def long_string(rng: random.Random) -> str:
     return " ".join(parts)[:3000]
 
 
+GEMMA_PIECES = ["<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "<pad>", "<unk>", "<mask>", "<unused0>",
+                "<unused17>", "<unused6241>", "</s>", "<s>", "<table>", "</td>", "<h1>", "<code>", "[multimodal]",
+                "<start_of_image>", "<end_of_image>", "<start_of_turn", "end_of_turn>", "<", ">", "user", "model",
+                "\n", "\n\n", "\n\n\n", " ", "  ", "\t", "\t\t", "Xin chào", "Hà Nội", "the", "▁", "▁▁the"]
+GEMMA = [
+    "<start_of_turn>user\nThủ đô của Việt Nam là gì?<end_of_turn>\n<start_of_turn>model\n",
+    "<bos><start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n",
+    "\n" * 40, " " * 45, "\t" * 33, "\n \n  \n\t\n" * 6, "a</s>b<s>c", "<table><tr><td>1</td></tr></table>",
+    "<unused99>x<unused999>", "<<start_of_turn>>", "<end_of_turn><start_of_turn>", "▁x ▁", "<0x41>", "<0xZZ>",
+]
+
+
+def gemma(rng: random.Random, n: int) -> list[str]:
+    return GEMMA + ["".join(rng.choices(GEMMA_PIECES, k=rng.randint(2, 10))) for _ in range(n)]
+
+
 def generate() -> list[str]:
     rng = random.Random(SEED)
     out: list[str] = []
@@ -408,8 +429,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 1)[1])
     ap.add_argument("--out", type=Path, default=REPO / "target/tokenizer/strings.json", help="output JSON file (default %(default)s)")
+    ap.add_argument("--gemma", action="store_true", help="append the Gemma 3 special-token strings")
     args = ap.parse_args()
     strings = generate()
+    if args.gemma:
+        seen = set(strings)
+        strings += [s for s in dict.fromkeys(gemma(random.Random(SEED + 3), 40)) if s not in seen]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # one string per line, UTF-8; json escapes C0 controls, and the characters some editors take
     # for line breaks (U+0085, U+2028, U+2029) are escaped too (they only occur inside strings)

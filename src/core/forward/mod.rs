@@ -4,9 +4,9 @@
 //!   token → embedding row x⁰ → for each layer ℓ: x^{ℓ+1} = layer_ℓ(x^ℓ) → final norm → h
 //!
 //! and h goes to the unembedding (the readout, exact, over the model's W_U). `ops.rs` holds
-//! RMSNorm, RoPE, attention over an f16 KV cache and SwiGLU; `linear.rs` a weight read from the
-//! file as stored; `llama.rs` the llama architecture (SmolLM2). an architecture implements
-//! [`Architecture`]; the driver here runs batches of positions through it, keeps the KV cache
+//! RMSNorm, RoPE, attention over an f16 KV cache, SwiGLU and GeGLU; `linear.rs` a weight read
+//! from the file as stored; `llama.rs` the llama architecture (SmolLM2), `gemma3.rs` the gemma3
+//! one (Gemma 3 270M). an architecture implements [`Architecture`]; the driver here runs batches of positions through it, keeps the KV cache
 //! in a [`State`] (allocated once: a pass allocates nothing per token after warm-up) and, when
 //! asked, the residual stream at every layer boundary in a [`Trace`] (what the logit lens reads).
 
@@ -16,6 +16,7 @@ use super::error::{Error, Result};
 use super::files::gguf::Metadata;
 use super::index::TensorIndex;
 
+pub mod gemma3;
 pub mod linear;
 pub mod llama;
 pub mod ops;
@@ -114,6 +115,10 @@ pub trait Architecture: Send + Sync {
     fn final_norm(&self, x: &[f32], h: &mut [f32]);
     /// the output matrix as the file stores it (the embedding when tied).
     fn head(&self) -> &linear::Linear;
+    /// c of a final logit soft-cap z ← c·tanh(z/c), when the model has one.
+    fn softcap(&self) -> Option<f32> {
+        None
+    }
 }
 
 /// per-sequence state: the KV cache (f16, as llama.cpp's default cache) and scratch.
@@ -269,6 +274,7 @@ impl Transformer {
         let arch = meta.get_str("general.architecture").unwrap_or("");
         let arch: Box<dyn Architecture> = match arch {
             "llama" => Box::new(llama::Llama::new(meta, index, &file)?),
+            "gemma3" => Box::new(gemma3::Gemma3::new(meta, index, &file)?),
             "" => {
                 return Err(Error::NotFound(
                     "the model's metadata has no general.architecture".into(),
@@ -276,7 +282,7 @@ impl Transformer {
             }
             other => {
                 return Err(Error::Unsupported(format!(
-                    "architecture {:?}: the forward pass runs llama",
+                    "architecture {:?}: the forward pass runs llama and gemma3",
                     crate::core::vocab::escaped(other)
                 )))
             }
@@ -428,6 +434,13 @@ impl Transformer {
         let mut input = linear::Input::new(h, 1, precision, &mut cache);
         let mut z = vec![0f32; head.rows];
         head.apply(&self.file, &mut input, &mut z)?;
+        if let Some(c) = self.arch.softcap() {
+            // llama.cpp: ggml_scale(1/c), ggml_tanh, ggml_scale(c), each in f32.
+            let inv = 1.0 / c;
+            for v in z.iter_mut() {
+                *v = (((*v * inv) as f64).tanh() as f32) * c;
+            }
+        }
         Ok(z)
     }
 

@@ -14,6 +14,14 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) {
     }
 }
 
+/// [`rms_norm`] of x into itself (the per-head query and key norms of gemma3).
+pub fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    let s = rms_scale(x, eps);
+    for (x, &w) in x.iter_mut().zip(w) {
+        *x = (*x * s) * w;
+    }
+}
+
 /// 1/√(mean(x²) + ε) as `rms_norm` computes it.
 pub fn rms_scale(x: &[f32], eps: f32) -> f32 {
     let mut sum = 0f64;
@@ -128,6 +136,62 @@ pub fn swiglu(g: &mut [f32], u: &[f32]) {
     }
 }
 
+/// GELU (tanh approximation) as llama.cpp's CPU backend evaluates it for GeGLU: with
+/// `GGML_GELU_FP16` defined (ggml-cpu/vec.h), `ggml_vec_geglu_f32` gives 0 for x ≤ −10, x·g for
+/// x ≥ 10, and otherwise looks x rounded to f16 up in a table of f16(gelu(x)) for every f16 x,
+/// times g. ggml builds that table once (`ggml_cpu_init`, ggml-cpu.c) from
+/// `ggml_gelu_f32(x) = 0.5f·x·(1.0f + tanhf(SQRT_2_OVER_PI·x·(1.0f + GELU_COEF_A·x·x)))` with
+/// GELU_COEF_A = 0.044715f and SQRT_2_OVER_PI = 0.7978845608…f; we build ours at load time from
+/// the same f32 expression in the same order, with the one contraction gcc makes in
+/// llama-cpp-python's build (its disassembly of `ggml_cpu_init` has `1.0f + (A·x)·x` as one
+/// vfmadd; `mul_add` here, a correctly rounded fma natively and in wasm). the libm difference:
+/// our tanh is the f64 tanh rounded to f32, glibc's tanhf is within an ulp of it; after the
+/// rounding to f16 the two give the same 63,488 finite entries (checked with ctypes against
+/// glibc 2.36), and without the fma one entry (x = −1.999) would differ by an f16 ulp.
+#[derive(Clone)]
+pub struct GeluTable(Box<[f16]>);
+
+impl GeluTable {
+    pub fn new() -> Self {
+        const GELU_COEF_A: f32 = 0.044715;
+        const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+        let t: Vec<f16> = (0..=u16::MAX)
+            .map(|bits| {
+                let x = f16::from_bits(bits).to_f32();
+                let inner = SQRT_2_OVER_PI * x * (GELU_COEF_A * x).mul_add(x, 1.0);
+                let th = (inner as f64).tanh() as f32;
+                f16::from_f32(0.5 * x * (1.0 + th))
+            })
+            .collect();
+        GeluTable(t.into_boxed_slice())
+    }
+
+    /// gelu(x) as the table gives it (f16(x) looked up), without the ±10 cut-offs.
+    pub fn get(&self, x: f32) -> f32 {
+        self.0[f16::from_f32(x).to_bits() as usize].to_f32()
+    }
+
+    /// GeGLU in place: g ← gelu(g)·u (`ggml_vec_geglu_f32`).
+    pub fn geglu(&self, g: &mut [f32], u: &[f32]) {
+        for (g, &u) in g.iter_mut().zip(u) {
+            let x = *g;
+            *g = if x <= -10.0 {
+                0.0
+            } else if x >= 10.0 {
+                x * u
+            } else {
+                self.get(x) * u
+            };
+        }
+    }
+}
+
+impl Default for GeluTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +251,34 @@ mod tests {
         for j in 0..3 {
             assert!((out[j] as f64 - e[j] / s).abs() < 1e-3, "{out:?}");
         }
+    }
+
+    #[test]
+    fn gelu_table_matches_the_formula() {
+        let t = GeluTable::new();
+        // gelu(x) = x·Φ(x) approximately; f16 lookups are within f16 rounding of the f64 formula.
+        for i in -2000..=2000 {
+            let x = i as f32 * 0.005;
+            let xh = f16::from_f32(x).to_f32() as f64;
+            let exact = 0.5
+                * xh
+                * (1.0
+                    + ((2.0 / std::f64::consts::PI).sqrt() * xh * (1.0 + 0.044715 * xh * xh))
+                        .tanh());
+            let got = t.get(x) as f64;
+            // f16's relative step is 2^-11; below 2^-14 its absolute step is 2^-24.
+            assert!(
+                (got - exact).abs() <= 1e-3 * exact.abs() + 1.2e-7,
+                "{x}: {got} vs {exact}"
+            );
+        }
+        let mut g = [-11.0f32, 11.0, 0.0, 1.0, -1.0];
+        t.geglu(&mut g, &[2.0; 5]);
+        assert_eq!(g[0], 0.0);
+        assert_eq!(g[1], 22.0);
+        assert_eq!(g[2], 0.0);
+        assert_eq!(g[3], 2.0 * t.get(1.0));
+        // gelu(1) = 0.8412 (tanh form), gelu(−1) = −0.1588.
+        assert!((g[3] / 2.0 - 0.8412).abs() < 1e-3 && (g[4] / 2.0 + 0.1588).abs() < 1e-3);
     }
 }

@@ -11,15 +11,17 @@
 //! - [`pretokenize`]: text → words (`llm_tokenizer_bpe`'s regex lists, `unicode_regex_split`,
 //!   `unicode_regex_split_custom_gpt2`), on [`unicode`]'s tables.
 //! - [`bpe`]: the merge loop (`llm_tokenizer_bpe_session::tokenize`).
+//! - [`spm`]: SentencePiece's score-ordered merges and byte fallback
+//!   (`llm_tokenizer_spm_session::tokenize`).
 //! - here: [`Tokenizer::encode`] (`llama_vocab::impl::tokenize`: BOS, the partition, each
 //!   fragment, EOS) and [`Tokenizer::decode`] (`llama_detokenize` with special tokens rendered
 //!   and no clean-up).
 //!
 //! supported: `tokenizer.ggml.model = gpt2` (byte-level BPE) with the pre-tokenizers listed in
-//! [`pretokenize::SUPPORTED`] (SmolLM2's `smollm` among them). any other model or pre-tokenizer
-//! is an error naming what is supported. a SentencePiece kind (Gemma) is a new variant of
-//! [`Tokenizer`] in its own file: it brings its defaults, its fragment encoder and its pieces;
-//! the vocabulary, the partition and BOS/EOS are shared.
+//! [`pretokenize::SUPPORTED`] (SmolLM2's `smollm` among them), and `llama` (SentencePiece;
+//! Gemma 3). any other model or pre-tokenizer is an error naming what is supported. each kind is
+//! a variant of [`Tokenizer`] with its own file: it brings its defaults, its fragment encoder
+//! and its pieces; the vocabulary, the partition and BOS/EOS are shared.
 //!
 //! inputs at the edges:
 //!
@@ -50,6 +52,7 @@
 pub mod bpe;
 pub mod pretokenize;
 pub mod special;
+pub mod spm;
 pub mod unicode;
 mod unicode_tables;
 pub mod vocab;
@@ -59,6 +62,7 @@ use crate::core::files::gguf::Metadata;
 use bpe::Bpe;
 use pretokenize::PreTokenizer;
 use special::{Fragment, SpecialTokens};
+use spm::Spm;
 use unicode::ByteMap;
 use vocab::{Defaults, Vocabulary};
 
@@ -69,6 +73,8 @@ pub use vocab::{Attr, SpecialIds};
 pub enum Tokenizer {
     /// `gpt2`: byte-level BPE.
     Bpe(Box<BpeTokenizer>),
+    /// `llama`: SentencePiece.
+    Spm(Box<SpmTokenizer>),
 }
 
 /// the parts of a byte-level BPE tokenizer.
@@ -79,8 +85,16 @@ pub struct BpeTokenizer {
     pub bpe: Bpe,
 }
 
+/// the parts of a SentencePiece tokenizer.
+#[derive(Debug, Clone)]
+pub struct SpmTokenizer {
+    pub vocab: Vocabulary,
+    pub specials: SpecialTokens,
+    pub spm: Spm,
+}
+
 /// the `tokenizer.ggml.model` values we implement.
-pub const SUPPORTED_MODELS: &[&str] = &["gpt2"];
+pub const SUPPORTED_MODELS: &[&str] = &["gpt2", "llama"];
 
 impl Tokenizer {
     /// the tokenizer a GGUF file's metadata describes.
@@ -130,11 +144,26 @@ impl Tokenizer {
                     bpe,
                 })))
             }
-            "llama" => Err(Error::Unsupported(
-                "tokenizer.ggml.model = \"llama\" (SentencePiece) is not implemented yet; \
-                 supported: gpt2"
-                    .into(),
-            )),
+            "llama" => {
+                // llama.cpp's SPM defaults (`load`): bos 1, eos 2, unk 0, BOS added, no EOS,
+                // each overridden by the metadata (Gemma: bos 2, eos 1, unk 3).
+                let defaults = Defaults {
+                    bos: Some(1),
+                    eos: Some(2),
+                    unk: Some(0),
+                    add_bos: true,
+                    add_eos: false,
+                };
+                let mut vocab = Vocabulary::from_metadata(meta, defaults)?;
+                vocab.build_pieces(Spm::decode_text)?;
+                let spm = Spm::new(meta, &vocab)?;
+                let specials = SpecialTokens::new(&vocab);
+                Ok(Tokenizer::Spm(Box::new(SpmTokenizer {
+                    vocab,
+                    specials,
+                    spm,
+                })))
+            }
             other => Err(Error::Unsupported(format!(
                 "tokenizer.ggml.model = {:?} is not a tokenizer unembed implements; supported: {}",
                 crate::core::vocab::escaped(other),
@@ -146,12 +175,14 @@ impl Tokenizer {
     pub fn vocab(&self) -> &Vocabulary {
         match self {
             Tokenizer::Bpe(t) => &t.vocab,
+            Tokenizer::Spm(t) => &t.vocab,
         }
     }
 
     fn specials(&self) -> &SpecialTokens {
         match self {
             Tokenizer::Bpe(t) => &t.specials,
+            Tokenizer::Spm(t) => &t.specials,
         }
     }
 
@@ -166,13 +197,21 @@ impl Tokenizer {
             out.extend(v.special.bos);
         }
         let mut scratch = bpe::Scratch::default();
+        let mut spm_scratch = spm::Scratch::default();
+        // SentencePiece's `is_prev_special`: true at the start (BOS or not) and after a token.
+        let mut prev_special = true;
         for f in self.specials().partition(text, parse_special) {
             match (f, self) {
                 (Fragment::Token(id), _) => out.push(id),
                 (Fragment::Text(t), Tokenizer::Bpe(b)) => {
                     b.bpe.encode_fragment(t, &mut out, &mut scratch)
                 }
+                (Fragment::Text(t), Tokenizer::Spm(s)) => {
+                    s.spm
+                        .encode_fragment(&s.vocab, t, prev_special, &mut out, &mut spm_scratch)?
+                }
             }
+            prev_special = matches!(f, Fragment::Token(_));
         }
         if add_special && v.add_eos {
             out.extend(v.special.eos);

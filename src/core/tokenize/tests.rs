@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::files::gguf::Value;
-use crate::core::fixtures::{tiny_bpe_metadata, TINY_BPE_SPECIALS};
+use crate::core::fixtures::{tiny_bpe_metadata, tiny_spm_metadata, TINY_BPE_SPECIALS};
 use crate::core::rng::Rng;
 
 fn tiny() -> Tokenizer {
@@ -121,11 +121,6 @@ fn invalid_metadata_is_a_clear_error() {
     assert!(e.contains("tokenizer.ggml.tokens"), "{e}");
     let e = err(with(
         "tokenizer.ggml.model",
-        Some(Value::Str("llama".into())),
-    ));
-    assert!(e.contains("SentencePiece"), "{e}");
-    let e = err(with(
-        "tokenizer.ggml.model",
         Some(Value::Str("bert".into())),
     ));
     assert!(e.contains("\"bert\"") && e.contains("gpt2"), "{e}");
@@ -228,6 +223,178 @@ fn long_text_is_linear() {
     s.push_str(&"ab".repeat(10_000));
     s.push_str(&" ".repeat(20_000));
     s.push_str(&"9".repeat(20_000));
+    let start = std::time::Instant::now();
+    let ids = t.encode(&s, false, true).unwrap();
+    let took = start.elapsed();
+    assert_eq!(t.decode(&ids).unwrap(), s);
+    assert!(took.as_secs_f64() < 5.0, "{took:?}");
+}
+
+// SentencePiece (`llama`), on the Gemma-shaped vocabulary of `fixtures::tiny_spm_metadata`.
+
+fn spm_with(changes: &[(&str, Option<Value>)]) -> Metadata {
+    let mut m = tiny_spm_metadata();
+    for (key, v) in changes {
+        m.retain(|(k, _)| k != key);
+        if let Some(v) = v {
+            m.push((key.to_string(), v.clone()));
+        }
+    }
+    Metadata(m)
+}
+
+fn spm() -> Tokenizer {
+    Tokenizer::from_metadata(&spm_with(&[])).unwrap()
+}
+
+#[test]
+fn spm_merges_best_score_first() {
+    let t = spm();
+    assert!(t.adds_bos());
+    assert_eq!((t.bos(), t.eos()), (Some(2), Some(1)));
+    // BOS first; spaces become ▁; "▁the" is reached through "th" → "the" → "▁the".
+    let ids = t.encode("the the", true, false).unwrap();
+    assert_eq!(ids[0], 2);
+    assert_eq!(texts(&t, &ids[1..]), ["the", "▁the"]);
+    assert_eq!(t.decode(&ids[1..]).unwrap(), "the the");
+    // "abc": "bc" (−14) beats "ab" (−20) although "ab" is further left.
+    assert_eq!(
+        texts(&t, &t.encode("abc", false, false).unwrap()),
+        ["a", "bc"]
+    );
+    // equal scores: the leftmost pair merges first ("aa" + "a", not "a" + "aa").
+    assert_eq!(
+        texts(&t, &t.encode("aaa", false, false).unwrap()),
+        ["aa", "a"]
+    );
+    // Vietnamese: pieces where they exist, the bytes of the rest.
+    let ids = t.encode("Hà Nội", false, false).unwrap();
+    assert_eq!(texts(&t, &ids), ["Hà", "▁N", "ội"]);
+    let ids = t.encode("ő€", false, false).unwrap();
+    assert_eq!(
+        texts(&t, &ids),
+        ["<0xC5>", "<0x91>", "<0xE2>", "<0x82>", "<0xAC>"]
+    );
+    assert_eq!(t.decode(&ids).unwrap(), "ő€");
+    // −0 and the byte tokens' +0 are one score: "é" is a token, not two bytes.
+    assert_eq!(texts(&t, &t.encode("é", false, false).unwrap()), ["é"]);
+}
+
+#[test]
+fn spm_specials_and_the_space_prefix() {
+    let t = spm();
+    let s = "<start_of_turn>user\n\nthe</s><b>a<end_of_turn>";
+    let on = t.encode(s, true, true).unwrap();
+    assert_eq!(
+        texts(&t, &on),
+        [
+            "<bos>",
+            "<start_of_turn>",
+            "<0x75>",
+            "<0x73>",
+            "e",
+            "<0x72>",
+            "\n\n",
+            "the",
+            "</s>",
+            "<b>",
+            "a",
+            "<end_of_turn>"
+        ]
+    );
+    // without parse_special the CONTROL texts are text; "</s>" is CONTROL for llama.cpp (an
+    // end-of-generation text), so it stays text too, while "<b>" and "\n\n" are cut out.
+    let off = t.encode(s, false, false).unwrap();
+    assert!(!off.contains(&4) && !off.contains(&6) && off.contains(&7) && off.contains(&8));
+    assert!(t.is_eog(6) && t.is_eog(1) && t.is_eog(5));
+    for ids in [&on[1..], &off[..]] {
+        assert_eq!(t.decode(ids).unwrap(), s);
+    }
+    // add_space_prefix (the SentencePiece default when the key is absent): a space before the
+    // first fragment and after each special token, none after text.
+    let p =
+        Tokenizer::from_metadata(&spm_with(&[("tokenizer.ggml.add_space_prefix", None)])).unwrap();
+    assert_eq!(
+        texts(&p, &p.encode("a<b>a", false, false).unwrap()),
+        ["▁a", "<b>", "▁a"]
+    );
+    assert_eq!(
+        texts(&t, &t.encode("a<b>a", false, false).unwrap()),
+        ["a", "<b>", "a"]
+    );
+    // an empty text: BOS alone, or nothing.
+    assert_eq!(t.encode("", true, true).unwrap(), [2]);
+    assert!(t.encode("", false, true).unwrap().is_empty());
+}
+
+#[test]
+fn spm_defaults_errors_and_missing_bytes() {
+    // llama.cpp's SPM defaults when the metadata names nothing: bos 1, eos 2, BOS added.
+    let m = spm_with(&[
+        ("tokenizer.ggml.bos_token_id", None),
+        ("tokenizer.ggml.eos_token_id", None),
+        ("tokenizer.ggml.add_bos_token", None),
+    ]);
+    let t = Tokenizer::from_metadata(&m).unwrap();
+    assert_eq!((t.bos(), t.eos(), t.adds_bos()), (Some(1), Some(2), true));
+    let err = |m: Metadata| Tokenizer::from_metadata(&m).unwrap_err().to_string();
+    let e = err(spm_with(&[("tokenizer.ggml.scores", Some(Value::U32(1)))]));
+    assert!(
+        e.contains("tokenizer.ggml.scores should be an array"),
+        "{e}"
+    );
+    let e = err(spm_with(&[(
+        "tokenizer.ggml.scores",
+        Some(Value::Array(6, vec![Value::F32(0.0)])),
+    )]));
+    assert!(e.contains("scores has 1 entries"), "{e}");
+    let e = err(spm_with(&[(
+        "tokenizer.ggml.add_space_prefix",
+        Some(Value::U8(0)),
+    )]));
+    assert!(e.contains("add_space_prefix should be a bool"), "{e}");
+    let mut m = tiny_spm_metadata();
+    if let Some((_, Value::Array(_, s))) = m.iter_mut().find(|(k, _)| k == "tokenizer.ggml.scores")
+    {
+        s[280] = Value::F32(f32::NAN);
+    }
+    let e = err(Metadata(m));
+    assert!(e.contains("scores[280]"), "{e}");
+    // without byte tokens: the one-character token, else an error naming the byte.
+    let mut m = tiny_spm_metadata();
+    if let Some((_, Value::Array(_, toks))) =
+        m.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens")
+    {
+        for (i, tok) in toks.iter_mut().enumerate().skip(9).take(256) {
+            *tok = Value::Str(format!("[byte {i}]"));
+        }
+    }
+    let t = Tokenizer::from_metadata(&Metadata(m)).unwrap();
+    assert_eq!(texts(&t, &t.encode("ab", false, false).unwrap()), ["ab"]);
+    assert_eq!(
+        texts(&t, &t.encode("t\n", false, false).unwrap()),
+        ["t", "\n"]
+    );
+    let e = t.encode("xő", false, false).unwrap_err().to_string();
+    assert!(e.contains("byte 0x78"), "{e}");
+}
+
+#[test]
+fn spm_random_text_round_trips_and_long_text_is_fast() {
+    let t = spm();
+    let mut rng = Rng::new(43);
+    for _ in 0..300 {
+        let n = (rng.next_u64() % 60) as usize;
+        let s = random_text(&mut rng, n);
+        for parse in [false, true] {
+            let ids = t.encode(&s, false, parse).unwrap();
+            assert!(ids.iter().all(|&i| (i as usize) < t.n_vocab()));
+            assert_eq!(t.decode(&ids).unwrap(), s, "{s:?}");
+        }
+    }
+    let mut s = random_text(&mut rng, 60_000);
+    s.push_str(&"a".repeat(20_000));
+    s.push_str(&" the".repeat(5_000));
     let start = std::time::Instant::now();
     let ids = t.encode(&s, false, true).unwrap();
     let took = start.elapsed();

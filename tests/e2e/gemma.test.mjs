@@ -1,0 +1,72 @@
+// the optional second model as `scripts/serve.sh --with gemma` serves it (scripts/test.sh
+// prepares it): the picker offers Gemma 3 270M with its size and the name of its licence, linked
+// to the Gemma Terms of Use; choosing it loads its 262,144 tokens, shows the CLI's top-10 for
+// the same state, and a slider still moves the table. screenshot in target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { serve, launch, watchErrors } from './harness.mjs';
+
+const GEMMA = 'www/models/gemma-3-270m.gguf';
+const SHOTS = 'target/screenshots';
+let srv, browser;
+
+function cli(...args) {
+  return JSON.parse(execFileSync('target/release/unembed', ['query', GEMMA, ...args, '--json'], { encoding: 'utf8' }));
+}
+
+const tableIds = (page) => page.$$eval('.topk-table tbody tr', (rows) => rows.map((r) => Number(r.cells[2].textContent)));
+const tableText = (page) => page.$eval('.topk-table tbody', (t) => t.textContent);
+
+before(async () => {
+  // scripts/test.sh runs `prepare.sh --with gemma` first; run alone, say what is missing.
+  assert.ok(existsSync(GEMMA), `${GEMMA} is missing: run bash scripts/prepare.sh --with gemma`);
+  mkdirSync(SHOTS, { recursive: true });
+  srv = await serve('www');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  srv?.stop();
+});
+
+test('the picker offers Gemma 3 270M with its size and licence; choosing it shows its numbers', async () => {
+  const { models } = JSON.parse(readFileSync('www/models/models.json', 'utf8'));
+  const entry = models.find((m) => m.file === 'gemma-3-270m.gguf');
+  assert.equal(entry.license, 'gemma');
+  assert.equal(entry.license_url, 'https://ai.google.dev/gemma/terms');
+  // the default model stays first (the page opens on it).
+  assert.equal(models[0].file, 'smollm2-135m.gguf');
+
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(srv.url);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  const option = await page.$eval('#model-select option[value="gemma-3-270m.gguf"]', (o) => o.textContent);
+  assert.equal(option, `Gemma 3 270M (${(entry.bytes / 1e6).toFixed(0)} MB, Gemma Terms of Use)`);
+  assert.match(await page.textContent('#model-license'), /Apache-2\.0/);
+
+  const before = await tableText(page);
+  await page.selectOption('#model-select', 'gemma-3-270m.gguf');
+  // offered: the licence and its link show as soon as it is chosen, before the download ends.
+  await page.waitForFunction(() => /Gemma Terms of Use/.test(document.getElementById('model-license').textContent));
+  assert.equal(await page.getAttribute('#model-license', 'href'), 'https://ai.google.dev/gemma/terms');
+  await page.waitForFunction(() => /262,144 tokens × d = 640/.test(document.getElementById('status').textContent), null, { timeout: 180000 });
+  await page.waitForFunction((b) => document.querySelector('.topk-table tbody')?.textContent !== b, before, { timeout: 30000 });
+  assert.equal(await page.inputValue('input[aria-label^="hidden state"]'), ' Paris');
+  assert.deepEqual(await tableIds(page), cli('--token', ' Paris', '--top', '10').top.map((e) => e.id));
+  assert.match(decodeURIComponent(await page.evaluate(() => location.hash)), /m=gemma-3-270m\.gguf/);
+
+  // a slider still moves the table over 262,144 tokens.
+  const shown = await tableText(page);
+  await page.locator('input[aria-label="temperature T"]').focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowLeft');
+  await page.locator('input[aria-label="‖h‖ scale"]').focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((b) => document.querySelector('.topk-table tbody')?.textContent !== b, shown, { timeout: 10000 });
+  await page.screenshot({ path: `${SHOTS}/gemma.png`, fullPage: true });
+  errors.check();
+  await page.close();
+});
