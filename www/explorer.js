@@ -19,7 +19,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 
-export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, layers = null } = {}) {
+export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, layers = null, theme = 'light' } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -28,6 +28,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const fmtLoss = (l) => (Number(l) === Infinity ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
+  widget.setTheme(theme);
   // the first screen's tokens: " Paris" toward " London" where the vocabulary has them (the
   // lesson's example), else the first of a few common words, else token #0.
   const pick = (...words) => words.find((w) => explorer.hasToken(w)) ?? '#0';
@@ -377,6 +378,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     get origin() { return origin; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
+    /** the charts' colours ('dark' or 'light', theme.js), redrawn. */
+    setTheme(t) { widget.setTheme(t); render(); },
     destroy() {
       dead = true;
       resize.disconnect();

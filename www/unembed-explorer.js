@@ -10,7 +10,10 @@ import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
+// the model cache, for a course site's own "clear" button or settings page.
+export { cachedModels, clearModelCache, CACHE_SETTING } from './loader.js';
 import { strings } from './i18n.js';
+import { followTheme, themeOf } from './theme.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
@@ -93,6 +96,7 @@ export class UnembedExplorer extends HTMLElement {
   #mounted = null;
   #lens = null;
   #generation = 0;
+  #unfollow = null;
 
   controlsFromAttributes() {
     const c = {};
@@ -114,10 +118,16 @@ export class UnembedExplorer extends HTMLElement {
   }
 
   connectedCallback() {
+    // the host's light or dark theme, followed while the element is on the page (theme.js).
+    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); });
     this.#start();
   }
 
   disconnectedCallback() {
+    if (!this.isConnected) {
+      this.#unfollow?.();
+      this.#unfollow = null;
+    }
     this.#generation += 1;
     sightings.get(this)?.(false);
     this.#lens?.destroy();
@@ -165,13 +175,13 @@ export class UnembedExplorer extends HTMLElement {
       const lensHost = document.createElement('div');
       this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
       this.#mounted = mountExplorer(host, explorer, this.controlsFromAttributes(), {
-        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers,
+        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, theme: themeOf(this),
       });
       spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
       if (views.includes('lens')) {
         const prompt = this.getAttribute('prompt') ?? '';
         this.#lens = mountLens(lensHost, {
-          lang, prompt, autorun: !!prompt, explorer: () => this.#mounted, source: () => ({ base, entry }),
+          lang, prompt, autorun: !!prompt, explorer: () => this.#mounted, source: () => ({ base, entry }), theme: themeOf(this),
         });
       }
     } catch (e) {

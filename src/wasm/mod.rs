@@ -26,7 +26,7 @@ use crate::core::session::{Controls, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
-use crate::plot::{self, Lang, Style};
+use crate::plot::{self, Lang, Palette, Style};
 
 mod lens;
 pub use lens::{LensChart, LensModel};
@@ -326,6 +326,7 @@ pub struct Widget {
     shown: Option<(View, Scores)>,
     charts: Charts,
     lang: Lang,
+    palette: Palette,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -356,6 +357,7 @@ impl Widget {
             shown: None,
             charts: Charts::new(),
             lang: Lang::En,
+            palette: Palette::LIGHT,
         }
     }
 
@@ -389,10 +391,22 @@ impl Widget {
         self.charts.forget();
     }
 
+    /// the charts' colours: "dark" for a dark page, anything else light. the next draw
+    /// redraws every chart.
+    #[wasm_bindgen(js_name = setTheme)]
+    pub fn set_theme(&mut self, name: &str) {
+        let palette = Palette::parse(name);
+        if palette != self.palette {
+            self.palette = palette;
+            self.charts.forget();
+        }
+    }
+
     fn style(&self, dpr: f64) -> Style {
         Style {
             scale: dpr,
             lang: self.lang,
+            palette: self.palette,
         }
     }
 
