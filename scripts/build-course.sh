@@ -14,5 +14,11 @@ mkdir -p docs/course/docs
 python3 docs/course/widgets.py "$LESSON" docs/course/docs/index.md
 cp docs/course/nhung-widget.md docs/course/docs/
 cp -r dist/unembed docs/course/docs/unembed
+# KaTeX (npm, pinned in package.json) typesets the formulas in the reader's browser: its script,
+# CSS and woff2 fonts are served with the site, so the course asks no other host for anything.
+[ -f node_modules/katex/dist/katex.min.js ] || { echo "build-course: npm katex is missing (bash scripts/setup.sh wasm)" >&2; exit 1; }
+mkdir -p docs/course/docs/katex/fonts
+cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css docs/course/katex-init.js docs/course/docs/katex/
+cp node_modules/katex/dist/fonts/*.woff2 docs/course/docs/katex/fonts/
 NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build -q -f docs/course/mkdocs.yml -d "$(realpath -m "$SITE")" >&2
 echo "course: $SITE" >&2

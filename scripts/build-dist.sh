@@ -11,8 +11,8 @@ bash scripts/prepare.sh
 rm -rf "$OUT" dist/pkg
 mkdir -p "$OUT/models" dist/pkg
 cp www/explorer.js www/unembed-explorer.js www/loader.js www/i18n.js www/embed.html www/embed.js \
-   www/lens.js www/lens-worker.js \
-   www/spectrum.js www/spectrum-worker.js www/replay.js www/replay-worker.js www/style.css "$OUT/"
+   www/lens.js www/lens-worker.js www/theme.js \
+   www/spectrum.js www/spectrum-worker.js www/replay.js www/replay-worker.js www/style.css www/page.css "$OUT/"
 cp -r www/pkg "$OUT/pkg"
 cp www/models/models.json "$OUT/models/"
 # the model files are hard-linked where the file system allows (98 MB + 32 MB), else copied.

@@ -4,9 +4,10 @@ import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
 import { spectrumInWorkers } from './spectrum.js';
-import { readManifest, downloadModel } from './loader.js';
+import { readManifest, downloadModel, cachedModels, clearModelCache, cacheLimit } from './loader.js';
 import { strings, number, integer, language, licenseName } from './i18n.js';
 import { remember } from './replay.js';
+import { followTheme, themeOf } from './theme.js';
 
 // the page's language: #lang=vi in the URL, else <html lang>; any other tag (en_US, vi_VN, x)
 // is English, never an error.
@@ -58,10 +59,11 @@ function install(ex, key, row = null) {
     + (r ? P.requant(r.from, number(LANG)(100 * r.max_rel, 3), number(LANG)(100 * r.rms_rel, 3)) : '');
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.state : '';
-  mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, layers: row?.full?.layers, onChange: (c) => writeHash(key, c) });
+  mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, layers: row?.full?.layers, theme: themeOf(document.documentElement), onChange: (c) => writeHash(key, c) });
   // the Prompt panel, once: it follows the model on screen through `source`.
   lens ??= mountLens($('lens'), {
     lang: LANG,
+    theme: themeOf(document.documentElement),
     explorer: () => mounted,
     source: () => ({ base: new URL('.', location.href), entry: shownEntry }),
   });
@@ -239,6 +241,7 @@ async function load(file) {
     // a served file normally carries its spectrum (unembed convert); one that does not gets it
     // computed like a local file's.
     if (!ex.hasSpectrum()) computeSpectrum(ex);
+    showCache();
   } catch (e) {
     if (ctl.signal.aborted) return; // a newer choice took over
     $('status').textContent = explorer ? P.kept : P.failed;
@@ -279,9 +282,19 @@ function followHash() {
   else mounted?.load(state);
 }
 
+/** the model cache's button (loader.js): how much it holds; a click empties it. */
+async function showCache() {
+  const bytes = (await cachedModels()).reduce((n, r) => n + r.bytes, 0);
+  $('clear-cache').hidden = bytes === 0;
+  $('clear-cache').textContent = P.clearCache((bytes / 1e6).toFixed(0));
+  $('clear-cache').title = P.cacheTitle(Math.round(cacheLimit() / 1048576));
+}
+
 async function main() {
   translatePage();
   window.addEventListener('hashchange', followHash);
+  followTheme(document.documentElement, (t) => { mounted?.setTheme(t); lens?.setTheme(t); });
+  $('clear-cache').onclick = async () => { await clearModelCache(); showCache(); };
   $('model-select').onchange = () => {
     if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
   };

@@ -8,10 +8,15 @@ import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
 import { loadModel, modelOf } from './unembed-explorer.js';
 import { strings, language } from './i18n.js';
+import { followTheme, themeOf } from './theme.js';
 
 const params = new URLSearchParams(location.hash.slice(1));
 const lang = language(params.get('lang') ?? 'en');
 document.documentElement.lang = lang;
+// #theme=dark|light picks the iframe's theme (its parent's is out of reach); else the reader's.
+if (params.has('theme')) document.documentElement.setAttribute('theme', params.get('theme'));
+let shown = { explorer: null, lens: null };
+followTheme(document.documentElement, (t) => { shown.explorer?.setTheme(t); shown.lens?.setTheme(t); });
 const root = document.getElementById('explorer');
 const T = strings(lang);
 let mounted = null;
@@ -38,14 +43,17 @@ async function start() {
       views: views.filter((v) => v !== 'lens'),
       lang,
       layers: entry?.full?.layers,
+      theme: themeOf(document.documentElement),
       onChange: (c) => {
         params.set('s', JSON.stringify(c));
         history.replaceState(null, '', `#${params}`);
       },
     });
     spectrum?.then(() => mounted.refresh(), () => {});
+    shown = { explorer: mounted, lens: null };
     if (views.includes('lens')) {
-      window.unembedLens = mountLens(lensHost, { lang, prompt, autorun: !!prompt, explorer: () => mounted, source: () => ({ base, entry }) });
+      window.unembedLens = mountLens(lensHost, { lang, prompt, autorun: !!prompt, explorer: () => mounted, source: () => ({ base, entry }), theme: themeOf(document.documentElement) });
+      shown.lens = window.unembedLens;
     }
   } catch (e) {
     status.textContent = T.loadFailed(e.code ? T.loadError(e) : e.message);
@@ -60,8 +68,8 @@ start();
 
 window.addEventListener('hashchange', () => {
   const next = new URLSearchParams(location.hash.slice(1));
-  // another model, other views, another language or prompt: the page starts again.
-  if (['m', 'views', 'lang', 'prompt'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
+  // another model, other views, another language, prompt or theme: the page starts again.
+  if (['m', 'views', 'lang', 'prompt', 'theme'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
     location.reload();
     return;
   }

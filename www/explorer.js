@@ -39,7 +39,7 @@ function nextTask() {
  * when 'attributes'; the core reads it field by field and the explorer shows what it could
  * not use. returns a handle: set(patch) (values may be an input's text), load(text, kind,
  * keep) for a new state, refresh(), destroy(), and the controls and view in force. */
-export function mountExplorer(root, explorer, state = '', { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, kind = 'link', layers = null } = {}) {
+export function mountExplorer(root, explorer, state = '', { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, kind = 'link', layers = null, theme = 'light' } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -48,6 +48,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   const fmtLoss = (l) => (Number(l) === Infinity ? '∞' : fmt(l, 4));
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
+  widget.setTheme(theme);
   let controls = {};
   let view = null;
   // where h comes from when it is given as numbers (a cell of the logit lens): set with set(…,
@@ -535,6 +536,8 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     get replaying() { return !!replaying; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
+    /** the charts' colours ('dark' or 'light', theme.js), redrawn. */
+    setTheme(t) { widget.setTheme(t); render(); },
     destroy() {
       dead = true;
       cancelReplay();

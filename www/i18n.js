@@ -49,6 +49,7 @@ const EN = {
   loadFailed: (m) => `could not load the model: ${m} `,
   retry: 'Retry',
   page: {
+    clearCache: (mb) => `Clear cached models (${mb} MB)`, cacheTitle: (limit) => `downloaded models are kept in the browser's cache (at most ${limit} MB) so the next visit does not download them again`,
     title: 'unembed — from hidden state to token',
     pipeline: 'token → embedding v → transformer layers → hidden state h → unembedding z = E·h → softmax → next token',
     lead: 'The last step of a language model scores every token of the vocabulary against the hidden state: z_i = v_i·h = ‖v_i‖·‖h‖·cos θ_i. Build h below and watch the prediction move; every number is computed over the whole vocabulary in WebAssembly.',
@@ -196,6 +197,7 @@ const VI = {
   loadFailed: (m) => `không tải được mô hình: ${m} `,
   retry: 'Thử lại',
   page: {
+    clearCache: (mb) => `Xoá mô hình đã lưu trong trình duyệt (${mb} MB)`, cacheTitle: (limit) => `các mô hình đã tải được giữ trong bộ nhớ đệm của trình duyệt (tối đa ${limit} MB) để lần sau không phải tải lại`,
     title: 'unembed — từ trạng thái ẩn đến token',
     pipeline: 'token → embedding v → các lớp transformer → trạng thái ẩn h → unembedding z = E·h → softmax → token tiếp theo',
     lead: 'Bước cuối của một mô hình ngôn ngữ chấm điểm mọi token trong bộ từ vựng theo trạng thái ẩn: z_i = v_i·h = ‖v_i‖·‖h‖·cos θ_i. Hãy dựng h bên dưới và xem dự đoán thay đổi; mọi con số được tính trên toàn bộ từ vựng bằng WebAssembly.',

@@ -191,7 +191,7 @@ function el(tag, attrs = {}, ...children) {
  * - prompt: the text the box starts with; autorun: run it once the panel is visible.
  * returns {run, stop, setPrompt, destroy} and read-only state for tests.
  */
-export function mountLens(root, { explorer = () => null, source, lang = document.documentElement.lang, prompt = '', autorun = false } = {}) {
+export function mountLens(root, { explorer = () => null, source, lang = document.documentElement.lang, prompt = '', autorun = false, theme = 'light' } = {}) {
   const S = strings(lang);
   const T = S.lens;
   const fmt = number(lang);
@@ -200,6 +200,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   const session = ++sessions;
   const chart = new LensChart();
   chart.setLang(lang ?? '');
+  chart.setTheme(theme);
 
   let client = null; // the LensClient once the whole model runs
   let layers = null; // L (rows are 0..=L)
@@ -663,6 +664,8 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       if (go === 'visible') whenVisible();
       else if (go) run();
     },
+    /** the heatmap's colours ('dark' or 'light', theme.js), redrawn. */
+    setTheme(t) { chart.setTheme(t); draw(); },
     destroy() {
       dead = true;
       seen?.disconnect();

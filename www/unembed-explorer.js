@@ -10,8 +10,11 @@ import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
+// the model cache, for a course site's own "clear" button or settings page.
+export { cachedModels, clearModelCache, CACHE_SETTING } from './loader.js';
 import { strings, language } from './i18n.js';
 import { remember } from './replay.js';
+import { followTheme, themeOf } from './theme.js';
 
 const HERE = new URL('.', import.meta.url);
 let wasm = null;
@@ -97,6 +100,7 @@ export class UnembedExplorer extends HTMLElement {
   #mounted = null;
   #lens = null;
   #generation = 0;
+  #unfollow = null;
 
   /** the control attributes as a JSON object of their text, for the core to read. */
   attributesText() {
@@ -118,10 +122,16 @@ export class UnembedExplorer extends HTMLElement {
   }
 
   connectedCallback() {
+    // the host's light or dark theme, followed while the element is on the page (theme.js).
+    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); });
     this.#start();
   }
 
   disconnectedCallback() {
+    if (!this.isConnected) {
+      this.#unfollow?.();
+      this.#unfollow = null;
+    }
     this.#generation += 1;
     sightings.get(this)?.(false);
     this.#lens?.destroy();
@@ -173,13 +183,13 @@ export class UnembedExplorer extends HTMLElement {
       const lensHost = document.createElement('div');
       this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
       this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
-        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes',
+        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
       });
       spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
       if (views.includes('lens')) {
         const prompt = this.getAttribute('prompt') ?? '';
         this.#lens = mountLens(lensHost, {
-          lang, prompt, autorun: !!prompt, explorer: () => this.#mounted, source: () => ({ base, entry }),
+          lang, prompt, autorun: !!prompt, explorer: () => this.#mounted, source: () => ({ base, entry }), theme: themeOf(this),
         });
       }
     } catch (e) {

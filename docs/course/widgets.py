@@ -48,6 +48,11 @@ def main(src: str, out: str) -> None:
     text = open(src, encoding="utf-8").read()
     # the course's own navigation block points at sibling lessons this example does not have.
     text = re.sub(r"<!-- Aero-Navigation-Start -->.*?<!-- Aero-Navigation-End -->", "", text, flags=re.S)
+    # a display formula is one Markdown block for arithmatex: the lesson's blank lines inside
+    # $$ … $$ would split it and leave the dollars as text.
+    text = re.sub(r"^\$\$\n(.*?)^\$\$$",
+                  lambda m: "$$\n" + "\n".join(l for l in m.group(1).splitlines() if l.strip()) + "\n$$",
+                  text, flags=re.S | re.M)
     lines = text.splitlines()
     placed = []
     result = []

@@ -179,7 +179,7 @@ impl Charts {
         let (at, size) = plot_rect(&coord);
         if size.0 > 0 && size.1 > 0 {
             blit(
-                &rasterize_points(&coord, &scores.cos, model.norms()),
+                &rasterize_points(&coord, &scores.cos, model.norms(), &style.palette),
                 at,
                 size,
             )?;

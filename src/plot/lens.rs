@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{err, label, PlotResult, Style, GRID, INK, MUTED, TARGET};
+use super::{err, label, PlotResult, Style, INK};
 use crate::core::lens::{Grid as LensGrid, Quantity};
 
 /// the drawn heatmap's geometry, for hover: the cells' pixel box.
@@ -89,7 +89,7 @@ pub fn draw_lens<DB: DrawingBackend>(
     g: &LensGrid,
     style: &Style,
 ) -> PlotResult<LensRect> {
-    area.fill(&WHITE).map_err(err)?;
+    area.fill(&style.palette.bg).map_err(err)?;
     let (w, h) = area.dim_in_pixel();
     let px = |v: f64| (v * style.scale).round() as i32;
     let strip_rows = if g.commitment.is_empty() { 0 } else { 3 };
@@ -129,8 +129,12 @@ pub fn draw_lens<DB: DrawingBackend>(
         (Quantity::Entropy, true) => "logit lens: màu = entropy (sáng = chắc chắn)",
     };
     let font = |size: f64| ("sans-serif", size * style.scale).into_font();
-    area.draw(&Text::new(title, (left, px(4.0)), font(12.5).color(&INK)))
-        .map_err(err)?;
+    area.draw(&Text::new(
+        title,
+        (left, px(4.0)),
+        font(12.5).color(&style.palette.ink),
+    ))
+    .map_err(err)?;
     let max = g
         .scale_max
         .unwrap_or_else(|| g.values.iter().flatten().fold(0f64, |m, &v| m.max(v)));
@@ -149,7 +153,7 @@ pub fn draw_lens<DB: DrawingBackend>(
             );
             let fill = match g.values.get(k).copied().flatten() {
                 Some(v) => viridis(scale_of(g.quantity, v, max)),
-                None => RGBColor(238, 240, 244),
+                None => style.palette.empty,
             };
             area.draw(&Rectangle::new([(x0, y0), (x1, y1)], fill.filled()))
                 .map_err(err)?;
@@ -184,7 +188,7 @@ pub fn draw_lens<DB: DrawingBackend>(
                 name,
                 (left - px(4.0), (y + rect.cell_h / 2.0) as i32),
                 font(10.0)
-                    .color(&MUTED)
+                    .color(&style.palette.muted)
                     .pos(Pos::new(HPos::Right, VPos::Center)),
             ))
             .map_err(err)?;
@@ -193,7 +197,7 @@ pub fn draw_lens<DB: DrawingBackend>(
     // the grid's frame, the selected cell.
     area.draw(&Rectangle::new(
         [(left, top), (left + gw as i32, top + gh as i32)],
-        GRID.stroke_width(1),
+        style.palette.grid.stroke_width(1),
     ))
     .map_err(err)?;
     if let Some((r, c)) = g.selected.filter(|&(r, c)| r < g.rows && c < g.cols) {
@@ -204,7 +208,7 @@ pub fn draw_lens<DB: DrawingBackend>(
                 (x as i32, y as i32),
                 ((x + rect.cell_w) as i32, (y + rect.cell_h) as i32),
             ],
-            TARGET.stroke_width(px(2.0).max(2) as u32),
+            style.palette.target.stroke_width(px(2.0).max(2) as u32),
         ))
         .map_err(err)?;
     }
@@ -220,7 +224,7 @@ pub fn draw_lens<DB: DrawingBackend>(
             label(s, chars.max(4)),
             (x as i32, ytext),
             font(10.0)
-                .color(&INK)
+                .color(&style.palette.ink)
                 .pos(Pos::new(HPos::Center, VPos::Top)),
         ))
         .map_err(err)?;
@@ -248,7 +252,9 @@ pub fn draw_lens<DB: DrawingBackend>(
         area.draw(&Text::new(
             s,
             (bx + bw + px(3.0), y),
-            font(10.0).color(&MUTED).pos(Pos::new(HPos::Left, v)),
+            font(10.0)
+                .color(&style.palette.muted)
+                .pos(Pos::new(HPos::Left, v)),
         ))
         .map_err(err)?;
     }
@@ -267,7 +273,7 @@ pub fn draw_lens<DB: DrawingBackend>(
                 *name,
                 (left - px(4.0), (y + sh / 2.0) as i32),
                 font(9.5)
-                    .color(&MUTED)
+                    .color(&style.palette.muted)
                     .pos(Pos::new(HPos::Right, VPos::Center)),
             ))
             .map_err(err)?;
@@ -288,7 +294,7 @@ pub fn draw_lens<DB: DrawingBackend>(
                             .cloned()
                             .unwrap_or_else(|| format!("{r}")),
                     ),
-                    None => (RGBColor(238, 240, 244), "–".to_string()),
+                    None => (style.palette.empty, "–".to_string()),
                 };
                 area.draw(&Rectangle::new([(x0, y0), (x1, y1)], fill.filled()))
                     .map_err(err)?;

@@ -41,11 +41,12 @@ impl SpectrumCoord {
 }
 
 /// how a chart is drawn: `scale` is the device-pixel ratio (fonts and lines grow with it),
-/// `lang` the language of its words.
+/// `lang` the language of its words, `palette` the host page's light or dark colours.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub scale: f64,
     pub lang: Lang,
+    pub palette: Palette,
 }
 
 impl Default for Style {
@@ -53,7 +54,68 @@ impl Default for Style {
         Style {
             scale: 1.0,
             lang: Lang::En,
+            palette: Palette::LIGHT,
         }
+    }
+}
+
+/// the colours of every chart: a light and a dark set, so a widget on a dark page draws on a
+/// dark ground. text colours (`ink`, `muted`, and the series drawn as text: `bar`, `target`,
+/// `self_`) keep at least 4.5:1 contrast on `bg` (tests.rs checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    pub bg: RGBColor,
+    pub ink: RGBColor,
+    pub muted: RGBColor,
+    pub bar: RGBColor,
+    pub target: RGBColor,
+    pub self_: RGBColor,
+    pub grid: RGBColor,
+    /// a lens cell with no value yet.
+    pub empty: RGBColor,
+    /// the scatter's dense points, and the colour sparse ones fade toward.
+    pub point: [u8; 3],
+    pub faint: [u8; 3],
+}
+
+impl Palette {
+    pub const LIGHT: Palette = Palette {
+        bg: RGBColor(255, 255, 255),
+        ink: INK,
+        muted: MUTED,
+        bar: BAR,
+        target: RGBColor(196, 80, 10),
+        self_: RGBColor(150, 105, 0),
+        grid: GRID,
+        empty: RGBColor(238, 240, 244),
+        point: [70, 90, 130],
+        faint: [200, 210, 230],
+    };
+    pub const DARK: Palette = Palette {
+        bg: RGBColor(24, 28, 36),
+        ink: RGBColor(230, 233, 239),
+        muted: RGBColor(160, 170, 186),
+        bar: RGBColor(110, 160, 255),
+        target: RGBColor(255, 150, 90),
+        self_: RGBColor(235, 190, 60),
+        grid: RGBColor(52, 58, 70),
+        empty: RGBColor(44, 50, 62),
+        point: [170, 190, 230],
+        faint: [50, 58, 76],
+    };
+
+    /// "dark" → the dark palette; anything else light.
+    pub fn parse(name: &str) -> Palette {
+        if name.eq_ignore_ascii_case("dark") {
+            Palette::DARK
+        } else {
+            Palette::LIGHT
+        }
+    }
+
+    /// the ground as an RGBA pixel, as [`rasterize_points`] writes it.
+    pub fn bg_px(&self) -> [u8; 4] {
+        [self.bg.0, self.bg.1, self.bg.2, 255]
     }
 }
 
@@ -138,7 +200,9 @@ impl Style {
         (v * self.scale).round().max(1.0) as u32
     }
     fn font(&self, size: f64) -> TextStyle<'static> {
-        ("sans-serif", size * self.scale).into_font().color(&INK)
+        ("sans-serif", size * self.scale)
+            .into_font()
+            .color(&self.palette.ink)
     }
 }
 
@@ -148,7 +212,7 @@ pub const BAR: RGBColor = RGBColor(46, 110, 230);
 pub const TARGET: RGBColor = RGBColor(214, 92, 20);
 pub const SELF: RGBColor = RGBColor(196, 140, 0);
 pub const GRID: RGBColor = RGBColor(228, 231, 236);
-pub const POINT: [u8; 4] = [70, 90, 130, 255];
+/// the light ground as an RGBA pixel.
 pub const BG: [u8; 4] = [255, 255, 255, 255];
 
 /// a drawing error, as text.
@@ -183,7 +247,7 @@ pub fn draw_topk<DB: DrawingBackend>(
     target: Option<u32>,
     style: &Style,
 ) -> PlotResult<BarsCoord> {
-    area.fill(&WHITE).map_err(err)?;
+    area.fill(&style.palette.bg).map_err(err)?;
     let k = rows.len().max(1) as u32;
     let pmax = rows.iter().map(|r| r.prob).fold(0.0, f64::max).max(1e-12);
     let labels: Vec<String> = rows.iter().map(|r| label(&r.text, 14)).collect();
@@ -205,7 +269,7 @@ pub fn draw_topk<DB: DrawingBackend>(
         .configure_mesh()
         .disable_y_mesh()
         .max_light_lines(2)
-        .light_line_style(GRID)
+        .light_line_style(style.palette.grid)
         .x_labels(5)
         .x_label_formatter(&|p| fmt_p(*p))
         .label_style(style.font(11.0))
@@ -223,7 +287,11 @@ pub fn draw_topk<DB: DrawingBackend>(
     chart
         .draw_series(rows.iter().enumerate().map(|(r, row)| {
             let i = k - 1 - r as u32;
-            let color = if Some(row.id) == target { TARGET } else { BAR };
+            let color = if Some(row.id) == target {
+                style.palette.target
+            } else {
+                style.palette.bar
+            };
             Rectangle::new(
                 [
                     (0.0, SegmentValue::Exact(i)),
@@ -241,7 +309,7 @@ pub fn draw_topk<DB: DrawingBackend>(
                     .lang
                     .num(format!(" {}  z={:.2}", fmt_p(row.prob), row.logit)),
                 (row.prob, SegmentValue::CenterOf(i)),
-                style.font(10.5).color(&MUTED),
+                style.font(10.5).color(&style.palette.muted),
             )
         }))
         .map_err(err)?;
@@ -320,7 +388,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
     let frame = layer != Layer::Overlay;
     let overlay = layer != Layer::Frame;
     if frame {
-        area.fill(&WHITE).map_err(err)?;
+        area.fill(&style.palette.bg).map_err(err)?;
     }
     let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
     let mut chart = ChartBuilder::on(area)
@@ -328,9 +396,11 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             style.lang.word("cosnorm"),
             // the overlay pass must lay out exactly like the frame pass, so it keeps the
             // caption (drawn in white-on-white space it does not repaint).
-            style
-                .font(13.0)
-                .color(&if frame { INK.to_rgba() } else { TRANSPARENT }),
+            style.font(13.0).color(&if frame {
+                style.palette.ink.to_rgba()
+            } else {
+                TRANSPARENT
+            }),
         )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
@@ -341,7 +411,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .max_light_lines(2)
-            .light_line_style(GRID)
+            .light_line_style(style.palette.grid)
             .x_desc(style.lang.word("cos_axis"))
             .y_desc("‖v‖")
             .axis_desc_style(style.font(11.0))
@@ -355,13 +425,13 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         return Ok(coord);
     }
     if layer == Layer::All {
-        let buf = rasterize_points(&coord, data.cos, data.norms);
+        let buf = rasterize_points(&coord, data.cos, data.norms, &style.palette);
         let ((x0, y0), (w, h)) = plot_rect(&coord);
         let w = w as usize;
         for y in 0..h as usize {
             for x in 0..w {
                 let p = &buf[(y * w + x) * 4..(y * w + x) * 4 + 4];
-                if p != BG {
+                if p != style.palette.bg_px() {
                     area.draw_pixel((x0 + x as i32, y0 + y as i32), &RGBColor(p[0], p[1], p[2]))
                         .map_err(err)?;
                 }
@@ -379,7 +449,11 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .map(|c| (c, z / (data.h_norm * c)))
             .filter(|&(_, v)| v >= nr.0 && v <= nr.1)
             .collect();
-        let color = if n == 0 { BAR } else { MUTED };
+        let color = if n == 0 {
+            style.palette.bar
+        } else {
+            style.palette.muted
+        };
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(style.px(1.2))))
             .map_err(err)?
@@ -393,11 +467,11 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             continue;
         };
         let color = if Some(*id) == data.target {
-            TARGET
+            style.palette.target
         } else if Some(*id) == data.best_cosine {
-            SELF
+            style.palette.self_
         } else {
-            BAR
+            style.palette.bar
         };
         chart
             .draw_series(std::iter::once(Circle::new(
@@ -418,8 +492,8 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         chart
             .configure_series_labels()
             .label_font(style.font(10.0))
-            .background_style(WHITE.mix(0.8))
-            .border_style(GRID)
+            .background_style(style.palette.bg.mix(0.8))
+            .border_style(style.palette.grid)
             .position(SeriesLabelPosition::UpperLeft)
             .draw()
             .map_err(err)?;
@@ -431,7 +505,12 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
 /// the points of the scatter as an RGBA buffer the size of the plot rectangle
 /// ([`plot_rect`]; row-major, white background): what the page blits with one
 /// `putImageData`. each token lands on the pixel plotters' own transform gives it.
-pub fn rasterize_points(coord: &ScatterCoord, cos: &[f64], norms: &[f64]) -> Vec<u8> {
+pub fn rasterize_points(
+    coord: &ScatterCoord,
+    cos: &[f64],
+    norms: &[f64],
+    palette: &Palette,
+) -> Vec<u8> {
     let ((x0, y0), (w, h)) = plot_rect(coord);
     let (w, h) = (w as usize, h as usize);
     let mut counts = vec![0u16; w * h];
@@ -449,14 +528,14 @@ pub fn rasterize_points(coord: &ScatterCoord, cos: &[f64], norms: &[f64]) -> Vec
         let mix =
             |a: u8, b: u8| (a as f32 * t + b as f32 * (1.0 - t) * 0.85 + 40.0 * (1.0 - t)) as u8;
         [
-            mix(POINT[0], 200),
-            mix(POINT[1], 210),
-            mix(POINT[2], 230),
+            mix(palette.point[0], palette.faint[0]),
+            mix(palette.point[1], palette.faint[1]),
+            mix(palette.point[2], palette.faint[2]),
             255,
         ]
     };
     let palette: Vec<[u8; 4]> = (0..64u16)
-        .map(|n| if n == 0 { BG } else { shade(n) })
+        .map(|n| if n == 0 { palette.bg_px() } else { shade(n) })
         .collect();
     let mut buf = vec![0u8; w * h * 4];
     for (px, &n) in buf.chunks_exact_mut(4).zip(&counts) {
@@ -481,7 +560,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     let overlay = layer != Layer::Frame;
     let energy_first = energy.first().copied().unwrap_or(0.0);
     if frame {
-        area.fill(&WHITE).map_err(err)?;
+        area.fill(&style.palette.bg).map_err(err)?;
     }
     let n = sigma.len().max(1);
     let smax = sigma.iter().fold(0f64, |m, &x| m.max(x)).max(1e-12);
@@ -499,9 +578,11 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .caption(
             caption,
             // the overlay lays out exactly like the frame, so it keeps an invisible caption.
-            style
-                .font(13.0)
-                .color(&if frame { INK.to_rgba() } else { TRANSPARENT }),
+            style.font(13.0).color(&if frame {
+                style.palette.ink.to_rgba()
+            } else {
+                TRANSPARENT
+            }),
         )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
@@ -524,7 +605,10 @@ pub fn draw_spectrum<DB: DrawingBackend>(
             comb.extend([(x, lo), (x, c.abs().clamp(lo, hi)), (x, lo)]);
         }
         chart
-            .draw_series(std::iter::once(PathElement::new(comb, TARGET.mix(0.45))))
+            .draw_series(std::iter::once(PathElement::new(
+                comb,
+                style.palette.target.mix(0.45),
+            )))
             .map_err(err)?;
     }
     if !frame {
@@ -534,7 +618,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .max_light_lines(2)
-        .light_line_style(GRID)
+        .light_line_style(style.palette.grid)
         .x_desc(style.lang.word("k_axis"))
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
@@ -546,11 +630,11 @@ pub fn draw_spectrum<DB: DrawingBackend>(
                 .iter()
                 .enumerate()
                 .map(|(k, &s)| (k as f64 + 1.0, s.max(lo))),
-            BAR.stroke_width(style.px(1.6)),
+            style.palette.bar.stroke_width(style.px(1.6)),
         ))
         .map_err(err)?
         .label("σ_k")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BAR));
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.bar));
     chart
         .configure_secondary_axes()
         .y_labels(5)
@@ -564,21 +648,21 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     chart
         .draw_secondary_series(LineSeries::new(
             energy.iter().enumerate().map(|(k, &e)| (k as f64 + 1.0, e)),
-            INK.mix(0.7).stroke_width(style.px(1.2)),
+            style.palette.ink.mix(0.7).stroke_width(style.px(1.2)),
         ))
         .map_err(err)?
         .label(style.lang.word("energy_legend"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], INK));
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.ink));
     chart
         .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
         .map_err(err)?
         .label("|σ_k·c_k|, c = Vᵀh")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET));
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.target));
     chart
         .configure_series_labels()
         .label_font(style.font(10.5))
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID)
+        .background_style(style.palette.bg.mix(0.9))
+        .border_style(style.palette.grid)
         .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(err)?;
@@ -593,19 +677,18 @@ pub fn draw_loss<DB: DrawingBackend>(
     grad: Option<&GradientParts>,
     style: &Style,
 ) -> PlotResult<()> {
-    area.fill(&WHITE).map_err(err)?;
+    area.fill(&style.palette.bg).map_err(err)?;
     if history.is_empty() {
         let (w, h) = area.dim_in_pixel();
         area.draw(&Text::new(
             style.lang.word("pick"),
             ((w / 2) as i32, (h / 2) as i32),
-            style
-                .font(13.0)
-                .color(&MUTED)
-                .pos(plotters::style::text_anchor::Pos::new(
+            style.font(13.0).color(&style.palette.muted).pos(
+                plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Center,
                     plotters::style::text_anchor::VPos::Center,
-                )),
+                ),
+            ),
         ))
         .map_err(err)?;
         return area.present().map_err(err);
@@ -634,7 +717,7 @@ pub fn draw_loss<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .max_light_lines(2)
-        .light_line_style(GRID)
+        .light_line_style(style.palette.grid)
         .x_desc(style.lang.word("step"))
         .x_labels((steps as usize + 1).min(6))
         .x_label_formatter(&|x| {
@@ -651,14 +734,14 @@ pub fn draw_loss<DB: DrawingBackend>(
     chart
         .draw_series(LineSeries::new(
             finite.iter().copied(),
-            TARGET.stroke_width(style.px(1.8)),
+            style.palette.target.stroke_width(style.px(1.8)),
         ))
         .map_err(err)?;
     chart
         .draw_series(
             finite
                 .iter()
-                .map(|&(s, l)| Circle::new((s, l), style.px(2.5), TARGET.filled())),
+                .map(|&(s, l)| Circle::new((s, l), style.px(2.5), style.palette.target.filled())),
         )
         .map_err(err)?;
     if history.last() == Some(&Loss::Infinite) {
@@ -666,21 +749,20 @@ pub fn draw_loss<DB: DrawingBackend>(
         left.draw(&Text::new(
             style.lang.word("loss_inf"),
             ((w / 2) as i32, (h / 2) as i32),
-            style
-                .font(12.0)
-                .color(&TARGET)
-                .pos(plotters::style::text_anchor::Pos::new(
+            style.font(12.0).color(&style.palette.target).pos(
+                plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Center,
                     plotters::style::text_anchor::VPos::Center,
-                )),
+                ),
+            ),
         ))
         .map_err(err)?;
     }
     let bars: Vec<(&str, f64, RGBColor)> = match grad {
         Some(g) => vec![
-            (style.lang.word("pull"), g.pull_norm, TARGET),
-            (style.lang.word("push"), g.push_norm, BAR),
-            ("‖∇L‖", g.norm, INK),
+            (style.lang.word("pull"), g.pull_norm, style.palette.target),
+            (style.lang.word("push"), g.push_norm, style.palette.bar),
+            ("‖∇L‖", g.norm, style.palette.ink),
         ],
         None => Vec::new(),
     };
@@ -700,7 +782,7 @@ pub fn draw_loss<DB: DrawingBackend>(
         .configure_mesh()
         .disable_x_mesh()
         .max_light_lines(2)
-        .light_line_style(GRID)
+        .light_line_style(style.palette.grid)
         .label_style(style.font(10.0))
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => bars

@@ -64,7 +64,7 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
     assert!(out.contains("z = "));
     let ((x0, y0), (w, h)) = plot_rect(&coord);
     assert!(w > 100 && h > 100);
-    let buf = rasterize_points(&coord, &sc.cos, m.norms());
+    let buf = rasterize_points(&coord, &sc.cos, m.norms(), &Palette::LIGHT);
     assert_eq!(buf.len(), (w * h * 4) as usize);
     let painted = buf.chunks(4).filter(|p| *p != BG).count();
     assert!(
@@ -229,7 +229,7 @@ fn spectrum_and_loss_draw() {
             &energy,
             &Style {
                 scale: 2.0,
-                lang: Lang::En,
+                ..Style::default()
             },
             Layer::All,
         )
@@ -310,8 +310,8 @@ fn vietnamese_words_and_decimal_commas() {
     let (m, s) = session();
     let (v, _) = s.view(&m).unwrap();
     let vi = Style {
-        scale: 1.0,
         lang: Lang::parse("vi-VN"),
+        ..Style::default()
     };
     let out = svg(500, 300, |a| {
         draw_topk(a, &v.readout.top, 0.5, None, &vi).unwrap();
@@ -345,4 +345,58 @@ fn language_tags_bcp47_vi_or_english() {
     ] {
         assert_eq!(Lang::parse(tag), Lang::En, "{tag:?}");
     }
+}
+
+/// WCAG 2 contrast ratio of two colours.
+fn contrast(a: RGBColor, b: RGBColor) -> f64 {
+    let lum = |c: RGBColor| {
+        let ch = |v: u8| {
+            let v = v as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(c.0) + 0.7152 * ch(c.1) + 0.0722 * ch(c.2)
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[test]
+fn both_palettes_keep_chart_text_readable() {
+    for p in [Palette::LIGHT, Palette::DARK] {
+        for (name, c) in [
+            ("ink", p.ink),
+            ("muted", p.muted),
+            ("bar", p.bar),
+            ("target", p.target),
+            ("self", p.self_),
+        ] {
+            let r = contrast(c, p.bg);
+            assert!(r >= 4.5, "{name} on {:?}: {r:.2}", p.bg);
+        }
+    }
+    assert_eq!(Palette::parse("dark"), Palette::DARK);
+    assert_eq!(Palette::parse("auto"), Palette::LIGHT);
+}
+
+#[test]
+fn the_dark_palette_draws_on_a_dark_ground() {
+    let (m, s) = session();
+    let (v, _) = s.view(&m).unwrap();
+    let dark = Style {
+        palette: Palette::DARK,
+        ..Style::default()
+    };
+    let out = svg(500, 300, |a| {
+        draw_topk(a, &v.readout.top, 0.5, None, &dark).unwrap();
+    });
+    assert!(out.contains("#181C24"), "dark ground");
+    assert!(!out.contains("#FFFFFF"), "nothing white");
+    let light = svg(500, 300, |a| {
+        draw_topk(a, &v.readout.top, 0.5, None, &Style::default()).unwrap();
+    });
+    assert!(light.contains("#FFFFFF"));
 }

@@ -13,7 +13,7 @@ use crate::core::plan::read_header;
 use crate::core::readout::ReadoutOptions;
 use crate::core::source::SliceSource;
 use crate::plot::lens::{draw_lens, LensRect};
-use crate::plot::{Lang, Style};
+use crate::plot::{Lang, Palette, Style};
 
 /// a whole model file run as a transformer, with its logit lens.
 #[wasm_bindgen]
@@ -237,6 +237,7 @@ impl LensModel {
 pub struct LensChart {
     rect: Option<LensRect>,
     lang: Lang,
+    palette: Palette,
 }
 
 impl Default for LensChart {
@@ -252,12 +253,19 @@ impl LensChart {
         LensChart {
             rect: None,
             lang: Lang::En,
+            palette: Palette::LIGHT,
         }
     }
 
     #[wasm_bindgen(js_name = setLang)]
     pub fn set_lang(&mut self, tag: &str) {
         self.lang = Lang::parse(tag);
+    }
+
+    /// the heatmap's colours around its cells: "dark" for a dark page, else light.
+    #[wasm_bindgen(js_name = setTheme)]
+    pub fn set_theme(&mut self, name: &str) {
+        self.palette = Palette::parse(name);
     }
 
     /// draws `grid` (from `LensModel.grid`) at a device-pixel ratio.
@@ -273,6 +281,7 @@ impl LensChart {
         let style = Style {
             scale: dpr,
             lang: self.lang,
+            palette: self.palette,
         };
         self.rect = Some(draw_lens(&area, &g, &style).map_err(draw_err)?);
         Ok(())

@@ -27,7 +27,7 @@ use crate::core::session::{Replayed, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
-use crate::plot::{self, Lang, Style};
+use crate::plot::{self, Lang, Palette, Style};
 
 mod lens;
 pub use lens::{LensChart, LensModel};
@@ -470,6 +470,7 @@ struct Updated<'a> {
     /// gradient steps the state asks for beyond the one an update takes: replay them in a
     /// Worker ([`Widget::replay`]) and install them with [`Widget::adopt`]; 0 when none.
     replay: u32,
+    palette: Palette,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
@@ -501,6 +502,7 @@ impl Widget {
             charts: Charts::new(),
             lang: Lang::En,
             wanted: None,
+            palette: Palette::LIGHT,
         }
     }
 
@@ -676,10 +678,22 @@ impl Widget {
         self.charts.forget();
     }
 
+    /// the charts' colours: "dark" for a dark page, anything else light. the next draw
+    /// redraws every chart.
+    #[wasm_bindgen(js_name = setTheme)]
+    pub fn set_theme(&mut self, name: &str) {
+        let palette = Palette::parse(name);
+        if palette != self.palette {
+            self.palette = palette;
+            self.charts.forget();
+        }
+    }
+
     fn style(&self, dpr: f64) -> Style {
         Style {
             scale: dpr,
             lang: self.lang,
+            palette: self.palette,
         }
     }
 

@@ -2,8 +2,9 @@
 // the built folder): every widget renders, each model file is downloaded at most once for the
 // whole visit (the §1 logit lens is on the first screen, so the whole model serves every
 // explorer), presets differ, the lens shows the model's real prediction, the labels are
-// Vietnamese, Material's instant navigation keeps working, and nothing is logged as a
-// console error.
+// Vietnamese, Material's instant navigation keeps working, the formulas are typeset by the
+// site's own KaTeX (no raw $$, no request to any host but the server), a reload reads the
+// model from the browser's cache, and nothing is logged as a console error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -23,7 +24,7 @@ let srv, browser;
 before(async () => {
   if (!existsSync(`${SITE}/index.html`)) throw new Error(`build the course first: bash scripts/build-course.sh ${SITE}`);
   srv = await serve(SITE, 'target/release/unembed', PORT, ['--csp', COURSE_CSP]);
-  browser = await launch();
+  browser = await launch({ modelCache: true });
 });
 
 after(async () => {
@@ -36,9 +37,18 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   await page.setViewportSize({ width: 1400, height: 900 }); // wide enough for Material's sidebar
   const errors = watchErrors(page);
   const downloads = [];
-  page.on('request', (r) => { if (r.url().endsWith('.gguf')) downloads.push(r.url()); });
+  const outside = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('.gguf')) downloads.push(r.url());
+    if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(r.url())) outside.push(r.url());
+  });
   await page.goto(srv.url);
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  // the maths: typeset, with nothing of the TeX source left in the text a reader sees.
+  await page.waitForFunction(() => document.querySelectorAll('.md-content .katex').length >= 30);
+  const text = await page.evaluate(() => document.querySelector('.md-content').innerText);
+  assert.doesNotMatch(text, /\$\$|\\\[|\\\(|\\(text|rightarrow|mathbf)\b/, 'no raw TeX in the rendered lesson');
+  assert.equal(await page.locator('.md-content .katex-error').count(), 0, 'every formula parses');
   const widgets = page.locator('unembed-explorer');
   assert.equal(await widgets.count(), 6);
   // every widget renders its views (the §10 one has no table: it shows the spectrum and top-k).
@@ -77,6 +87,22 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   await page.locator('unembed-explorer[prompt^="H"]').screenshot({ path: 'target/screenshots/course-lens-vi.png' });
   assert.equal(downloads.length, 1, 'the second lens shares the model');
   await page.screenshot({ path: 'target/screenshots/course.png', fullPage: false });
+  assert.deepEqual(outside, [], 'no request outside 127.0.0.1');
   errors.check();
   await page.close();
+  // a second visit (tomorrow's, or another lesson's) reads the model from the browser's cache.
+  const again = await browser.context.newPage();
+  await again.setViewportSize({ width: 1400, height: 900 });
+  const errors2 = watchErrors(again);
+  again.on('request', (r) => {
+    if (r.url().endsWith('.gguf')) downloads.push(r.url());
+    if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(r.url())) outside.push(r.url());
+  });
+  await again.goto(srv.url);
+  await again.waitForFunction(() => { const l = document.querySelector('unembed-explorer')?.lens; return l && !l.state.busy && l.state.rows === 31; }, null, { timeout: 120000 });
+  assert.equal(await again.evaluate(() => document.querySelector('unembed-explorer').lens.state.cells[30][4].top[0].id), 7042);
+  assert.equal(downloads.length, 1, 'no second request for the model on a second visit');
+  assert.deepEqual(outside, [], 'no request outside 127.0.0.1');
+  errors2.check();
+  await again.close();
 });

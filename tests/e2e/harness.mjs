@@ -53,8 +53,11 @@ export function siteWith(models) {
   return { dir, manifest, writeManifest, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** a fresh headless Chromium with the flags this machine needs. */
-export async function launch() {
+/** a fresh headless Chromium with the flags this machine needs. its pages keep no model in
+ * the model cache (www/loader.js) unless `modelCache` is true: most tests count what one page
+ * downloads, and a model kept by the test before would hide that; the cache's own tests and
+ * the course test turn it on. */
+export async function launch({ modelCache = false } = {}) {
   const userDir = mkdtempSync(join(tmpdir(), 'unembed-chromium-'));
   const browser = await chromium.launchPersistentContext(userDir, {
     executablePath: CHROMIUM,
@@ -65,6 +68,11 @@ export async function launch() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+  if (!modelCache) {
+    await browser.addInitScript(() => {
+      try { localStorage.setItem('unembed-model-cache-mb', '0'); } catch { /* an opaque origin */ }
+    });
+  }
   return {
     context: browser,
     close: async () => {
