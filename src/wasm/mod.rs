@@ -446,6 +446,8 @@ pub struct Widget {
     lang: Lang,
     /// the state [`Widget::load`] read, whose pieces [`Widget::prepare`] builds.
     wanted: Option<Controls>,
+    /// the chart colours (light or dark, `setTheme`).
+    palette: Palette,
 }
 
 /// one problem as the page shows it.
@@ -470,7 +472,6 @@ struct Updated<'a> {
     /// gradient steps the state asks for beyond the one an update takes: replay them in a
     /// Worker ([`Widget::replay`]) and install them with [`Widget::adopt`]; 0 when none.
     replay: u32,
-    palette: Palette,
 }
 
 fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
