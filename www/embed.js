@@ -1,8 +1,9 @@
 // the explorer for an <iframe>: everything comes from the URL hash, in the same form as the
-// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, lang=vi and, for the
+// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, controls=temperature
+// (the controls shown: by default those the views need), lang=vi and, for the
 // Prompt panel, views=lens,… with prompt=<text> (run at once: an iframe's page is its panel).
 // the state the reader reaches is written back to the hash.
-import { mountExplorer } from './explorer.js';
+import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens } from './lens.js';
 import { loadModel, modelOf } from './unembed-explorer.js';
 import { strings } from './i18n.js';
@@ -40,6 +41,7 @@ async function start() {
     root.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
     const mounted = mountExplorer(host, explorer, controlsFromHash(), {
       views: views.filter((v) => v !== 'lens'),
+      controls: parseControls(params.get('controls'), views),
       lang,
       layers: entry?.full?.layers,
       onChange: (c) => {

@@ -6,6 +6,26 @@ import { strings, number } from './i18n.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
+/** every control the explorer has, by the name the `controls` attribute uses. */
+export const CONTROLS = ['token', 'scale', 'mix', 'noise', 'temperature', 'directions', 'target'];
+const NEEDS = {
+  topk: ['token', 'scale', 'mix', 'noise', 'temperature'],
+  table: ['token', 'scale', 'mix', 'noise', 'temperature'],
+  cosnorm: ['token', 'scale', 'mix', 'noise'],
+  spectrum: ['token', 'scale', 'mix', 'noise', 'directions'],
+  loss: ['token', 'temperature', 'target'],
+};
+
+/** the controls a set of views needs (an element's default): only what changes them. */
+export function controlsFor(views) {
+  return CONTROLS.filter((c) => views.some((v) => NEEDS[v]?.includes(c)));
+}
+
+/** a `controls` attribute or hash value: null (absent) means the views' own; "" means none. */
+export function parseControls(value, views) {
+  if (value === null || value === undefined) return controlsFor(views);
+  return value.split(',').map((c) => c.trim()).filter((c) => CONTROLS.includes(c));
+}
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -19,7 +39,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 
-export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, layers = null } = {}) {
+export function mountExplorer(root, explorer, initial = {}, { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], controls: shown = CONTROLS, lang = document.documentElement.lang, layers = null } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -54,15 +74,18 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const pipeline = el('p', { class: 'pipeline-line', 'aria-live': 'polite' });
   const lesson = el('p', { class: 'lesson' });
   const sliders = {};
-  const sliderRows = SLIDER_KEYS.map(([key, min, max, step]) => {
+  const sliderRows = {};
+  for (const [key, min, max, step] of SLIDER_KEYS) {
     const [label, help] = T[key];
-    const input = el('input', { type: 'range', min, max, step, value: String(controls[key] ?? (key === 'scale' || key === 'temperature' ? 1 : 0)), 'aria-label': label, title: help });
+    const helpId = uid();
+    const input = el('input', { type: 'range', min, max, step, value: String(controls[key] ?? (key === 'scale' || key === 'temperature' ? 1 : 0)), 'aria-label': label, 'aria-describedby': helpId, title: help });
     const out = el('output', {});
     sliders[key] = { input, out };
     input.addEventListener('input', () => set({ [key]: Number(input.value) }));
-    const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, `${T.seed} `, seedOut, ' '), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll)] : [];
-    return el('div', { class: 'slider' }, el('label', {}, label, ' ', input), out, ...extra, el('span', { class: 'help' }, help));
-  });
+    const extra = key === 'mix' ? [mixWith] : [];
+    sliderRows[key] = el('div', { class: `slider ${key}` }, el('label', {}, el('span', { class: 'name' }, label), input), out, ...extra, el('span', { class: 'help', id: helpId }, help));
+  }
+  const seedRow = el('div', { class: 'row seed' }, el('span', {}, `${T.noise[0]}: ${T.seed} `, seedOut), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll));
   const coeffInputs = [];
   const coeffRows = [];
   for (let k = 0; k < N_DIRS; k++) {
@@ -90,13 +113,30 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   target.addEventListener('change', () => set({ target: target.value, steps: 0 }));
   lr.addEventListener('change', () => set({ lr: Number(lr.value), steps: 0 }));
 
-  const panel = el('section', { class: 'controls', 'aria-label': 'build the hidden state' },
-    el('div', { class: 'row' }, el('label', {}, 'h = ', base), list,
-      el('span', { class: 'help' }, T.hHelp)),
-    ...sliderRows,
-    el('details', { class: 'coeffs', open: '' }, el('summary', {}, T.coeffs), ...coeffRows),
+  // the layout: the controls (a sticky column beside the views on a wide explorer, a bar
+  // pinned above them on a narrow one) and the views, the top-k chart and its table first.
+  // `shown` names the controls on screen; the others keep their state (URL, attributes).
+  const want = (c) => shown.includes(c);
+  const hRow = el('div', { class: 'row h' }, el('label', {}, 'h = ', base), list, el('span', { class: 'help' }, T.hHelp));
+  // the less-used controls are folded, open at first only when they already move h.
+  const moved = (controls.coeffs ?? []).some((c) => c !== 0);
+  const fold = el('details', { class: 'more', ...(moved ? { open: '' } : {}) }, el('summary', {}, T.more(want('directions'), want('noise'))),
+    ...(want('noise') ? [seedRow] : []),
+    ...(want('directions') ? [el('p', { class: 'help' }, T.coeffs), el('div', { class: 'coeffs' }, ...coeffRows)] : []));
+  const inPanel = [
+    ...(want('token') ? [hRow] : []),
+    ...SLIDER_KEYS.filter(([k]) => want(k)).map(([k]) => sliderRows[k]),
+    ...(want('directions') || want('noise') ? [fold] : []),
+  ];
+  const panel = el('section', { class: 'controls', 'aria-label': T.controlsLabel }, ...inPanel, error);
+  const gradient = el('section', { class: 'gradient', 'aria-label': T.target },
     el('div', { class: 'row' }, el('label', {}, `${T.targetWord} `, target), el('label', {}, ` ${T.lrWord} `, lr), stepBtn, playBtn, resetBtn),
-    targetInfo, error, lesson);
+    targetInfo);
+  const anyControls = CONTROLS.some(want);
+  const layout = el('div', { class: `layout${anyControls ? '' : ' static'}` });
+  const side = el('div', { class: 'side' }, ...(inPanel.length ? [panel] : [error]), ...(want('target') ? [gradient] : []));
+  const viewsBox = el('div', { class: 'views' });
+  const figures = {};
 
   // ---- charts
   const charts = {};
@@ -114,7 +154,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       spectrumFront = el('canvas', { class: 'overlay', 'aria-hidden': 'true' });
       body = el('div', { class: 'stack' }, canvas, spectrumFront);
     }
-    root.append(el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, T.explain[name], ' ', dl)));
+    figures[name] = el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, T.explain[name], ' ', dl));
   }
 
   /** a chart as PNG (the spectrum's two layers flattened). */
@@ -130,12 +170,18 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const table = el('table', { class: 'topk-table' });
   const cosTable = el('table', { class: 'cos-table' });
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
-  root.prepend(pipeline, panel);
   if (views.includes('table')) {
-    root.append(el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
-      el('div', { class: 'tables' }, table, cosTable)));
+    figures.table = el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
+      el('div', { class: 'tables' }, table, cosTable));
   }
-  root.append(formula, tooltip);
+  for (const name of ['topk', 'table', 'cosnorm', 'spectrum', 'loss']) if (figures[name]) viewsBox.append(figures[name]);
+  // the sentence on the two rankings goes with the table or the scatter that show them.
+  if (views.includes('table') || views.includes('cosnorm')) viewsBox.append(lesson);
+  viewsBox.append(formula);
+  if (anyControls) layout.append(side);
+  else viewsBox.prepend(error);
+  layout.append(viewsBox);
+  root.append(pipeline, layout, tooltip);
 
   for (const [name, canvas] of Object.entries(charts)) {
     if (name === 'loss') continue;
@@ -342,8 +388,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
       tooltip.textContent = `${it.shown} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
       showFormula(it);
     }
-    tooltip.style.left = `${e.pageX + 12}px`;
-    tooltip.style.top = `${e.pageY + 12}px`;
+    // the root is the tooltip's containing block (a size container contains its layout).
+    const box = root.getBoundingClientRect();
+    tooltip.style.left = `${e.clientX - box.left + 12}px`;
+    tooltip.style.top = `${e.clientY - box.top + 12}px`;
   }
 
   function suggest(prefix) {

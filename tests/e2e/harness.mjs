@@ -53,8 +53,9 @@ export function siteWith(models) {
   return { dir, manifest, writeManifest, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** a fresh headless Chromium with the flags this machine needs. */
-export async function launch() {
+/** a fresh headless Chromium with the flags this machine needs; `options` go to the context
+ * (viewport, hasTouch, isMobile, deviceScaleFactor…). */
+export async function launch(options = {}) {
   const userDir = mkdtempSync(join(tmpdir(), 'unembed-chromium-'));
   const browser = await chromium.launchPersistentContext(userDir, {
     executablePath: CHROMIUM,
@@ -64,6 +65,7 @@ export async function launch() {
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
+    ...options,
   });
   return {
     context: browser,

@@ -139,6 +139,8 @@ test('an expression and a hashed state match the CLI for the same state', async 
 test('every slider works from the keyboard and moves the table and the charts', async () => {
   const { page, errors } = await openPage('#s=' + encodeURIComponent(JSON.stringify({ base: ' Paris', mix_with: ' London' })));
   const sliders = ['‖h‖ scale', 'mix toward', 'noise σ', 'temperature T', 'offset along singular direction 1', 'offset along singular direction 2'];
+  // the singular directions are folded away at first.
+  await page.click('.unembed-explorer .more summary');
   for (const label of sliders) {
     const before = await tableText(page);
     const pixels = await chartPixels(page, 'topk');
