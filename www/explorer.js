@@ -172,7 +172,8 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
   if (views.includes('table')) {
     figures.table = el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
-      el('div', { class: 'tables' }, table, cosTable));
+      // a box that scrolls sideways on a narrow screen: focusable, so keys scroll it too.
+      el('div', { class: 'tables', tabindex: '0', role: 'region', 'aria-label': T.topTokens }, table, cosTable));
   }
   for (const name of ['topk', 'table', 'cosnorm', 'spectrum', 'loss']) if (figures[name]) viewsBox.append(figures[name]);
   // the sentence on the two rankings goes with the table or the scatter that show them.

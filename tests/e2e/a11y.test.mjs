@@ -27,12 +27,14 @@ const PAGES = [
   ['embed.html in English', 'embed.html#views=topk,cosnorm,spectrum,loss,table&lang=en'],
   ['embed.html in Vietnamese', 'embed.html#views=topk,cosnorm,spectrum,loss,table&lang=vi'],
   ['a compact embed', 'embed.html#views=topk&controls=temperature&lang=vi'],
+  ['the full page on a phone (390 × 844, pinned controls)', '#lang=vi', { width: 390, height: 844 }],
 ];
 
-for (const [name, path] of PAGES) {
+for (const [name, path, viewport] of PAGES) {
   test(`axe-core: ${name} has no serious or critical violation`, async () => {
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
+    if (viewport) await page.setViewportSize(viewport);
     await page.goto(`${srv.url}${path}`);
     await page.waitForSelector('.unembed-explorer canvas[data-chart="topk"]', { timeout: 60000 });
     await page.waitForTimeout(300);
