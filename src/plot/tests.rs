@@ -324,3 +324,29 @@ fn vietnamese_words_and_decimal_commas() {
     assert!(out.contains("chọn một token đích"));
     assert_eq!(Lang::parse("en-GB"), Lang::En);
 }
+
+#[test]
+fn scatter_labels_never_overlap_and_stay_inside() {
+    // twelve points in a clump (as the top tokens often are) and one alone.
+    let mut anchors: Vec<(i32, i32)> = (0..12)
+        .map(|k| (200 + (k % 3) * 6, 100 + (k / 3) * 5))
+        .collect();
+    anchors.push((395, 10));
+    let sizes = vec![(60u32, 12u32); anchors.len()];
+    let bounds = ((0, 0), (400, 300));
+    let placed = place_labels(&anchors, &sizes, bounds, 4);
+    let boxes: Vec<(i32, i32)> = placed.iter().flatten().copied().collect();
+    // the first (most important) always gets a place; the lone point goes left of itself.
+    assert!(placed[0].is_some());
+    assert_eq!(placed[12], Some((395 - 4 - 60, 12)));
+    assert!(boxes.len() >= 5, "{placed:?}");
+    for (i, &(x, y)) in boxes.iter().enumerate() {
+        assert!(x >= 0 && y >= 0 && x + 60 <= 400 && y + 12 <= 300);
+        for &(u, v) in &boxes[i + 1..] {
+            assert!(
+                x + 60 <= u || u + 60 <= x || y + 12 <= v || v + 12 <= y,
+                "({x}, {y}) and ({u}, {v}) overlap"
+            );
+        }
+    }
+}
