@@ -185,7 +185,6 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   root.append(pipeline, layout, tooltip);
 
   for (const [name, canvas] of Object.entries(charts)) {
-    if (name === 'loss') continue;
     const target = name === 'spectrum' ? spectrumFront : canvas;
     target.addEventListener('mousemove', (e) => hover(name, canvas, e));
     target.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
@@ -383,7 +382,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     const it = widget.hover(name, (e.clientX - r.left) * dpr, (e.clientY - r.top) * dpr, 6 * dpr);
     if (!it) { tooltip.hidden = true; return; }
     tooltip.hidden = false;
-    if (it.k !== undefined) {
+    if (it.step !== undefined) {
+      tooltip.textContent = T.lossAt(it.step, fmtLoss(it.loss));
+    } else if (it.k !== undefined) {
       tooltip.textContent = T.direction(it.k, fmt(it.sigma), fmt(it.c ?? 0), fmt(it.contribution ?? 0), fmt(100 * it.energy, 1));
     } else {
       tooltip.textContent = `${it.shown} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;

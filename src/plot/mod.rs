@@ -644,13 +644,14 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     Ok(coord)
 }
 
-/// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i.
+/// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i;
+/// returns where the steps went (none before a target is picked).
 pub fn draw_loss<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     history: &[Loss],
     grad: Option<&GradientParts>,
     style: &Style,
-) -> PlotResult<()> {
+) -> PlotResult<Option<ScatterCoord>> {
     area.fill(&WHITE).map_err(err)?;
     if history.is_empty() {
         let (w, h) = area.dim_in_pixel();
@@ -666,7 +667,8 @@ pub fn draw_loss<DB: DrawingBackend>(
                 )),
         ))
         .map_err(err)?;
-        return area.present().map_err(err);
+        area.present().map_err(err)?;
+        return Ok(None);
     }
     let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.62) as u32);
     // steps keep their own positions; an infinite loss (T = 0, target not the arg-max) has no
@@ -742,9 +744,11 @@ pub fn draw_loss<DB: DrawingBackend>(
         ],
         None => Vec::new(),
     };
+    let coord = chart.as_coord_spec().clone();
     if bars.is_empty() {
         // no gradient (an infinite loss has none): no empty axes either.
-        return area.present().map_err(err);
+        area.present().map_err(err)?;
+        return Ok(Some(coord));
     }
     let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(&right)
@@ -780,7 +784,8 @@ pub fn draw_loss<DB: DrawingBackend>(
             )
         }))
         .map_err(err)?;
-    area.present().map_err(err)
+    area.present().map_err(err)?;
+    Ok(Some(coord))
 }
 
 #[cfg(test)]

@@ -171,6 +171,12 @@ test('gradient steps toward a target raise its probability; the URL reproduces t
   const p5 = await pOf();
   assert.ok(p5 > p0, `p rose from ${p0} to ${p5}`);
   assert.match(await page.textContent('.target-info'), /5 steps taken/);
+  // hovering the loss chart names the step under the cursor and its loss.
+  await page.locator('canvas[data-chart="loss"]').scrollIntoViewIfNeeded();
+  const lc = await page.locator('canvas[data-chart="loss"]').boundingBox();
+  await page.mouse.move(lc.x + lc.width * 0.3, lc.y + lc.height * 0.5);
+  await page.waitForFunction(() => /^step \d: L = \d/.test(document.querySelector('.tooltip:not([hidden])')?.textContent ?? ''));
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: `${SHOTS}/gradient-steps.png`, fullPage: true });
   // the URL follows the state (debounced): wait until it has the five steps.
   await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('s')?.includes('"steps":5'));
