@@ -3,6 +3,7 @@
 // between the DOM and the widget; every number and every chart comes from wasm.
 import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
+import { combobox } from './combobox.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
@@ -64,8 +65,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   root.replaceChildren();
 
   // ---- controls
-  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list`, value: controls.base });
-  const list = el('datalist', { id: base.getAttribute('list') });
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, value: controls.base });
   const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith, value: controls.mix_with });
   const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target, value: controls.target ?? '' });
   const lr = el('input', { type: 'number', min: '0', step: '0.1', value: String(controls.lr ?? 0.5), 'aria-label': T.lr });
@@ -106,9 +106,10 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   // a base typed by the reader replaces a given h; the description of a given h, left as it
   // was, keeps it.
   const typed = () => { if (base.value !== controls.base || !controls.h?.length) set({ base: base.value }); };
+  // autocomplete (before the Enter handler below: a picked option stops that Enter).
+  const combo = combobox(base, root, { suggest, onPick: typed, label: T.hLabel });
   base.addEventListener('change', typed);
   base.addEventListener('keydown', (e) => { if (e.key === 'Enter') typed(); });
-  base.addEventListener('input', () => suggest(base.value));
   mixWith.addEventListener('change', () => set({ mix_with: mixWith.value }));
   target.addEventListener('change', () => set({ target: target.value, steps: 0 }));
   lr.addEventListener('change', () => set({ lr: Number(lr.value), steps: 0 }));
@@ -117,7 +118,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   // pinned above them on a narrow one) and the views, the top-k chart and its table first.
   // `shown` names the controls on screen; the others keep their state (URL, attributes).
   const want = (c) => shown.includes(c);
-  const hRow = el('div', { class: 'row h' }, el('label', {}, 'h = ', base), list, el('span', { class: 'help' }, T.hHelp));
+  const hRow = el('div', { class: 'row h' }, el('label', {}, 'h = ', base), el('span', { class: 'help' }, T.hHelp));
   // the less-used controls are folded, open at first only when they already move h.
   const moved = (controls.coeffs ?? []).some((c) => c !== 0);
   const fold = el('details', { class: 'more', ...(moved ? { open: '' } : {}) }, el('summary', {}, T.more(want('directions'), want('noise'))),
@@ -397,9 +398,9 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
   }
 
   function suggest(prefix) {
-    if (!prefix || /\s[-+]\s/.test(prefix)) return;
+    if (!prefix || /\s[-+]\s/.test(prefix)) return [];
     // a token with invisible characters is offered as #id, so none of them reaches the input.
-    list.replaceChildren(...explorer.suggest(prefix, 12).map((s) => el('option', { value: s.plain ? s.text : `#${s.id}` }, `${s.label}  #${s.id}`)));
+    return explorer.suggest(prefix, 12).map((s) => ({ value: s.plain ? s.text : `#${s.id}`, label: `${s.label}  #${s.id}` }));
   }
 
   function step(n) { set({ steps: (controls.steps ?? 0) + n }); }
@@ -430,6 +431,7 @@ export function mountExplorer(root, explorer, initial = {}, { onChange = () => {
     destroy() {
       dead = true;
       resize.disconnect();
+      combo.destroy();
       if (playing) clearInterval(playing);
       clearTimeout(hashTimer);
       widget.free();

@@ -4,14 +4,16 @@
 // Content-Security-Policy (script-src 'self') does not govern.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { serve, launch, watchErrors } from './harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const SHOTS = process.env.SHOTS_DIR || 'target/screenshots/layout';
 let srv, browser;
 
 before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
   srv = await serve('www');
   browser = await launch({ viewport: { width: 1366, height: 768 } });
 });
@@ -39,6 +41,14 @@ for (const [name, path, viewport] of PAGES) {
     await page.waitForSelector('.unembed-explorer canvas[data-chart="topk"]', { timeout: 60000 });
     await page.waitForTimeout(300);
     for (const d of await page.$$('.unembed-explorer details')) await d.evaluate((e) => { e.open = true; });
+    // the autocomplete open, an option active.
+    const combo = page.locator('.unembed-explorer input[role=combobox]');
+    if (await combo.count()) {
+      await combo.fill(' Par');
+      await combo.press('ArrowDown');
+      await page.waitForSelector('[role=listbox]:not([hidden]) [aria-selected=true]');
+      await page.screenshot({ path: `${SHOTS}/combobox-${viewport ? 'phone' : 'wide'}-${path.includes('vi') ? 'vi' : 'en'}${path.startsWith('embed') ? '-embed' : ''}.png` });
+    }
     await page.evaluate(AXE);
     const violations = await page.evaluate(async () => {
       const r = await window.axe.run(document, { resultTypes: ['violations'] });

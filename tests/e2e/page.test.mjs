@@ -122,6 +122,23 @@ test('an expression and a hashed state match the CLI for the same state', async 
   await page.press('input[aria-label^="hidden state"]', 'Enter');
   await changed(page, before);
   assert.deepEqual(await tableIds(page), cli('--expr', 'king - man + woman').top.map((e) => e.id));
+  // the autocomplete is an ARIA combobox: type, ArrowDown to an option, Enter picks it.
+  const h = 'input[aria-label^="hidden state"]';
+  await page.fill(h, ' Lond');
+  await page.waitForSelector('[role=listbox]:not([hidden]) [role=option]');
+  assert.equal(await page.getAttribute(h, 'aria-expanded'), 'true');
+  const first = await page.$eval('[role=listbox] [role=option]', (o) => o.dataset.value);
+  const shown = await tableText(page);
+  await page.press(h, 'ArrowDown');
+  assert.match(await page.getAttribute(h, 'aria-activedescendant'), /-0$/);
+  await page.press(h, 'Enter');
+  assert.equal(await page.inputValue(h), first);
+  assert.equal(await page.getAttribute(h, 'aria-expanded'), 'false');
+  await changed(page, shown);
+  await page.fill(h, ' Par');
+  await page.waitForSelector('[role=listbox]:not([hidden])');
+  await page.press(h, 'Escape');
+  assert.equal(await page.isHidden('[role=listbox]'), true);
   await page.close();
   const state = { base: ' Paris', mix_with: ' London', mix: 0.3, scale: 1.5, noise: 0.02, seed: 3, temperature: 0.7 };
   const hash = `#m=smollm2-135m.gguf&s=${encodeURIComponent(JSON.stringify(state))}`;
