@@ -26,6 +26,7 @@ node bench/wasm_chromium.mjs smollm2-135m.gguf "$REPS"
 # numpy as it is installed (OPENBLAS_* left as the machine sets them; see bench/numpy_bench.py).
 python3 bench/numpy_bench.py --model "$SRC" --reps "$REPS"
 node bench/page_chromium.mjs "$REPS"
+node bench/drag_chromium.mjs 3
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
 node bench/links_chromium.mjs

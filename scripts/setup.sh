@@ -34,8 +34,8 @@ wasm_tools() {
 
 npm_tools() {
   if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
-    || [ ! -d node_modules/@wllama/wllama ] || [ ! -d node_modules/katex ]; then
-    log "npm ci (binaryen, playwright-core, @wllama/wllama for the lens benchmark, katex for the course's formulas; no browser download: tests use /usr/bin/chromium)"
+    || [ ! -d node_modules/@wllama/wllama ] || [ ! -d node_modules/katex ] || [ ! -d node_modules/axe-core ]; then
+    log "npm ci (binaryen, playwright-core, axe-core for the accessibility checks, @wllama/wllama for the lens benchmark, katex for the course's formulas; no browser download: tests use /usr/bin/chromium)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2
   fi
 }

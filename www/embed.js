@@ -1,10 +1,11 @@
 // the explorer for an <iframe>: everything comes from the URL hash, in the same form as the
-// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, lang=vi and, for the
+// full page's (#m=<model file>&s=<controls JSON>), plus views=topk,table, controls=temperature
+// (the controls shown: by default those the views need), lang=vi and, for the
 // Prompt panel, views=lens,… with prompt=<text> (run at once: an iframe's page is its panel).
 // the state is handed to the core as text (it reads it field by field); the state the reader
 // reaches is written back to the hash, and a new hash (the parent changed the iframe's src)
 // is followed.
-import { mountExplorer } from './explorer.js';
+import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens } from './lens.js';
 import { loadModel, modelOf } from './unembed-explorer.js';
 import { strings, language } from './i18n.js';
@@ -41,6 +42,7 @@ async function start() {
     root.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
     mounted = mountExplorer(host, explorer, params.get('s') ?? '', {
       views: views.filter((v) => v !== 'lens'),
+      controls: parseControls(params.get('controls'), views),
       lang,
       layers: entry?.full?.layers,
       theme: themeOf(document.documentElement),
@@ -69,7 +71,7 @@ start();
 window.addEventListener('hashchange', () => {
   const next = new URLSearchParams(location.hash.slice(1));
   // another model, other views, another language, prompt or theme: the page starts again.
-  if (['m', 'views', 'lang', 'prompt', 'theme'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
+  if (['m', 'views', 'controls', 'lang', 'prompt', 'theme'].some((k) => next.get(k) !== params.get(k)) || !mounted) {
     location.reload();
     return;
   }

@@ -9,9 +9,30 @@
 import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 import { replaySteps } from './replay.js';
+import { combobox } from './combobox.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
+/** every control the explorer has, by the name the `controls` attribute uses. */
+export const CONTROLS = ['token', 'scale', 'mix', 'noise', 'temperature', 'directions', 'target'];
+const NEEDS = {
+  topk: ['token', 'scale', 'mix', 'noise', 'temperature'],
+  table: ['token', 'scale', 'mix', 'noise', 'temperature'],
+  cosnorm: ['token', 'scale', 'mix', 'noise'],
+  spectrum: ['token', 'scale', 'mix', 'noise', 'directions'],
+  loss: ['token', 'temperature', 'target'],
+};
+
+/** the controls a set of views needs (an element's default): only what changes them. */
+export function controlsFor(views) {
+  return CONTROLS.filter((c) => views.some((v) => NEEDS[v]?.includes(c)));
+}
+
+/** a `controls` attribute or hash value: null (absent) means the views' own; "" means none. */
+export function parseControls(value, views) {
+  if (value === null || value === undefined) return controlsFor(views);
+  return value.split(',').map((c) => c.trim()).filter((c) => CONTROLS.includes(c));
+}
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -39,7 +60,7 @@ function nextTask() {
  * when 'attributes'; the core reads it field by field and the explorer shows what it could
  * not use. returns a handle: set(patch) (values may be an input's text), load(text, kind,
  * keep) for a new state, refresh(), destroy(), and the controls and view in force. */
-export function mountExplorer(root, explorer, state = '', { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], lang = document.documentElement.lang, kind = 'link', layers = null, theme = 'light' } = {}) {
+export function mountExplorer(root, explorer, state = '', { onChange = () => {}, views = ['topk', 'cosnorm', 'spectrum', 'loss', 'table'], controls: shown = CONTROLS, lang = document.documentElement.lang, kind = 'link', layers = null, theme = 'light' } = {}) {
   const T = strings(lang);
   const fmt = number(lang);
   const vi = T !== strings('en');
@@ -72,8 +93,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   root.replaceChildren();
 
   // ---- controls
-  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel, list: `${uid()}-list` });
-  const list = el('datalist', { id: base.getAttribute('list') });
+  const base = el('input', { type: 'text', class: 'token', 'aria-label': T.hLabel });
   const mixWith = el('input', { type: 'text', class: 'token', 'aria-label': T.mixWith });
   const target = el('input', { type: 'text', class: 'token', 'aria-label': T.target });
   // text, not type=number: the core reads what was typed ("abc" is not a number, and says so).
@@ -84,15 +104,18 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   const pipeline = el('p', { class: 'pipeline-line', 'aria-live': 'polite' });
   const lesson = el('p', { class: 'lesson' });
   const sliders = {};
-  const sliderRows = SLIDER_KEYS.map(([key, min, max, step]) => {
+  const sliderRows = {};
+  for (const [key, min, max, step] of SLIDER_KEYS) {
     const [label, help] = T[key];
-    const input = el('input', { type: 'range', min, max, step, 'aria-label': label, title: help });
+    const helpId = uid();
+    const input = el('input', { type: 'range', min, max, step, 'aria-label': label, 'aria-describedby': helpId, title: help });
     const out = el('output', {});
     sliders[key] = { input, out };
     input.addEventListener('input', () => set({ [key]: input.value }));
-    const extra = key === 'mix' ? [mixWith] : key === 'noise' ? [el('span', { class: 'seed' }, `${T.seed} `, seedOut, ' '), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll)] : [];
-    return el('div', { class: 'slider' }, el('label', {}, label, ' ', input), out, ...extra, el('span', { class: 'help' }, help));
-  });
+    const extra = key === 'mix' ? [mixWith] : [];
+    sliderRows[key] = el('div', { class: `slider ${key}` }, el('label', {}, el('span', { class: 'name' }, label), input), out, ...extra, el('span', { class: 'help', id: helpId }, help));
+  }
+  const seedRow = el('div', { class: 'row seed' }, el('span', {}, `${T.noise[0]}: ${T.seed} `, seedOut), el('button', { type: 'button', title: T.rerollTitle, onclick: () => set({ seed: (controls.seed ?? 1) + 1 }) }, T.reroll));
   const coeffInputs = [];
   const coeffRows = [];
   for (let k = 0; k < N_DIRS; k++) {
@@ -118,23 +141,42 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   // a base typed by the reader replaces a given h; the description of a given h, left as it
   // was, keeps it.
   const typed = () => { if (base.value !== controls.base || !controls.h?.length) set({ base: base.value }); };
+  // autocomplete (before the Enter handler below: a picked option stops that Enter).
+  const combo = combobox(base, root, { suggest, onPick: typed, label: T.hLabel });
   base.addEventListener('change', typed);
   base.addEventListener('keydown', (e) => { if (e.key === 'Enter') typed(); });
-  base.addEventListener('input', () => suggest(base.value));
   mixWith.addEventListener('change', () => set({ mix_with: mixWith.value }));
   // a new target or lr starts the descent from where h is (steps so far are folded in).
   target.addEventListener('change', () => set({ target: target.value }));
   lr.addEventListener('change', () => set({ lr: lr.value }));
   rows.addEventListener('change', () => set({ top: rows.value }));
 
-  const panel = el('section', { class: 'controls', 'aria-label': 'build the hidden state' },
-    el('div', { class: 'row' }, el('label', {}, 'h = ', base), list,
-      el('span', { class: 'help' }, T.hHelp)),
-    ...sliderRows,
-    el('details', { class: 'coeffs', open: '' }, el('summary', {}, T.coeffs), ...coeffRows),
+  // the layout: the controls (a sticky column beside the views on a wide explorer, a bar
+  // pinned above them on a narrow one) and the views, the top-k chart and its table first.
+  // `shown` names the controls on screen; the others keep their state (URL, attributes).
+  const want = (c) => shown.includes(c);
+  const hRow = el('div', { class: 'row h' }, el('label', {}, 'h = ', base), el('span', { class: 'help' }, T.hHelp));
+  // the less-used controls are folded; a state that already moves h along them opens them
+  // (load, below).
+  const fold = el('details', { class: 'more' }, el('summary', {}, T.more(want('directions'), want('noise'))),
+    ...(want('noise') ? [seedRow] : []),
+    ...(want('directions') ? [el('p', { class: 'help' }, T.coeffs), el('div', { class: 'coeffs' }, ...coeffRows)] : []));
+  const inPanel = [
+    ...(want('token') ? [hRow] : []),
+    ...SLIDER_KEYS.filter(([k]) => want(k)).map(([k]) => sliderRows[k]),
+    ...(want('directions') || want('noise') ? [fold] : []),
+  ];
+  const panel = el('section', { class: 'controls', 'aria-label': T.controlsLabel }, ...inPanel, error);
+  const gradient = el('section', { class: 'gradient', 'aria-label': T.target },
     el('div', { class: 'row' }, el('label', {}, `${T.targetWord} `, target), el('label', {}, ` ${T.lrWord} `, lr), stepBtn, playBtn, resetBtn,
       el('label', {}, ` ${T.rowsWord} `, rows)),
-    replayBox, targetInfo, error, lesson);
+    targetInfo);
+  const anyControls = CONTROLS.some(want);
+  const layout = el('div', { class: `layout${anyControls ? '' : ' static'}` });
+  // a link's replayed steps show their progress beside the controls, whichever are shown.
+  const side = el('div', { class: 'side' }, ...(inPanel.length ? [panel] : [error]), ...(want('target') ? [gradient] : []), replayBox);
+  const viewsBox = el('div', { class: 'views' });
+  const figures = {};
 
   // ---- charts
   const charts = {};
@@ -152,7 +194,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
       spectrumFront = el('canvas', { class: 'overlay', 'aria-hidden': 'true' });
       body = el('div', { class: 'stack' }, canvas, spectrumFront);
     }
-    root.append(el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, T.explain[name], ' ', dl)));
+    figures[name] = el('figure', { class: `chart ${name}` }, body, el('figcaption', {}, T.explain[name], ' ', dl));
   }
 
   /** a chart as PNG (the spectrum's two layers flattened). */
@@ -168,15 +210,21 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   const table = el('table', { class: 'topk-table' });
   const cosTable = el('table', { class: 'cos-table' });
   const csvBtn = el('button', { type: 'button', class: 'small', onclick: () => download(`data:text/csv;charset=utf-8,${encodeURIComponent(widget.csv())}`, 'unembed-topk.csv') }, 'CSV');
-  root.prepend(pipeline, panel);
   if (views.includes('table')) {
-    root.append(el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
-      el('div', { class: 'tables' }, table, cosTable)));
+    figures.table = el('section', { class: 'table' }, el('h3', {}, `${T.topTokens} `, csvBtn),
+      // a box that scrolls sideways on a narrow screen: focusable, so keys scroll it too.
+      el('div', { class: 'tables', tabindex: '0', role: 'region', 'aria-label': T.topTokens }, table, cosTable));
   }
-  root.append(formula, tooltip);
+  for (const name of ['topk', 'table', 'cosnorm', 'spectrum', 'loss']) if (figures[name]) viewsBox.append(figures[name]);
+  // the sentence on the two rankings goes with the table or the scatter that show them.
+  if (views.includes('table') || views.includes('cosnorm')) viewsBox.append(lesson);
+  viewsBox.append(formula);
+  if (anyControls) layout.append(side);
+  else viewsBox.prepend(error, replayBox);
+  layout.append(viewsBox);
+  root.append(pipeline, layout, tooltip);
 
   for (const [name, canvas] of Object.entries(charts)) {
-    if (name === 'loss') continue;
     const target = name === 'spectrum' ? spectrumFront : canvas;
     target.addEventListener('mousemove', (e) => hover(name, canvas, e));
     target.addEventListener('mouseleave', () => { tooltip.hidden = true; showFormula(null); });
@@ -221,6 +269,8 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     controls = r.controls;
     // a new state says where h comes from itself (a token, an expression, numbers).
     origin = null;
+    // the folded controls open when the state already moves h along them.
+    if ((controls.coeffs ?? []).some((c) => Number(c) !== 0)) fold.open = true;
     stateProblems = r.problems.map((p) => p.message);
     preparing = true;
     root.dataset.busy = 'loading';
@@ -488,20 +538,24 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     const it = widget.hover(name, (e.clientX - r.left) * dpr, (e.clientY - r.top) * dpr, 6 * dpr);
     if (!it) { tooltip.hidden = true; return; }
     tooltip.hidden = false;
-    if (it.k !== undefined) {
+    if (it.step !== undefined) {
+      tooltip.textContent = T.lossAt(it.step, fmtLoss(it.loss));
+    } else if (it.k !== undefined) {
       tooltip.textContent = T.direction(it.k, fmt(it.sigma), fmt(it.c ?? 0), fmt(it.contribution ?? 0), fmt(100 * it.energy, 1));
     } else {
       tooltip.textContent = `${it.shown} #${it.id}  z = ${fmt(it.logit)}  p = ${fmtP(it.prob)}  ‖v‖ = ${fmt(it.norm)}  cos θ = ${fmt(it.cos)}`;
       showFormula(it);
     }
-    tooltip.style.left = `${e.pageX + 12}px`;
-    tooltip.style.top = `${e.pageY + 12}px`;
+    // the root is the tooltip's containing block (a size container contains its layout).
+    const box = root.getBoundingClientRect();
+    tooltip.style.left = `${e.clientX - box.left + 12}px`;
+    tooltip.style.top = `${e.clientY - box.top + 12}px`;
   }
 
   function suggest(prefix) {
-    if (!prefix || /\s[-+]\s/.test(prefix)) return;
+    if (!prefix || /\s[-+]\s/.test(prefix)) return [];
     // a token with invisible characters is offered as #id, so none of them reaches the input.
-    list.replaceChildren(...explorer.suggest(prefix, 12).map((s) => el('option', { value: s.plain ? s.text : `#${s.id}` }, `${s.label}  #${s.id}`)));
+    return explorer.suggest(prefix, 12).map((s) => ({ value: s.plain ? s.text : `#${s.id}`, label: `${s.label}  #${s.id}` }));
   }
 
   function step(n) { set({ steps: (controls.steps ?? 0) + n }); }
@@ -542,6 +596,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
       dead = true;
       cancelReplay();
       resize.disconnect();
+      combo.destroy();
       if (playing) clearInterval(playing);
       clearTimeout(hashTimer);
       widget.free();

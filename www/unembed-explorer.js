@@ -6,8 +6,10 @@
 // the element frees its widget. models and the wasm are found beside this module
 // (`pkg/`, `models/models.json`), or under the `base` attribute. the `lens` view adds the
 // Prompt panel (lens.js); `prompt` fills it and runs it once the element is on screen.
+// `controls="temperature,scale"` shows only those controls ("" none); by default the ones
+// its views need.
 import init, { Explorer } from './pkg/unembed.js';
-import { mountExplorer } from './explorer.js';
+import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
 // the model cache, for a course site's own "clear" button or settings page.
@@ -95,7 +97,7 @@ const CONTROL_ATTRS = ['token', 'temperature', 'target', 'mix', 'mix-with', 'sca
 const VIEWS = 'topk,cosnorm,spectrum,loss,table';
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', 'lang', 'prompt', ...CONTROL_ATTRS];
+  static observedAttributes = ['model', 'base', 'views', 'controls', 'lang', 'prompt', ...CONTROL_ATTRS];
 
   #mounted = null;
   #lens = null;
@@ -144,7 +146,7 @@ export class UnembedExplorer extends HTMLElement {
     if (old === value || !this.isConnected) return;
     if (name === 'prompt' && this.#lens) {
       this.#lens.setPrompt(value ?? '', { run: value ? 'visible' : false });
-    } else if (name === 'model' || name === 'base' || name === 'views' || name === 'lang' || name === 'prompt' || !this.#mounted) {
+    } else if (name === 'model' || name === 'base' || name === 'views' || name === 'controls' || name === 'lang' || name === 'prompt' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
     } else {
@@ -184,6 +186,7 @@ export class UnembedExplorer extends HTMLElement {
       this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
       this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
         views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
+        controls: parseControls(this.getAttribute('controls'), views),
       });
       spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
       if (views.includes('lens')) {

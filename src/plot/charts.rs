@@ -15,7 +15,7 @@ use super::{
     BarsCoord, CosNorm, Layer, PlotResult, ScatterCoord, SpectrumCoord, Style,
 };
 use crate::core::model::Model;
-use crate::core::readout::{Entry, Scores};
+use crate::core::readout::{Entry, Loss, Scores};
 use crate::core::session::View;
 
 /// puts an RGBA image (row-major) at a pixel with a width and height: how the scatter's points
@@ -49,6 +49,11 @@ impl Chart {
 #[serde(untagged)]
 pub enum Hovered {
     Token(Entry),
+    /// a gradient step of the loss chart: its number (0 = before any step) and loss.
+    Step {
+        step: usize,
+        loss: Loss,
+    },
     Direction {
         /// 1-based.
         k: usize,
@@ -100,6 +105,7 @@ pub struct Charts {
     frame_key: u64,
     spectrum: Option<SpectrumCoord>,
     spectrum_key: u64,
+    loss: Option<ScatterCoord>,
 }
 
 impl Charts {
@@ -236,7 +242,7 @@ impl Charts {
     }
 
     pub fn draw_loss<DB: DrawingBackend>(
-        &self,
+        &mut self,
         area: &DrawingArea<DB, Shift>,
         view: &View,
         style: &Style,
@@ -246,12 +252,13 @@ impl Charts {
             .target
             .as_ref()
             .and_then(|t| t.gradient.as_ref());
-        draw_loss(area, &view.loss_history, grad, style)
+        self.loss = draw_loss(area, &view.loss_history, grad, style)?;
+        Ok(())
     }
 
     /// what lies under pixel (x, y) of `chart` as last drawn: a bar's token (`topk`, anywhere
     /// along its row), the token nearest the cursor within `radius` pixels (`cosnorm`), or
-    /// the singular direction under x (`spectrum`).
+    /// the singular direction under x (`spectrum`), the step nearest x (`loss`).
     pub fn hover(
         &self,
         chart: Chart,
@@ -301,7 +308,26 @@ impl Charts {
                     energy: s.cumulative_energy()[k - 1],
                 })
             }
-            Chart::Loss => None,
+            Chart::Loss => {
+                let c = self.loss.as_ref()?;
+                let ((x0, y0), (w, h)) = plot_rect(c);
+                // the plot, and `radius` around it (the first and last steps are on its edges).
+                let inside = (x0 as f64 - radius..=(x0 + w as i32) as f64 + radius).contains(&x)
+                    && (y0 as f64 - radius..=(y0 + h as i32) as f64 + radius).contains(&y);
+                if !inside {
+                    return None;
+                }
+                let (step, _) = view
+                    .loss_history
+                    .iter()
+                    .enumerate()
+                    .map(|(s, _)| (s, (c.translate(&(s as f64, 0.0)).0 as f64 - x).abs()))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
+                Some(Hovered::Step {
+                    step,
+                    loss: view.loss_history[step],
+                })
+            }
         }
     }
 }

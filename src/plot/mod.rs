@@ -377,6 +377,44 @@ pub enum Layer {
     All,
 }
 
+/// where the scatter's labels go: `anchors` are the labelled points in pixels, most important
+/// first, `sizes` their labels' boxes. a label sits beside its point, `gap` away (right and
+/// below, right and above, left and below, left and above: the first that fits), inside
+/// `bounds` ((x0, y0), (x1, y1)) and clear of every label placed before it; one that fits
+/// nowhere is left out (None). returns each label's top-left corner.
+pub fn place_labels(
+    anchors: &[(i32, i32)],
+    sizes: &[(u32, u32)],
+    bounds: ((i32, i32), (i32, i32)),
+    gap: i32,
+) -> Vec<Option<(i32, i32)>> {
+    let ((bx0, by0), (bx1, by1)) = bounds;
+    let mut taken: Vec<(i32, i32, i32, i32)> = Vec::new();
+    anchors
+        .iter()
+        .zip(sizes)
+        .map(|(&(x, y), &(w, h))| {
+            let (w, h) = (w as i32, h as i32);
+            let candidates = [
+                (x + gap, y + gap / 2),
+                (x + gap, y - h - gap / 2),
+                (x - gap - w, y + gap / 2),
+                (x - gap - w, y - h - gap / 2),
+            ];
+            let spot = candidates.into_iter().find(|&(lx, ly)| {
+                let fits = lx >= bx0 && ly >= by0 && lx + w <= bx1 && ly + h <= by1;
+                fits && taken.iter().all(|&(ax, ay, aw, ah)| {
+                    lx + w <= ax || ax + aw <= lx || ly + h <= ay || ay + ah <= ly
+                })
+            });
+            if let Some((lx, ly)) = spot {
+                taken.push((lx, ly, w, h));
+            }
+            spot
+        })
+        .collect()
+}
+
 /// frame, iso-logit curves and labels of the norm-vs-angle chart; returns where the points go.
 /// with `Layer::All` the points are drawn too (pixel by pixel: fine for SVG tests).
 pub fn draw_cosnorm<DB: DrawingBackend>(
@@ -460,7 +498,10 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .label(format!("z = {}", style.lang.num(format!("{z:.2}"))))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
     }
-    // the labelled tokens on top of the cloud.
+    // the labelled tokens on top of the cloud: every dot, and as many labels as fit without
+    // overlapping (the target and the best by angle placed first).
+    let font = style.font(10.5);
+    let mut points = Vec::new();
     for (id, text) in data.labelled {
         let i = *id as usize;
         let (Some(&c), Some(&v)) = (data.cos.get(i), data.norms.get(i)) else {
@@ -473,20 +514,44 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         } else {
             style.palette.bar
         };
+        let rank = usize::from(color == BAR) + usize::from(color != TARGET);
+        points.push((rank, (c, v), label(text, 12), color));
+    }
+    points.sort_by_key(|p| p.0); // stable: the top by logit keep their order
+    let anchors: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&p.1)).collect();
+    let sizes: Vec<(u32, u32)> = points
+        .iter()
+        .map(|p| area.estimate_text_size(&p.2, &font).unwrap_or((0, 0)))
+        .collect();
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let placed = place_labels(
+        &anchors,
+        &sizes,
+        ((xs.start, ys.start), (xs.end, ys.end)),
+        style.px(4.0) as i32,
+    );
+    for ((_, at, text, color), (&anchor, spot)) in
+        points.iter().zip(anchors.iter().zip(&placed)).rev()
+    {
         chart
             .draw_series(std::iter::once(Circle::new(
-                (c, v),
+                *at,
                 style.px(3.5),
                 color.filled(),
             )))
             .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label(text, 12),
-                (c, v),
-                style.font(10.5).color(&color),
-            )))
-            .map_err(err)?;
+        if let Some((x, y)) = *spot {
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at(*at)
+                        + Text::new(
+                            text.clone(),
+                            (x - anchor.0, y - anchor.1),
+                            font.clone().color(color),
+                        ),
+                ))
+                .map_err(err)?;
+        }
     }
     if !data.iso_logits.is_empty() {
         chart
@@ -670,13 +735,14 @@ pub fn draw_spectrum<DB: DrawingBackend>(
     Ok(coord)
 }
 
-/// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i.
+/// the loss over gradient steps, and the pull of v_true against the push of Σ p_i v_i;
+/// returns where the steps went (none before a target is picked).
 pub fn draw_loss<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     history: &[Loss],
     grad: Option<&GradientParts>,
     style: &Style,
-) -> PlotResult<()> {
+) -> PlotResult<Option<ScatterCoord>> {
     area.fill(&style.palette.bg).map_err(err)?;
     if history.is_empty() {
         let (w, h) = area.dim_in_pixel();
@@ -691,7 +757,8 @@ pub fn draw_loss<DB: DrawingBackend>(
             ),
         ))
         .map_err(err)?;
-        return area.present().map_err(err);
+        area.present().map_err(err)?;
+        return Ok(None);
     }
     let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.62) as u32);
     // steps keep their own positions; an infinite loss (T = 0, target not the arg-max) has no
@@ -766,9 +833,11 @@ pub fn draw_loss<DB: DrawingBackend>(
         ],
         None => Vec::new(),
     };
+    let coord = chart.as_coord_spec().clone();
     if bars.is_empty() {
         // no gradient (an infinite loss has none): no empty axes either.
-        return area.present().map_err(err);
+        area.present().map_err(err)?;
+        return Ok(Some(coord));
     }
     let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(&right)
@@ -804,7 +873,8 @@ pub fn draw_loss<DB: DrawingBackend>(
             )
         }))
         .map_err(err)?;
-    area.present().map_err(err)
+    area.present().map_err(err)?;
+    Ok(Some(coord))
 }
 
 #[cfg(test)]

@@ -238,13 +238,13 @@ fn spectrum_and_loss_draw() {
     assert!(out.contains("σ_k") && out.contains("cumulative energy"));
     let t = v.readout.target.as_ref().unwrap();
     let out = svg(600, 250, |a| {
-        draw_loss(a, &v.loss_history, t.gradient.as_ref(), &Style::default()).unwrap()
+        draw_loss(a, &v.loss_history, t.gradient.as_ref(), &Style::default()).unwrap();
     });
     assert!(out.contains("loss L"));
     assert!(out.contains("pull") && out.contains("push"));
     // no target, no steps: still draws.
     svg(300, 200, |a| {
-        draw_loss(a, &[], None, &Style::default()).unwrap()
+        draw_loss(a, &[], None, &Style::default()).unwrap();
     });
 }
 
@@ -258,7 +258,7 @@ fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
             None,
             &Style::default(),
         )
-        .unwrap()
+        .unwrap();
     });
     let ticks: Vec<&str> = out
         .split("<text")
@@ -269,7 +269,7 @@ fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
     assert_eq!(ticks, ["0", "1"], "{out}");
     // T = 0 with a target that is not the arg-max: L = ∞ has no point, and is said in words.
     let out = svg(600, 250, |a| {
-        draw_loss(a, &[Loss::Infinite], None, &Style::default()).unwrap()
+        draw_loss(a, &[Loss::Infinite], None, &Style::default()).unwrap();
     });
     assert!(out.contains("L = ∞"), "{out}");
     // and no gradient panel with an axis of "0.0" repeated.
@@ -281,7 +281,7 @@ fn loss_chart_counts_whole_steps_and_names_an_infinite_loss() {
             None,
             &Style::default(),
         )
-        .unwrap()
+        .unwrap();
     });
     assert!(!out.contains("L = ∞"));
 }
@@ -320,7 +320,9 @@ fn vietnamese_words_and_decimal_commas() {
         out.contains("token có logit cao nhất") && out.contains("T = 0,5"),
         "{out}"
     );
-    let out = svg(300, 200, |a| draw_loss(a, &[], None, &vi).unwrap());
+    let out = svg(300, 200, |a| {
+        draw_loss(a, &[], None, &vi).unwrap();
+    });
     assert!(out.contains("chọn một token đích"));
     assert_eq!(Lang::parse("en-GB"), Lang::En);
 }
@@ -399,4 +401,59 @@ fn the_dark_palette_draws_on_a_dark_ground() {
         draw_topk(a, &v.readout.top, 0.5, None, &Style::default()).unwrap();
     });
     assert!(light.contains("#FFFFFF"));
+}
+
+#[test]
+fn scatter_labels_never_overlap_and_stay_inside() {
+    // twelve points in a clump (as the top tokens often are) and one alone.
+    let mut anchors: Vec<(i32, i32)> = (0..12)
+        .map(|k| (200 + (k % 3) * 6, 100 + (k / 3) * 5))
+        .collect();
+    anchors.push((395, 10));
+    let sizes = vec![(60u32, 12u32); anchors.len()];
+    let bounds = ((0, 0), (400, 300));
+    let placed = place_labels(&anchors, &sizes, bounds, 4);
+    let boxes: Vec<(i32, i32)> = placed.iter().flatten().copied().collect();
+    // the first (most important) always gets a place; the lone point goes left of itself.
+    assert!(placed[0].is_some());
+    assert_eq!(placed[12], Some((395 - 4 - 60, 12)));
+    assert!(boxes.len() >= 5, "{placed:?}");
+    for (i, &(x, y)) in boxes.iter().enumerate() {
+        assert!(x >= 0 && y >= 0 && x + 60 <= 400 && y + 12 <= 300);
+        for &(u, v) in &boxes[i + 1..] {
+            assert!(
+                x + 60 <= u || u + 60 <= x || y + 12 <= v || v + 12 <= y,
+                "({x}, {y}) and ({u}, {v}) overlap"
+            );
+        }
+    }
+}
+
+#[test]
+fn loss_hover_names_the_step_under_the_cursor() {
+    let (m, s) = session();
+    let (mut v, sc) = s.view(&m).unwrap();
+    v.loss_history = vec![Loss::Finite(3.0), Loss::Finite(2.0), Loss::Finite(1.0)];
+    let mut charts = Charts::new();
+    let style = Style::default();
+    let mut coord = None;
+    svg(600, 250, |a| {
+        charts.draw_loss(a, &v, &style).unwrap();
+        coord = draw_loss(a, &v.loss_history, None, &style).unwrap();
+    });
+    let coord = coord.unwrap();
+    for step in 0..3 {
+        let (x, y) = coord.translate(&(step as f64, 1.0));
+        match charts.hover(Chart::Loss, (x as f64 + 2.0, y as f64), 5.0, &v, &sc, &m) {
+            Some(Hovered::Step { step: s, loss }) => {
+                assert_eq!(s, step);
+                assert_eq!(loss, v.loss_history[step]);
+            }
+            other => panic!("step {step}: {other:?}"),
+        }
+    }
+    // outside the plot: nothing.
+    assert!(charts
+        .hover(Chart::Loss, (599.0, 249.0), 5.0, &v, &sc, &m)
+        .is_none());
 }

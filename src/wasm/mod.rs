@@ -772,16 +772,19 @@ impl Widget {
     }
 
     #[wasm_bindgen(js_name = drawLoss)]
-    pub fn draw_loss(&self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
-        let (v, _) = self.shown()?;
+    pub fn draw_loss(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
+        let style = self.style(dpr);
+        let (v, _) = self
+            .shown
+            .as_ref()
+            .ok_or_else(|| JsError::new("call update() before drawing"))?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        self.charts
-            .draw_loss(&area, v, &self.style(dpr))
-            .map_err(draw_err)
+        self.charts.draw_loss(&area, v, &style).map_err(draw_err)
     }
 
     /// what is under canvas pixel (x, y) of a chart: a token (`topk`, `cosnorm`: the nearest
-    /// within `radius`) as the tables show it, or a singular direction (`spectrum`), or null.
+    /// within `radius`) as the tables show it, a singular direction (`spectrum`), a gradient
+    /// step with its loss (`loss`), or null.
     pub fn hover(&self, chart: &str, x: f64, y: f64, radius: f64) -> Result<JsValue, JsError> {
         let (Some(chart), Some((v, scores))) = (Chart::parse(chart), self.shown.as_ref()) else {
             return Ok(JsValue::NULL);

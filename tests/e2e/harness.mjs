@@ -53,11 +53,12 @@ export function siteWith(models) {
   return { dir, manifest, writeManifest, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** a fresh headless Chromium with the flags this machine needs. its pages keep no model in
- * the model cache (www/loader.js) unless `modelCache` is true: most tests count what one page
+/** a fresh headless Chromium with the flags this machine needs; other `options` go to the
+ * context (viewport, hasTouch, isMobile, deviceScaleFactor…). its pages keep no model in the
+ * model cache (www/loader.js) unless `modelCache` is true: most tests count what one page
  * downloads, and a model kept by the test before would hide that; the cache's own tests and
  * the course test turn it on. */
-export async function launch({ modelCache = false } = {}) {
+export async function launch({ modelCache = false, ...options } = {}) {
   const userDir = mkdtempSync(join(tmpdir(), 'unembed-chromium-'));
   const browser = await chromium.launchPersistentContext(userDir, {
     executablePath: CHROMIUM,
@@ -67,6 +68,7 @@ export async function launch({ modelCache = false } = {}) {
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
+    ...options,
   });
   if (!modelCache) {
     await browser.addInitScript(() => {

@@ -30,7 +30,7 @@ before(async () => {
 <link rel="stylesheet" href="style.css"><link rel="icon" href="data:,">
 <script type="module" src="unembed-explorer.js"></script></head><body>
 <unembed-explorer id="a" prompt="Hà Nội là thủ đô của" views="lens,topk,table"></unembed-explorer>
-<unembed-explorer id="b" token=" king" views="table"></unembed-explorer>
+<unembed-explorer id="b" token=" king" views="table" controls="token,directions"></unembed-explorer>
 </body></html>`);
   srv = await serve(site);
   browser = await launch();

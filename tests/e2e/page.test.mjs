@@ -122,6 +122,23 @@ test('an expression and a hashed state match the CLI for the same state', async 
   await page.press('input[aria-label^="hidden state"]', 'Enter');
   await changed(page, before);
   assert.deepEqual(await tableIds(page), cli('--expr', 'king - man + woman').top.map((e) => e.id));
+  // the autocomplete is an ARIA combobox: type, ArrowDown to an option, Enter picks it.
+  const h = 'input[aria-label^="hidden state"]';
+  await page.fill(h, ' Lond');
+  await page.waitForSelector('[role=listbox]:not([hidden]) [role=option]');
+  assert.equal(await page.getAttribute(h, 'aria-expanded'), 'true');
+  const first = await page.$eval('[role=listbox] [role=option]', (o) => o.dataset.value);
+  const shown = await tableText(page);
+  await page.press(h, 'ArrowDown');
+  assert.match(await page.getAttribute(h, 'aria-activedescendant'), /-0$/);
+  await page.press(h, 'Enter');
+  assert.equal(await page.inputValue(h), first);
+  assert.equal(await page.getAttribute(h, 'aria-expanded'), 'false');
+  await changed(page, shown);
+  await page.fill(h, ' Par');
+  await page.waitForSelector('[role=listbox]:not([hidden])');
+  await page.press(h, 'Escape');
+  assert.equal(await page.isHidden('[role=listbox]'), true);
   await page.close();
   const state = { base: ' Paris', mix_with: ' London', mix: 0.3, scale: 1.5, noise: 0.02, seed: 3, temperature: 0.7 };
   const hash = `#m=smollm2-135m.gguf&s=${encodeURIComponent(JSON.stringify(state))}`;
@@ -139,6 +156,8 @@ test('an expression and a hashed state match the CLI for the same state', async 
 test('every slider works from the keyboard and moves the table and the charts', async () => {
   const { page, errors } = await openPage('#s=' + encodeURIComponent(JSON.stringify({ base: ' Paris', mix_with: ' London' })));
   const sliders = ['‖h‖ scale', 'mix toward', 'noise σ', 'temperature T', 'offset along singular direction 1', 'offset along singular direction 2'];
+  // the singular directions are folded away at first.
+  await page.click('.unembed-explorer .more summary');
   for (const label of sliders) {
     const before = await tableText(page);
     const pixels = await chartPixels(page, 'topk');
@@ -169,6 +188,12 @@ test('gradient steps toward a target raise its probability; the URL reproduces t
   const p5 = await pOf();
   assert.ok(p5 > p0, `p rose from ${p0} to ${p5}`);
   assert.match(await page.textContent('.target-info'), /5 steps taken/);
+  // hovering the loss chart names the step under the cursor and its loss.
+  await page.locator('canvas[data-chart="loss"]').scrollIntoViewIfNeeded();
+  const lc = await page.locator('canvas[data-chart="loss"]').boundingBox();
+  await page.mouse.move(lc.x + lc.width * 0.3, lc.y + lc.height * 0.5);
+  await page.waitForFunction(() => /^step \d: L = \d/.test(document.querySelector('.tooltip:not([hidden])')?.textContent ?? ''));
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: `${SHOTS}/gradient-steps.png`, fullPage: true });
   // the URL follows the state (debounced): wait until it has the five steps.
   await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('s')?.includes('"steps":5'));

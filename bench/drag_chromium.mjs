@@ -1,0 +1,65 @@
+// node bench/drag_chromium.mjs [seconds] [width] [height]
+// drags the ‖h‖ slider back and forth with real mouse input (through the browser's input
+// pipeline, each sent as soon as the browser has taken the last) for `seconds` (default 3) on the full page at width × height
+// (default 1920 × 1080, where the control column and every chart are on screen at once), and
+// prints the requestAnimationFrame frame intervals' median and p95 and how many updates reached
+// the table. prints `name value` lines.
+import { loadavg } from 'node:os';
+import { serve, launch } from '../tests/e2e/harness.mjs';
+
+const seconds = Number(process.argv[2] ?? 3);
+const width = Number(process.argv[3] ?? 1920);
+const height = Number(process.argv[4] ?? 1080);
+const srv = await serve('www');
+const browser = await launch({ viewport: { width, height } });
+try {
+  const page = await browser.context.newPage();
+  await page.goto(srv.url);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.$eval('#explorer .layout', (e) => e.scrollIntoView({ block: 'start' }));
+  const visible = await page.$$eval('#explorer canvas[data-chart]', (cs) => cs
+    .filter((c) => { const r = c.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })
+    .map((c) => c.dataset.chart));
+  await page.evaluate(() => {
+    // frame intervals from rAF timestamps, and table updates (mutations of its body).
+    window.dragBench = { frames: [], updates: 0, run: true };
+    const b = window.dragBench;
+    const tick = (t) => { b.frames.push(t); if (b.run) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    const body = document.querySelector('#explorer .topk-table tbody');
+    let seen = body.textContent;
+    new MutationObserver(() => { if (body.textContent !== seen) { seen = body.textContent; b.updates += 1; } })
+      .observe(body, { subtree: true, characterData: true, childList: true });
+  });
+  const box = await page.locator('input[aria-label="‖h‖ scale"]').boundingBox();
+  const y = box.y + box.height / 2;
+  const xAt = (f) => box.x + 8 + f * (box.width - 16);
+  await page.mouse.move(xAt(0.25), y);
+  await page.mouse.down();
+  const end = Date.now() + seconds * 1000;
+  let moves = 0;
+  for (let i = 0; Date.now() < end; i++) {
+    const f = 0.1 + 0.8 * (0.5 - 0.5 * Math.cos(i / 40)); // smooth back and forth
+    await page.mouse.move(xAt(f), y);
+    moves += 1;
+  }
+  await page.mouse.up();
+  const r = await page.evaluate(() => {
+    const b = window.dragBench;
+    b.run = false;
+    const d = b.frames.slice(1).map((t, i) => t - b.frames[i]).sort((x, y) => x - y);
+    return { n: d.length, median: d[Math.floor(d.length / 2)], p95: d[Math.floor(d.length * 0.95)], max: d[d.length - 1], updates: b.updates };
+  });
+  console.log(`drag_viewport ${width}x${height}`);
+  console.log(`drag_load_average_1min ${loadavg()[0].toFixed(1)}`);
+  console.log(`drag_charts_on_screen ${visible.join(',')}`);
+  console.log(`drag_pointer_moves ${moves}`);
+  console.log(`drag_frames ${r.n}`);
+  console.log(`drag_frame_interval_median_ms ${r.median.toFixed(2)}`);
+  console.log(`drag_frame_interval_p95_ms ${r.p95.toFixed(2)}`);
+  console.log(`drag_frame_interval_max_ms ${r.max.toFixed(2)}`);
+  console.log(`drag_table_updates ${r.updates}`);
+} finally {
+  await browser.close();
+  srv.stop();
+}
