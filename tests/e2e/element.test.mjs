@@ -76,13 +76,20 @@ test('embed.html restores the same state from its hash as the full page', async 
   const s = encodeURIComponent(JSON.stringify(state));
   const page = await browser.context.newPage();
   const errors = watchErrors(page);
+  // a link's steps beyond the first are replayed in a Worker: both pages are compared once
+  // their explorer is neither loading nor replaying (the table shows the state before the
+  // steps meanwhile).
+  const settled = () => {
+    const e = document.querySelector('.unembed-explorer');
+    return e && !e.dataset.busy && document.querySelector('.topk-table tbody tr:nth-child(10)');
+  };
   await page.goto(`${srv.url}index.html#m=smollm2-135m.gguf&s=${s}`);
-  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.waitForFunction(settled, null, { timeout: 60000 });
   const full = await page.$eval('.topk-table tbody', (t) => t.textContent);
   const embed = await browser.context.newPage();
   const embedErrors = watchErrors(embed);
   await embed.goto(`${srv.url}embed.html#m=smollm2-135m.gguf&s=${s}&views=table&lang=en`);
-  await embed.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await embed.waitForFunction(settled, null, { timeout: 60000 });
   assert.equal(await embed.$eval('.topk-table tbody', (t) => t.textContent), full);
   assert.equal(await embed.locator('canvas').count(), 0);
   errors.check();
