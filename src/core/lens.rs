@@ -613,26 +613,19 @@ impl LensSession {
         self.t
             .step(&mut self.state, &mut pass, Some(&mut self.trace))?;
         let done = pass.layers_done();
-        if self.lens.mid {
-            let row = self.lens.row_of(Site::Mid(done - 1));
+        // the layer's residual after attention (with mid rows), then its output.
+        let mid = self.lens.mid.then(|| self.lens.row_of(Site::Mid(done - 1)));
+        let row = self.lens.row_of(Site::Output(done));
+        for r in mid.into_iter().chain([row]) {
             self.lens.read(
                 &self.t,
                 &self.model,
                 &self.trace,
-                row,
+                r,
                 first..self.ids.len(),
                 self.top,
             )?;
         }
-        let row = self.lens.row_of(Site::Output(done));
-        self.lens.read(
-            &self.t,
-            &self.model,
-            &self.trace,
-            row,
-            first..self.ids.len(),
-            self.top,
-        )?;
         if done == self.t.config().n_layer {
             self.h = Some(self.t.finish(&mut self.state, pass)?);
         } else {

@@ -41,7 +41,7 @@
 
 use super::linear::{vector, Input, Linear};
 use super::ops::{attend, rms_norm, rms_norm_in_place, rope_cache, rope_neox, to_f16, GeluTable};
-use super::{meta_f32, meta_usize, Architecture, Config, State, MAX_HEAD_DIM};
+use super::{meta_f32, meta_usize, Architecture, Config, Heads, State};
 use crate::core::error::{Error, Result};
 use crate::core::files::gguf::{Metadata, Value};
 use crate::core::index::TensorIndex;
@@ -118,50 +118,15 @@ fn swa_pattern(m: &Metadata, n_layer: usize) -> Result<Vec<bool>> {
 impl Gemma3 {
     pub fn new(m: &Metadata, index: &TensorIndex, file: &[u8]) -> Result<Self> {
         let a = "gemma3";
-        let d = meta_usize(m, a, "embedding_length")?;
+        let Heads {
+            d,
+            n_head,
+            n_head_kv,
+            head_dim,
+            rope_dims,
+            rope_scale,
+        } = Heads::read(m, a)?;
         let n_layer = meta_usize(m, a, "block_count")?;
-        let n_head = meta_usize(m, a, "attention.head_count")?;
-        let n_head_kv = match m.get("gemma3.attention.head_count_kv") {
-            None => n_head,
-            Some(_) => meta_usize(m, a, "attention.head_count_kv")?,
-        };
-        if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 {
-            return Err(Error::Shape(format!(
-                "{n_head} query heads cannot share {n_head_kv} key/value heads"
-            )));
-        }
-        let head_dim = match m.get("gemma3.attention.key_length") {
-            None if d % n_head == 0 => d / n_head,
-            None => {
-                return Err(Error::Shape(format!(
-                    "d = {d} is not a multiple of the {n_head} heads"
-                )))
-            }
-            Some(_) => meta_usize(m, a, "attention.key_length")?,
-        };
-        if let Some(v) = m.get("gemma3.attention.value_length") {
-            if v.as_u64() != Some(head_dim as u64) {
-                return Err(Error::Unsupported(format!(
-                    "value heads of {} and key heads of {head_dim}",
-                    v.summary()
-                )));
-            }
-        }
-        let rope_dims = match m.get("gemma3.rope.dimension_count") {
-            None => head_dim,
-            Some(_) => meta_usize(m, a, "rope.dimension_count")?,
-        };
-        if rope_dims > head_dim || rope_dims % 2 != 0 || head_dim > MAX_HEAD_DIM || head_dim == 0 {
-            return Err(Error::Shape(format!(
-                "RoPE over {rope_dims} dimensions of heads of {head_dim} (at most \
-                 {MAX_HEAD_DIM}, even, and no more than the head)"
-            )));
-        }
-        let rope_scale = match meta_f32(m, a, "rope.scaling.factor")? {
-            Some(f) if f > 0.0 => 1.0 / f,
-            Some(f) => return Err(Error::Invalid(format!("gemma3.rope.scaling.factor is {f}"))),
-            None => 1.0,
-        };
         let positive = |key: &str, default: f32| -> Result<f32> {
             match meta_f32(m, a, key)? {
                 None => Ok(default),

@@ -19,7 +19,7 @@
 
 use super::linear::{vector, Input, Linear};
 use super::ops::{attend, rms_norm, rope_cache, rope_norm, swiglu, to_f16};
-use super::{meta_f32, meta_usize, Architecture, Config, State, MAX_HEAD_DIM};
+use super::{meta_f32, meta_usize, Architecture, Config, Heads, State};
 use crate::core::error::{Error, Result};
 use crate::core::files::gguf::Metadata;
 use crate::core::index::TensorIndex;
@@ -50,49 +50,14 @@ pub struct Llama {
 impl Llama {
     pub fn new(m: &Metadata, index: &TensorIndex, file: &[u8]) -> Result<Self> {
         let a = "llama";
-        let d = meta_usize(m, a, "embedding_length")?;
-        let n_head = meta_usize(m, a, "attention.head_count")?;
-        let n_head_kv = match m.get("llama.attention.head_count_kv") {
-            None => n_head,
-            Some(_) => meta_usize(m, a, "attention.head_count_kv")?,
-        };
-        if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 {
-            return Err(Error::Shape(format!(
-                "{n_head} query heads cannot share {n_head_kv} key/value heads"
-            )));
-        }
-        let head_dim = match m.get("llama.attention.key_length") {
-            None if d % n_head == 0 => d / n_head,
-            None => {
-                return Err(Error::Shape(format!(
-                    "d = {d} is not a multiple of the {n_head} heads"
-                )))
-            }
-            Some(_) => meta_usize(m, a, "attention.key_length")?,
-        };
-        if let Some(v) = m.get("llama.attention.value_length") {
-            if v.as_u64() != Some(head_dim as u64) {
-                return Err(Error::Unsupported(format!(
-                    "value heads of {} and key heads of {head_dim}",
-                    v.summary()
-                )));
-            }
-        }
-        let rope_dims = match m.get("llama.rope.dimension_count") {
-            None => head_dim,
-            Some(_) => meta_usize(m, a, "rope.dimension_count")?,
-        };
-        if rope_dims > head_dim || rope_dims % 2 != 0 || head_dim > MAX_HEAD_DIM || head_dim == 0 {
-            return Err(Error::Shape(format!(
-                "RoPE over {rope_dims} dimensions of heads of {head_dim} (at most \
-                 {MAX_HEAD_DIM}, even, and no more than the head)"
-            )));
-        }
-        let rope_scale = match meta_f32(m, a, "rope.scaling.factor")? {
-            Some(f) if f > 0.0 => 1.0 / f,
-            Some(f) => return Err(Error::Invalid(format!("llama.rope.scaling.factor is {f}"))),
-            None => 1.0,
-        };
+        let Heads {
+            d,
+            n_head,
+            n_head_kv,
+            head_dim,
+            rope_dims,
+            rope_scale,
+        } = Heads::read(m, a)?;
         let eps = meta_f32(m, a, "attention.layer_norm_rms_epsilon")?.ok_or_else(|| {
             Error::NotFound(
                 "the model's metadata has no llama.attention.layer_norm_rms_epsilon".into(),

@@ -70,6 +70,76 @@ pub(crate) fn meta_usize(m: &Metadata, arch: &str, key: &str) -> Result<usize> {
     }
 }
 
+/// the attention geometry every architecture reads the same way from `{arch}.*` (as
+/// llama.cpp's `llama_model::load_hparams`): width, query and key/value heads (GQA: the
+/// query heads must share the KV heads evenly), head size (`key_length`, default d / heads;
+/// `value_length` must equal it), RoPE dimensions (default the head) and scaling.
+pub(crate) struct Heads {
+    pub d: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub head_dim: usize,
+    pub rope_dims: usize,
+    /// 1 / `rope.scaling.factor` (1 when absent).
+    pub rope_scale: f32,
+}
+
+impl Heads {
+    pub(crate) fn read(m: &Metadata, a: &str) -> Result<Heads> {
+        let d = meta_usize(m, a, "embedding_length")?;
+        let n_head = meta_usize(m, a, "attention.head_count")?;
+        let optional = |key: &str, default: usize| -> Result<usize> {
+            match m.get(&format!("{a}.{key}")) {
+                None => Ok(default),
+                Some(_) => meta_usize(m, a, key),
+            }
+        };
+        let n_head_kv = optional("attention.head_count_kv", n_head)?;
+        if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 {
+            return Err(Error::Shape(format!(
+                "{n_head} query heads cannot share {n_head_kv} key/value heads"
+            )));
+        }
+        let head_dim = match m.get(&format!("{a}.attention.key_length")) {
+            None if d % n_head == 0 => d / n_head,
+            None => {
+                return Err(Error::Shape(format!(
+                    "d = {d} is not a multiple of the {n_head} heads"
+                )))
+            }
+            Some(_) => meta_usize(m, a, "attention.key_length")?,
+        };
+        if let Some(v) = m.get(&format!("{a}.attention.value_length")) {
+            if v.as_u64() != Some(head_dim as u64) {
+                return Err(Error::Unsupported(format!(
+                    "value heads of {} and key heads of {head_dim}",
+                    v.summary()
+                )));
+            }
+        }
+        let rope_dims = optional("rope.dimension_count", head_dim)?;
+        if rope_dims > head_dim || rope_dims % 2 != 0 || head_dim > MAX_HEAD_DIM || head_dim == 0 {
+            return Err(Error::Shape(format!(
+                "RoPE over {rope_dims} dimensions of heads of {head_dim} (at most \
+                 {MAX_HEAD_DIM}, even, and no more than the head)"
+            )));
+        }
+        let rope_scale = match meta_f32(m, a, "rope.scaling.factor")? {
+            Some(f) if f > 0.0 => 1.0 / f,
+            Some(f) => return Err(Error::Invalid(format!("{a}.rope.scaling.factor is {f}"))),
+            None => 1.0,
+        };
+        Ok(Heads {
+            d,
+            n_head,
+            n_head_kv,
+            head_dim,
+            rope_dims,
+            rope_scale,
+        })
+    }
+}
+
 /// reads `{arch}.{key}` as a number.
 pub(crate) fn meta_f32(m: &Metadata, arch: &str, key: &str) -> Result<Option<f32>> {
     let full = format!("{arch}.{key}");
