@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::error::{Error, Result};
+use super::hidden;
 use super::maths::{cosine, norm, top_k};
 use super::model::Model;
 use super::spectrum::Spectrum;
@@ -194,6 +195,16 @@ pub fn summarize(
     k: usize,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<ModelSummary> {
+    Ok(whole(m, h, k, progress)?.0)
+}
+
+/// the summary, and cos(w_i, μ) for every token (what the anisotropy's statistics are of).
+fn whole(
+    m: &mut Model,
+    h: Option<&[f32]>,
+    k: usize,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<(ModelSummary, Vec<f64>)> {
     let from_file = m.spectrum_from_file;
     let s: &Spectrum = m.ensure_spectrum(progress)?;
     let effective_rank = effective_rank(s.sigma.as_slice().unwrap_or(&[]));
@@ -204,7 +215,7 @@ pub fn summarize(
         .map_or(energy.len(), |i| i + 1);
     let u = m.unembedding();
     let n = m.n_vocab();
-    let norms = u.norms().to_vec();
+    let norms = u.norms();
     // μ = Σ w_i / V as one transposed pass, then cos(w_i, μ) as one pass.
     let mu = u.weighted_sum(&vec![1.0 / n as f64; n])?;
     let mu32: Vec<f32> = mu.iter().map(|&x| x as f32).collect();
@@ -212,25 +223,219 @@ pub fn summarize(
     let zm = u.logits(&mu32)?;
     let cos_mu: Vec<f64> = zm
         .iter()
-        .zip(&norms)
+        .zip(norms)
         .map(|(&z, &nv)| cosine(z, nv, mn))
         .collect();
     let h = match h {
         Some(h) => Some(agreement(m, h, k)?),
         None => None,
     };
-    Ok(ModelSummary {
+    let summary = ModelSummary {
         name: m.name.clone(),
         vocab: n,
         d: m.d(),
         effective_rank,
         energy_90,
-        norms: Stats::of(&norms)?,
+        norms: Stats::of(norms)?,
         anisotropy: Stats::of(&cos_mu)?,
         mean_norm: mn,
         spectrum_from_file: from_file,
         h,
+    };
+    Ok((summary, cos_mu))
+}
+
+/// counts of values in `bins` equal bins over [lo, hi], the range fitted to the data (Gemma
+/// 3's ‖w_i‖ all lie in about [1.028, 1.035]: an axis from 0 would show one bar).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    pub lo: f64,
+    pub hi: f64,
+    pub counts: Vec<u32>,
+}
+
+impl Histogram {
+    /// the range is the data's [min, max] (widened a little when every value is the same);
+    /// non-finite values are refused.
+    pub fn of(x: &[f64], bins: usize) -> Result<Histogram> {
+        if bins == 0 {
+            return Err(Error::Invalid("a histogram of 0 bins".into()));
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Invalid("a histogram of non-finite values".into()));
+        }
+        let s = Stats::of(x)?;
+        let (mut lo, mut hi) = (s.min, s.max);
+        if hi <= lo {
+            let w = lo.abs().max(1.0) * 1e-6;
+            (lo, hi) = (lo - w, hi + w);
+        }
+        let mut counts = vec![0u32; bins];
+        let scale = bins as f64 / (hi - lo);
+        for &v in x {
+            let b = (((v - lo) * scale) as usize).min(bins - 1);
+            counts[b] += 1;
+        }
+        Ok(Histogram { lo, hi, counts })
+    }
+
+    /// the bin edges' width.
+    pub fn width(&self) -> f64 {
+        (self.hi - self.lo) / self.counts.len().max(1) as f64
+    }
+}
+
+/// what the page's Compare view draws of one model: its summary (no h), the spectrum
+/// normalised (σ_k/σ_1) and as cumulative energy, and histograms of ‖w_i‖ and cos(w_i, μ).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    pub summary: ModelSummary,
+    pub sigma_rel: Vec<f64>,
+    pub energy: Vec<f64>,
+    pub norms: Histogram,
+    pub cos_mean: Histogram,
+}
+
+/// one model's [`Profile`] with histograms of `bins` bins. the spectrum is read from the file
+/// or one installed before (the page computes a missing one in Workers); computed here
+/// otherwise.
+pub fn profile(
+    m: &mut Model,
+    bins: usize,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<Profile> {
+    let (summary, cos_mu) = whole(m, None, 0, progress)?;
+    let s = m
+        .spectrum
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("the model has no spectrum".into()))?;
+    let s1 = s.sigma.first().copied().unwrap_or(0.0);
+    let sigma_rel = s
+        .sigma
+        .iter()
+        .map(|&x| if s1 > 0.0 { x / s1 } else { 0.0 })
+        .collect();
+    Ok(Profile {
+        summary,
+        sigma_rel,
+        energy: s.cumulative_energy(),
+        norms: Histogram::of(m.unembedding().norms(), bins)?,
+        cos_mean: Histogram::of(&cos_mu, bins)?,
     })
+}
+
+/// h from a text as each model reads it: an expression of tokens (`king - man + woman`, a bare
+/// word read as the word after a space when the vocabulary has it, see [`hidden`]), else the
+/// token whose exact text it is.
+pub fn h_from_text(m: &Model, text: &str) -> Result<Vec<f32>> {
+    match hidden::eval_expr(m, text) {
+        Ok(h) => Ok(h),
+        Err(bad) => match m.vocab.find(text) {
+            Ok(id) => m.token_vector(id),
+            // a single word that is no token: say so (with near spellings), not that it is a
+            // bad expression.
+            Err(not_a_token) if !text.contains(['+', '-', '*', '"', '#']) => Err(not_a_token),
+            Err(_) => Err(bad),
+        },
+    }
+}
+
+/// a word in one model: its id and every token's cosine to its vector.
+pub struct Word {
+    pub id: u32,
+    pub cos: Vec<f64>,
+}
+
+impl Word {
+    /// `text` looked up in `m` (as [`Vocab::find`](super::vocab::Vocab::find) does), and
+    /// cos(w_i, w_word) over the vocabulary: one full pass.
+    pub fn find(m: &Model, text: &str) -> Result<Word> {
+        let id = m.vocab.find(text)?;
+        let v = m.token_vector(id)?;
+        let u = m.unembedding();
+        let z = u.logits(&v)?;
+        let vn = norm(&v);
+        let cos = z
+            .iter()
+            .zip(u.norms())
+            .map(|(&z, &n)| cosine(z, n, vn))
+            .collect();
+        Ok(Word { id, cos })
+    }
+
+    /// 1-based rank of token `i` among the other tokens (the word itself left out) by cosine;
+    /// ties go to the lower id.
+    pub fn rank(&self, i: u32) -> usize {
+        let (i, me) = (i as usize, self.id as usize);
+        let ci = self.cos.get(i).copied().unwrap_or(f64::NEG_INFINITY);
+        1 + self
+            .cos
+            .iter()
+            .enumerate()
+            .filter(|&(j, &cj)| j != me && j != i && (cj > ci || (cj == ci && j < i)))
+            .count()
+    }
+}
+
+/// the same token in the other model, matched by decoded text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Match {
+    pub id: u32,
+    /// its cosine to the word there, and its rank among the word's neighbours there.
+    pub cos: f64,
+    pub rank: usize,
+}
+
+/// one of a word's nearest neighbours by cosine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Neighbour {
+    pub id: u32,
+    pub text: String,
+    pub token: String,
+    pub cos: f64,
+    /// the token of the same text in the other model, when the word and this text are both
+    /// in its vocabulary.
+    pub other: Option<Match>,
+}
+
+/// the `k` tokens nearest `word` by cosine in `m` (the word itself left out), each matched in
+/// `other` (the other model and the same word there) by decoded text.
+pub fn neighbours(
+    m: &Model,
+    word: &Word,
+    other: Option<(&Model, &Word)>,
+    k: usize,
+) -> Vec<Neighbour> {
+    let me = word.id as usize;
+    let top = top_k(word.cos.len(), k + 1, |i| {
+        if i == me {
+            f64::NEG_INFINITY
+        } else {
+            word.cos[i]
+        }
+    });
+    top.into_iter()
+        .filter(|&i| i != me)
+        .take(k)
+        .map(|i| {
+            let text = m.vocab.text(i as u32);
+            let other = other.and_then(|(o, w)| {
+                let j = o.vocab.by_text(text)?;
+                Some(Match {
+                    id: j,
+                    cos: *w.cos.get(j as usize)?,
+                    rank: w.rank(j),
+                })
+            });
+            Neighbour {
+                id: i as u32,
+                text: text.to_string(),
+                token: m.vocab.raw(i as u32).to_string(),
+                cos: word.cos[i],
+                other,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -293,5 +498,73 @@ mod tests {
         assert_eq!((s.mean, s.min, s.max), (2.5, 1.0, 4.0));
         assert!((s.std - 1.25f64.sqrt()).abs() < 1e-15);
         assert!(Stats::of(&[]).is_err());
+    }
+
+    #[test]
+    fn histograms_fit_their_data() {
+        let h = Histogram::of(&[1.028, 1.03, 1.031, 1.035], 7).unwrap();
+        assert_eq!((h.lo, h.hi), (1.028, 1.035));
+        assert_eq!(h.counts.iter().sum::<u32>(), 4);
+        assert_eq!((h.counts[0], h.counts[6]), (1, 1));
+        let one = Histogram::of(&[2.0; 3], 4).unwrap();
+        assert!(one.lo < 2.0 && one.hi > 2.0 && one.counts.iter().sum::<u32>() == 3);
+        assert!(Histogram::of(&[1.0, f64::NAN], 4).is_err());
+        assert!(Histogram::of(&[1.0], 0).is_err());
+        assert!(Histogram::of(&[], 3).is_err());
+    }
+
+    #[test]
+    fn a_profile_of_a_tiny_model() {
+        let mut m = crate::core::fixtures::tiny_model(50, 64);
+        let p = profile(&mut m, 10, &mut |_| true).unwrap();
+        assert_eq!(p.sigma_rel.len(), 64);
+        assert_eq!(p.sigma_rel[0], 1.0);
+        assert!(p.sigma_rel.windows(2).all(|w| w[0] >= w[1]));
+        assert!((p.energy[63] - 1.0).abs() < 1e-9);
+        assert_eq!(p.norms.counts.iter().sum::<u32>(), 50);
+        assert_eq!(
+            (p.norms.lo, p.norms.hi),
+            (p.summary.norms.min, p.summary.norms.max)
+        );
+        assert_eq!(p.cos_mean.lo, p.summary.anisotropy.min);
+        assert!(p.summary.h.is_none());
+    }
+
+    #[test]
+    fn neighbours_leave_the_word_out_and_match_by_text() {
+        let a = crate::core::fixtures::tiny_model(50, 64);
+        let b = crate::core::fixtures::tiny_model(50, 64);
+        let t = a.vocab.text(7).to_string();
+        let (wa, wb) = (Word::find(&a, &t).unwrap(), Word::find(&b, &t).unwrap());
+        assert_eq!(wa.id, 7);
+        let n = neighbours(&a, &wa, Some((&b, &wb)), 5);
+        assert_eq!(n.len(), 5);
+        assert!(n.iter().all(|x| x.id != 7));
+        assert!(n.windows(2).all(|w| w[0].cos >= w[1].cos));
+        // the same model twice: every neighbour is itself at the same rank.
+        for (r, x) in n.iter().enumerate() {
+            let o = x.other.as_ref().unwrap();
+            assert_eq!((o.id, o.rank), (x.id, r + 1));
+            assert_eq!(o.cos, x.cos);
+        }
+        assert!(neighbours(&a, &wa, None, 5)
+            .iter()
+            .all(|x| x.other.is_none()));
+        assert!(Word::find(&a, "no such token").is_err());
+    }
+
+    #[test]
+    fn h_from_a_token_or_an_expression() {
+        let m = crate::core::fixtures::tiny_model(50, 64);
+        let (a, b) = (m.vocab.text(1).to_string(), m.vocab.text(4).to_string());
+        assert_eq!(h_from_text(&m, &a).unwrap(), m.token_vector(1).unwrap());
+        // a bare word is the word after a space, as in expressions: "king" is " king".
+        assert_eq!(h_from_text(&m, "king").unwrap(), m.token_vector(0).unwrap());
+        let e = h_from_text(&m, &format!("\"{a}\" - \"{b}\""));
+        assert!(e.is_ok(), "{e:?}");
+        assert!(matches!(
+            h_from_text(&m, "no such token"),
+            Err(Error::UnknownToken { .. })
+        ));
     }
 }

@@ -127,6 +127,12 @@ impl Vocab {
         &self.raw
     }
 
+    /// the token whose decoded text is exactly `s` (the lowest id when several decode alike):
+    /// how two models' vocabularies are matched.
+    pub fn by_text(&self, s: &str) -> Option<u32> {
+        self.by_text.get(s).copied()
+    }
+
     /// finds a token by decoded text first, then by raw string, then `#123` or a bare id.
     pub fn find(&self, s: &str) -> Result<u32> {
         if let Some(&i) = self.by_text.get(s) {
