@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use crate::core::readout::{Entry, GradientParts, Loss};
 
 pub mod charts;
+pub mod compare;
 pub mod lens;
 
 /// the top-k bars' coordinates: p across, one segment per token down.
@@ -179,6 +180,20 @@ impl Lang {
             "pull" => "pull",
             "push" if vi => "đẩy",
             "push" => "push",
+            "cmp_sigma" if vi => "phổ chuẩn hoá σ_k / σ₁ (nét đứt: hạng hiệu dụng)",
+            "cmp_sigma" => "normalised spectrum σ_k / σ₁ (dashed: effective rank)",
+            "cmp_energy" if vi => "năng lượng tích lũy Σ σ_j² / ‖E‖² (chấm: 90%)",
+            "cmp_energy" => "cumulative energy Σ σ_j² / ‖E‖² (dot: 90%)",
+            "cmp_rank" if vi => "{name}: hạng hiệu dụng {r}, 90% ở k = {k90}",
+            "cmp_rank" => "{name}: effective rank {r}, 90% at k = {k90}",
+            "cmp_tokens" if vi => "số token",
+            "cmp_tokens" => "tokens",
+            "cmp_stat" if vi => "trung bình {m}, độ lệch chuẩn {s}",
+            "cmp_stat" => "mean {m}, std {s}",
+            "cmp_cos_mu" if vi => "cos(v_i, μ)",
+            "cmp_cos_mu" => "cos(v_i, μ)",
+            "cmp_cos_axis" if vi => "cos(v_i, μ), μ = vector trung bình",
+            "cmp_cos_axis" => "cos(v_i, μ), μ = the mean vector",
             "probability" if vi => "xác suất p",
             "probability" => "probability p",
             _ => "",
@@ -347,24 +362,31 @@ pub fn plot_rect<X: Ranged, Y: Ranged>(coord: &Cartesian2d<X, Y>) -> ((i32, i32)
     )
 }
 
-/// ranges that hold every point with a little room.
+/// ranges that hold every point with a little room, each fitted to its data.
 pub fn cosnorm_ranges(cos: &[f64], norms: &[f64]) -> ((f64, f64), (f64, f64)) {
     let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
     for &c in cos {
         c0 = c0.min(c);
         c1 = c1.max(c);
     }
-    let n1 = norms.iter().fold(0f64, |m, &n| m.max(n));
+    let (n0, n1) = norms
+        .iter()
+        .fold((f64::INFINITY, 0f64), |(lo, hi), &n| (lo.min(n), hi.max(n)));
     if !(c0.is_finite() && c1 > c0) {
         (c0, c1) = (-1.0, 1.0);
     }
+    // ‖v‖ fitted to the norms (Gemma 3's all lie in [1.028, 1.035]: from 0 they are one line),
+    // never below 0.
+    let n0 = if n0.is_finite() { n0.min(n1) } else { 0.0 };
+    let npad = (0.06 * (n1 - n0)).max(1e-6 * n1.max(1e-9));
+    let (nlo, nhi) = ((n0 - npad).max(0.0), (n1 + npad).max(1e-9));
     let pad = 0.04 * (c1 - c0);
     // rounded outward to steps of 0.1, so small moves of h keep the same axes (and the page
     // can keep the frame it drew).
     let (lo, hi) = ((c0 - pad).max(-1.05), (c1 + pad).min(1.05));
     (
         ((lo * 10.0).floor() / 10.0, (hi * 10.0).ceil() / 10.0),
-        (0.0, (n1 * 1.06).max(1e-9)),
+        (nlo, nhi),
     )
 }
 
@@ -452,6 +474,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
             .light_line_style(style.palette.grid)
             .x_desc(style.lang.word("cos_axis"))
             .y_desc("‖v‖")
+            .y_label_formatter(&|v| style.lang.num(compare::axis_number(*v, nr.1 - nr.0)))
             .axis_desc_style(style.font(11.0))
             .label_style(style.font(10.5))
             .draw()

@@ -82,6 +82,73 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
 }
 
 #[test]
+fn the_scatter_fits_its_norm_axis_to_the_norms() {
+    // Gemma 3's norms: all within [1.028, 1.035].
+    let norms = [1.0281, 1.031, 1.0349];
+    let (_, (lo, hi)) = cosnorm_ranges(&[0.1, 0.2, 0.3], &norms);
+    assert!(
+        lo > 1.02 && lo < 1.0281 && hi > 1.0349 && hi < 1.04,
+        "{lo} {hi}"
+    );
+    // never below 0, and one norm alone still gets a range.
+    let (_, (lo, _)) = cosnorm_ranges(&[0.1, 0.2], &[0.01, 5.0]);
+    assert_eq!(lo, 0.0);
+    let (_, (lo, hi)) = cosnorm_ranges(&[0.1], &[2.0]);
+    assert!(lo < 2.0 && hi > 2.0);
+}
+
+fn profiles() -> (crate::core::compare::Profile, crate::core::compare::Profile) {
+    let mut a = tiny_model(60, 64);
+    let mut b = tiny_model(40, 32);
+    (
+        crate::core::compare::profile(&mut a, 20, &mut |_| true).unwrap(),
+        crate::core::compare::profile(&mut b, 20, &mut |_| true).unwrap(),
+    )
+}
+
+#[test]
+fn compare_spectra_name_each_model_and_its_effective_rank() {
+    let (a, b) = profiles();
+    for (w, h) in [(900, 320), (360, 640)] {
+        let out = svg(w, h, |area| {
+            compare::draw_compare_spectra(area, &[&a, &b], &Style::default()).unwrap();
+        });
+        assert!(out.contains("σ_k / σ₁"));
+        assert!(out.contains("cumulative energy"));
+        let r = format!("effective rank {:.1}", a.summary.effective_rank);
+        assert!(out.contains(&r), "{r}");
+        assert!(out.contains(&format!("90% at k = {}", b.summary.energy_90)));
+    }
+}
+
+#[test]
+fn compare_histograms_fit_each_axis_to_its_data() {
+    let (a, b) = profiles();
+    let out = svg(900, 500, |area| {
+        compare::draw_compare_histograms(area, &[&a, &b], &Style::default()).unwrap();
+    });
+    assert!(out.contains("‖v_i‖") && out.contains("cos(v_i, μ)"));
+    // 20 bars per histogram, four histograms.
+    assert!(out.matches("<rect").count() >= 80);
+    assert!(out.contains(&format!("mean {:.4}", a.summary.norms.mean)));
+    let vi = svg(400, 900, |area| {
+        let style = Style {
+            lang: Lang::Vi,
+            ..Style::default()
+        };
+        compare::draw_compare_histograms(area, &[&a, &b], &style).unwrap();
+    });
+    assert!(vi.contains("trung bình"));
+}
+
+#[test]
+fn axis_numbers_keep_neighbouring_ticks_apart() {
+    assert_eq!(compare::axis_number(1.0305, 0.0075), "1.0305");
+    assert_eq!(compare::axis_number(3.5, 5.7), "3.5");
+    assert_eq!(compare::axis_number(120.0, 400.0), "120");
+}
+
+#[test]
 fn the_scatter_labels_the_top_the_best_by_angle_and_the_target() {
     let (m, s) = session();
     let (v, _) = s.view(&m).unwrap();
