@@ -3,6 +3,7 @@
 import init, { Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js';
 import { mountExplorer } from './explorer.js';
 import { mountLens } from './lens.js';
+import { mountCompare } from './compare.js';
 import { spectrumInWorkers } from './spectrum.js';
 import { readManifest, downloadModel, cachedModels, clearModelCache, cacheLimit } from './loader.js';
 import { strings, number, integer, language, licenseName } from './i18n.js';
@@ -34,12 +35,18 @@ function showError(msg) {
  * the core reads it field by field (a broken value costs that value, not the rest). */
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  return { file: p.get('m'), state: p.get('s') ?? '' };
+  return { file: p.get('m'), state: p.get('s') ?? '', view: p.get('view'), with: p.get('with') };
 }
 
+/** the hash: the model and its controls, and (view=compare&with=<file>) the Compare view. */
 function writeHash(file, controls) {
-  const p = new URLSearchParams({ m: file, s: JSON.stringify(controls) });
-  if (new URLSearchParams(location.hash.slice(1)).has('lang')) p.set('lang', LANG);
+  const old = new URLSearchParams(location.hash.slice(1));
+  const p = new URLSearchParams({ m: file, s: JSON.stringify(controls ?? JSON.parse(old.get('s') || '{}')) });
+  if (old.has('lang')) p.set('lang', LANG);
+  if (view === 'compare') {
+    p.set('view', 'compare');
+    if (second?.key && !second.key.startsWith('local:')) p.set('with', second.key);
+  }
   history.replaceState(null, '', `#${p}`);
 }
 
@@ -60,6 +67,8 @@ function install(ex, key, row = null) {
   const hash = readHash();
   const start = !hash.file || hash.file === key ? hash.state : '';
   mounted = mountExplorer($('explorer'), explorer, start, { lang: LANG, layers: row?.full?.layers, theme: themeOf(document.documentElement), onChange: (c) => writeHash(key, c) });
+  fillCompareSelect();
+  if (view === 'compare') showCompare();
   // the Prompt panel, once: it follows the model on screen through `source`.
   lens ??= mountLens($('lens'), {
     lang: LANG,
@@ -100,24 +109,19 @@ async function readRange(file, offset, length, onBytes) {
   return out;
 }
 
-/** opens a local model: only its header and the tensors the explorer needs are read. */
-async function openLocal(files) {
+/** reads a local model from `files` (the model and maybe its tokenizer.json): only its header
+ * and the tensors the explorer needs. `status(text, fraction)` tells how far it got. */
+async function readLocal(files, status) {
   const list = [...files];
   const model = list.find((f) => /\.(gguf|safetensors)$/i.test(f.name)) ?? list.find((f) => !/\.json$/i.test(f.name));
   const tok = list.find((f) => /\.json$/i.test(f.name));
-  if (!model) {
-    showError(P.chooseFile);
-    return;
-  }
-  loading?.abort();
-  $('retry').hidden = true;
-  showError('');
+  if (!model) throw new Error(P.chooseFile);
   try {
     const total = model.size;
     let n = Math.min(total, 1 << 20);
     let prefix;
     for (;;) {
-      $('status').textContent = P.header(model.name);
+      status(P.header(model.name));
       prefix = new Uint8Array(await model.slice(0, n).arrayBuffer());
       const need = headerNeeds(prefix, total);
       if (need === 0) break;
@@ -131,28 +135,47 @@ async function openLocal(files) {
     for (let i = 0; i < ranges.length; i += 2) {
       parts.push(await readRange(model, ranges[i], ranges[i + 1], (b) => {
         got += b;
-        $('progress').value = got / want;
-        $('status').textContent = P.tensors(model.name, (got / 1e6).toFixed(1), (want / 1e6).toFixed(1), Math.floor((100 * got) / want));
+        status(P.tensors(model.name, (got / 1e6).toFixed(1), (want / 1e6).toFixed(1), Math.floor((100 * got) / want)), got / want);
       }));
     }
     const tokenizer = tok ? new Uint8Array(await tok.arrayBuffer()) : new Uint8Array();
     const ex = Explorer.fromRanges(prefix, total, parts, tokenizer);
-    remember(ex, { prefix, total, parts, tokenizer });
+    return { ex, name: model.name, tok, data: { prefix, total, parts, tokenizer } };
+  } catch (e) {
+    throw new Error(`${model.name}: ${e.message}`);
+  }
+}
+
+/** opens a local model: only its header and the tensors the explorer needs are read. */
+async function openLocal(files) {
+  if (![...files].some((f) => !/\.json$/i.test(f.name))) {
+    showError(P.chooseFile);
+    return;
+  }
+  loading?.abort();
+  $('retry').hidden = true;
+  showError('');
+  try {
+    const { ex, name, tok, data } = await readLocal(files, (text, f) => {
+      $('status').textContent = text;
+      if (f !== undefined) $('progress').value = f;
+    });
+    remember(ex, data);
     const select = $('model-select');
     select.querySelector('option[data-local]')?.remove();
-    const opt = new Option(`${model.name} (local)`, `local:${model.name}`);
+    const opt = new Option(`${name} (local)`, `local:${name}`);
     opt.dataset.local = '1';
     select.add(opt);
     select.value = opt.value;
     showLicense(null);
-    install(ex, `local:${model.name}`);
-    if (/\.safetensors$/i.test(model.name) && !tok) {
+    install(ex, `local:${name}`);
+    if (/\.safetensors$/i.test(name) && !tok) {
       $('status').textContent += P.noTokenizer;
     }
     if (!ex.hasSpectrum()) computeSpectrum(ex);
   } catch (e) {
     $('status').textContent = explorer ? P.kept : P.failed;
-    showError(`${model.name}: ${e.message}`);
+    showError(e.message);
     if (shownKey) $('model-select').value = shownKey;
     showLicense(shownModels.find((m) => m.file === shownKey));
   }
@@ -183,6 +206,7 @@ function computeSpectrum(ex) {
     ex.setSpectrum(sigma, v);
     $('spectrum-status').hidden = true;
     mounted?.refresh();
+    if (view === 'compare') mountComparison();
     return true;
   }, (e) => {
     if (spectrumJob !== job) return false;
@@ -290,10 +314,186 @@ async function showCache() {
   $('clear-cache').title = P.cacheTitle(Math.round(cacheLimit() / 1048576));
 }
 
+// ---- the Compare view: the model on screen beside a second one (compare.js) ----
+let view = 'explore'; // the tab shown
+let second = null; // {key, ex}: the second model
+let compared = null; // the mounted Compare view
+let comparing = null; // the AbortController of the second model's download
+const C = T.compare;
+
+function compareError(msg) {
+  $('compare-error').textContent = msg;
+  $('compare-error').hidden = !msg;
+}
+
+/** the picker of the second model: every served model but the one on screen. */
+function fillCompareSelect() {
+  const select = $('compare-select');
+  const want = select.value || readHash().with;
+  const local = select.querySelector('option[data-local]');
+  const rows = shownModels.filter((m) => m.file !== shownKey);
+  select.replaceChildren(...rows.map((m) => new Option(optionLabel(m), m.file)));
+  if (local) select.add(local);
+  if ([...select.options].some((o) => o.value === want)) select.value = want;
+  showCompareLicense();
+}
+
+function showCompareLicense() {
+  const entry = shownModels.find((m) => m.file === $('compare-select').value);
+  const a = $('compare-license');
+  const known = entry?.license && entry.license !== 'unknown';
+  a.hidden = !known;
+  if (!known) return;
+  a.textContent = P.license(licenseName(entry.license));
+  a.title = P.licenseTitle;
+  if (entry.license_url) a.href = entry.license_url;
+  else a.removeAttribute('href');
+}
+
+/** shows a tab: 'explore' or 'compare' (which loads the second model when needed). */
+function selectView(name, { focus = false } = {}) {
+  view = name;
+  for (const [tab, panel, v] of [['tab-explore', 'explore-panel', 'explore'], ['tab-compare', 'compare-panel', 'compare']]) {
+    const on = v === name;
+    $(tab).setAttribute('aria-selected', String(on));
+    $(tab).tabIndex = on ? 0 : -1;
+    $(panel).hidden = !on;
+    if (on && focus) $(tab).focus();
+  }
+  if (shownKey) writeHash(shownKey, null);
+  if (name === 'compare') showCompare();
+}
+
+/** the Compare view of the model on screen and the chosen second model (downloaded first). */
+async function showCompare() {
+  if (!explorer) return;
+  const key = $('compare-select').value;
+  if (!key) { compareError(C.same); return; }
+  compareError('');
+  $('compare-retry').hidden = true;
+  if (second?.key !== key) {
+    if (key.startsWith('local:')) return; // a local file is opened by its button
+    const entry = shownModels.find((m) => m.file === key);
+    if (!entry) return;
+    comparing?.abort();
+    const ctl = new AbortController();
+    comparing = ctl;
+    try {
+      let shown = -1;
+      const buf = await downloadModel(location.href, entry, (got, total) => {
+        const pct = Math.floor((100 * got) / total);
+        if (pct === shown) return;
+        shown = pct;
+        $('compare-progress').value = got / total;
+        $('compare-status').textContent = pct < 100 ? C.downloading(entry.name, (got / 1e6).toFixed(1), (total / 1e6).toFixed(1), pct) : C.checking(entry.name);
+      }, { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
+      if (ctl.signal.aborted) return;
+      $('compare-status').textContent = C.reading(entry.name);
+      await new Promise((r) => requestAnimationFrame(r));
+      const ex = new Explorer(buf, new Uint8Array());
+      if (ctl.signal.aborted) { ex.free(); return; }
+      await setSecond(key, ex, entry.name);
+    } catch (e) {
+      if (ctl.signal.aborted) return;
+      $('compare-status').textContent = '';
+      compareError(C.failed(e.code ? T.loadError(e) : e.message));
+      $('compare-retry').hidden = false;
+      $('compare-retry').onclick = () => showCompare();
+      return;
+    } finally {
+      if (comparing === ctl) comparing = null;
+    }
+  }
+  mountComparison();
+}
+
+/** installs `ex` as the second model, its spectrum computed in Workers when the file has none. */
+async function setSecond(key, ex, name) {
+  if (!ex.hasSpectrum()) {
+    const job = spectrumInWorkers(ex, (f) => {
+      $('compare-progress').value = f;
+      $('compare-status').textContent = C.spectrum(name, Math.floor(100 * f));
+    });
+    const { sigma, v } = await job.done;
+    ex.setSpectrum(sigma, v);
+  }
+  compared?.destroy();
+  compared = null;
+  second?.ex.free();
+  second = { key, ex };
+  $('compare-progress').value = 1;
+  writeHash(shownKey, null);
+}
+
+function mountComparison() {
+  if (!second || !explorer) return;
+  if (compared?.a === explorer && compared?.b === second.ex) return;
+  compared?.destroy();
+  $('compare-status').textContent = C.computing;
+  if (!explorer.hasSpectrum()) return; // computeSpectrum remounts when it is done
+  const v = mountCompare($('compare'), explorer, second.ex, { lang: LANG, theme: themeOf(document.documentElement) });
+  compared = { ...v, a: explorer, b: second.ex };
+  v.ready.then(() => {
+    $('compare-status').textContent = C.shown(explorer.info().name, second.ex.info().name);
+  }, (e) => {
+    $('compare-status').textContent = '';
+    compareError(e.message);
+  });
+}
+
+/** a local file as the second model: only its header and the tensors compared are read. */
+async function openSecondLocal(files) {
+  compareError('');
+  try {
+    const { ex, name } = await readLocal(files, (t, f) => { $('compare-status').textContent = t; if (f !== undefined) $('compare-progress').value = f; });
+    const select = $('compare-select');
+    select.querySelector('option[data-local]')?.remove();
+    const opt = new Option(`${name} (local)`, `local:${name}`);
+    opt.dataset.local = '1';
+    select.add(opt);
+    select.value = opt.value;
+    showCompareLicense();
+    await setSecond(opt.value, ex, name);
+    mountComparison();
+  } catch (e) {
+    $('compare-status').textContent = '';
+    compareError(C.failed(e.message));
+  }
+}
+
+function wireCompare() {
+  $('tab-explore').textContent = C.exploreTab;
+  $('tab-compare').textContent = C.tab;
+  $('view-tabs').setAttribute('aria-label', C.tabsLabel);
+  $('compare-label').textContent = C.withLabel;
+  $('compare-open').textContent = C.openOther;
+  $('compare-open').title = P.openTitle;
+  $('compare-intro').textContent = C.intro;
+  $('compare-retry').textContent = T.retry;
+  $('tab-explore').onclick = () => selectView('explore');
+  $('tab-compare').onclick = () => selectView('compare');
+  // the tabs' keys (WAI-ARIA tabs): arrows move between them, Home/End to the ends.
+  $('view-tabs').addEventListener('keydown', (e) => {
+    const order = ['explore', 'compare'];
+    const at = order.indexOf(view);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: order.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    selectView(order[(to + order.length) % order.length], { focus: true });
+  });
+  $('compare-select').onchange = () => {
+    showCompareLicense();
+    if (!$('compare-select').value.startsWith('local:')) showCompare();
+  };
+  $('compare-open').onclick = () => $('compare-file').click();
+  $('compare-file').onchange = () => { if ($('compare-file').files.length) openSecondLocal($('compare-file').files); };
+}
+
 async function main() {
   translatePage();
+  wireCompare();
   window.addEventListener('hashchange', followHash);
-  followTheme(document.documentElement, (t) => { mounted?.setTheme(t); lens?.setTheme(t); });
+  followTheme(document.documentElement, (t) => { mounted?.setTheme(t); lens?.setTheme(t); compared?.setTheme(t); });
   $('clear-cache').onclick = async () => { await clearModelCache(); showCache(); };
   $('model-select').onchange = () => {
     if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
@@ -314,7 +514,16 @@ async function main() {
     showError(P.noWasm(e.message));
     return;
   }
-  await load(readHash().file);
+  const first = readHash();
+  if (first.view === 'compare') {
+    view = 'compare';
+    for (const [tab, panel, on] of [['tab-explore', 'explore-panel', false], ['tab-compare', 'compare-panel', true]]) {
+      $(tab).setAttribute('aria-selected', String(on));
+      $(tab).tabIndex = on ? 0 : -1;
+      $(panel).hidden = !on;
+    }
+  }
+  await load(first.file);
 }
 
 // for benchmarks and tests: the mounted explorer.
@@ -323,6 +532,10 @@ window.unembedPage = {
   /** the Prompt panel (lens.js). */
   get lens() { return lens; },
   get explorer() { return explorer; },
+  /** the Compare view (compare.js), once mounted; its `ready` resolves when it is shown. */
+  get compare() { return compared; },
+  /** the second model's Explorer. */
+  get second() { return second?.ex ?? null; },
   /** computes the shown model's spectrum again in the Workers: resolves true once installed. */
   recomputeSpectrum() {
     explorer.dropSpectrum();

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::error::{Error, Result};
-use super::hidden;
+use super::hidden::{self, Term};
 use super::maths::{cosine, norm, top_k};
 use super::model::Model;
 use super::spectrum::Spectrum;
@@ -326,18 +326,21 @@ pub fn profile(
 
 /// h from a text as each model reads it: an expression of tokens (`king - man + woman`, a bare
 /// word read as the word after a space when the vocabulary has it, see [`hidden`]), else the
-/// token whose exact text it is.
-pub fn h_from_text(m: &Model, text: &str) -> Result<Vec<f32>> {
-    match hidden::eval_expr(m, text) {
-        Ok(h) => Ok(h),
+/// token whose exact text it is; with the terms it was read as.
+pub fn h_from_text(m: &Model, text: &str) -> Result<(Vec<f32>, Vec<Term>)> {
+    let terms = match hidden::parse_expr(m, text) {
+        Ok(t) => t,
         Err(bad) => match m.vocab.find(text) {
-            Ok(id) => m.token_vector(id),
+            Ok(id) => vec![Term { coef: 1.0, id }],
             // a single word that is no token: say so (with near spellings), not that it is a
             // bad expression.
-            Err(not_a_token) if !text.contains(['+', '-', '*', '"', '#']) => Err(not_a_token),
-            Err(_) => Err(bad),
+            Err(not_a_token) if !text.contains(['+', '-', '*', '"', '#']) => {
+                return Err(not_a_token)
+            }
+            Err(_) => return Err(bad),
         },
-    }
+    };
+    Ok((hidden::eval_terms(m, &terms)?, terms))
 }
 
 /// a word in one model: its id and every token's cosine to its vector.
@@ -347,10 +350,18 @@ pub struct Word {
 }
 
 impl Word {
-    /// `text` looked up in `m` (as [`Vocab::find`](super::vocab::Vocab::find) does), and
+    /// `text` looked up in `m` as [`h_from_text`] reads a single word, and
     /// cos(w_i, w_word) over the vocabulary: one full pass.
     pub fn find(m: &Model, text: &str) -> Result<Word> {
-        let id = m.vocab.find(text)?;
+        // as in an expression: a bare word is the word after a space when there is one.
+        let id = match h_from_text(m, text)?.1.as_slice() {
+            [Term { coef, id }] if *coef == 1.0 => *id,
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{text:?} is not one token: give a single word for its neighbours"
+                )))
+            }
+        };
         let v = m.token_vector(id)?;
         let u = m.unembedding();
         let z = u.logits(&v)?;
@@ -557,11 +568,14 @@ mod tests {
     fn h_from_a_token_or_an_expression() {
         let m = crate::core::fixtures::tiny_model(50, 64);
         let (a, b) = (m.vocab.text(1).to_string(), m.vocab.text(4).to_string());
-        assert_eq!(h_from_text(&m, &a).unwrap(), m.token_vector(1).unwrap());
+        assert_eq!(h_from_text(&m, &a).unwrap().0, m.token_vector(1).unwrap());
         // a bare word is the word after a space, as in expressions: "king" is " king".
-        assert_eq!(h_from_text(&m, "king").unwrap(), m.token_vector(0).unwrap());
+        let (h, terms) = h_from_text(&m, "king").unwrap();
+        assert_eq!((h, terms[0].id), (m.token_vector(0).unwrap(), 0));
+        assert_eq!(Word::find(&m, "king").unwrap().id, 0);
+        assert!(Word::find(&m, "king - man").is_err());
         let e = h_from_text(&m, &format!("\"{a}\" - \"{b}\""));
-        assert!(e.is_ok(), "{e:?}");
+        assert_eq!(e.unwrap().1.len(), 2);
         assert!(matches!(
             h_from_text(&m, "no such token"),
             Err(Error::UnknownToken { .. })

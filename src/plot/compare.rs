@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{err, label, PlotResult, Style};
+use super::{err, PlotResult, Style};
 use crate::core::compare::{Histogram, Profile};
 
 /// the colour of the n-th model (the first in the bars' blue, the second in the target's
@@ -16,6 +16,17 @@ fn model_color(style: &Style, n: usize) -> RGBColor {
         0 => style.palette.bar,
         1 => style.palette.target,
         _ => style.palette.self_,
+    }
+}
+
+/// a model's name as a chart shows it: spaces kept (it is not a token), controls and invisible
+/// characters escaped, cut at `max` characters.
+fn name(text: &str, max: usize) -> String {
+    let e = crate::core::vocab::escaped(text);
+    if e.chars().count() > max {
+        e.chars().take(max - 1).chain(['…']).collect()
+    } else {
+        e
     }
 }
 
@@ -77,6 +88,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
         .max_light_lines(2)
         .light_line_style(style.palette.grid)
         .x_desc(w("k_axis"))
+        .x_label_formatter(&|k| format!("{k:.0}"))
         .y_desc("σ_k / σ_1")
         .axis_desc_style(style.font(11.0))
         .label_style(style.font(10.5))
@@ -93,7 +105,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
                 c.stroke_width(style.px(1.6)),
             ))
             .map_err(err)?
-            .label(label(&p.summary.name, 28))
+            .label(name(&p.summary.name, 28))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c));
         let r = p.summary.effective_rank;
         chart
@@ -127,6 +139,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
         .max_light_lines(2)
         .light_line_style(style.palette.grid)
         .x_desc(w("k_axis"))
+        .x_label_formatter(&|k| format!("{k:.0}"))
         .y_desc(w("energy"))
         .y_label_formatter(&|e| format!("{:.0}%", 100.0 * e))
         .axis_desc_style(style.font(11.0))
@@ -153,7 +166,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
             .map_err(err)?
             .label(
                 w("cmp_rank")
-                    .replace("{name}", &label(&p.summary.name, 22))
+                    .replace("{name}", &name(&p.summary.name, 22))
                     .replace("{r}", &style.lang.num(format!("{r:.1}")))
                     .replace("{k90}", &p.summary.energy_90.to_string()),
             )
@@ -181,7 +194,8 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
         .label_font(style.font(10.5))
         .background_style(style.palette.bg.mix(0.9))
         .border_style(style.palette.grid)
-        .position(SeriesLabelPosition::LowerRight)
+        // the curves rise from the lower left: the upper left stays clear.
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(err)?;
     area.present().map_err(err)?;
@@ -262,11 +276,11 @@ pub fn draw_compare_histograms<DB: DrawingBackend>(
     };
     for (i, p) in profiles.iter().enumerate() {
         let c = model_color(style, i);
-        let name = label(&p.summary.name, 24);
+        let who = name(&p.summary.name, 24);
         let s = &p.summary;
         draw_histogram(
             &cells[2 * i],
-            &format!("{name}: ‖v_i‖ ({})", stat(s.norms.mean, s.norms.std)),
+            &format!("{who}: ‖v_i‖ ({})", stat(s.norms.mean, s.norms.std)),
             "‖v_i‖",
             &p.norms,
             s.norms.mean,
@@ -276,7 +290,7 @@ pub fn draw_compare_histograms<DB: DrawingBackend>(
         draw_histogram(
             &cells[2 * i + 1],
             &format!(
-                "{name}: {} ({})",
+                "{who}: {} ({})",
                 w("cmp_cos_mu"),
                 stat(s.anisotropy.mean, s.anisotropy.std)
             ),

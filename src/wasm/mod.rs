@@ -29,7 +29,9 @@ use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
 use crate::plot::{self, Lang, Palette, Style};
 
+mod compare;
 mod lens;
+pub use compare::Comparison;
 pub use lens::{LensChart, LensModel};
 
 fn js(e: Error) -> JsError {

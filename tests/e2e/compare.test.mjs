@@ -1,0 +1,113 @@
+// the Compare view (www/compare.js) of SmolLM2-135M beside Gemma 3 270M, as `scripts/serve.sh
+// --with gemma` serves them (scripts/test.sh prepares both): reached by its tab (and by the
+// keyboard), it downloads the second model with a progress bar, then shows the numbers
+// `unembed compare --json` prints for the same files and text: each model's effective rank,
+// the directions carrying 90% of ‖E‖², the norm and anisotropy statistics, Spearman's ρ between
+// logit and cosine and the top-10 by each; and a word's nearest neighbours (the top by cosine
+// without the word itself). screenshots at 1366×768 and 390×844 in target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { serve, launch, watchErrors } from './harness.mjs';
+
+const SMOL = 'www/models/smollm2-135m.gguf';
+const GEMMA = 'www/models/gemma-3-270m.gguf';
+const SHOTS = 'target/screenshots';
+let srv, browser, cli;
+
+before(async () => {
+  assert.ok(existsSync(GEMMA), `${GEMMA} is missing: run bash scripts/prepare.sh --with gemma`);
+  mkdirSync(SHOTS, { recursive: true });
+  // the page reads "Paris" as an expression: the bare word is " Paris" in both vocabularies.
+  cli = JSON.parse(execFileSync('target/release/unembed', ['compare', SMOL, GEMMA, '--expr', 'Paris', '--top', '11', '--json'], { encoding: 'utf8' }));
+  srv = await serve('www');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  srv?.stop();
+});
+
+/** the page's numbers as English text: fixed digits. */
+const fixed = (x, d) => x.toFixed(d);
+
+async function openCompare(page) {
+  await page.goto(srv.url);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  // the tabs by keyboard: focus the selected one, ArrowRight moves to Compare.
+  await page.focus('#tab-explore');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-compare', 'aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-compare');
+  assert.equal(await page.isHidden('#explore-panel'), true);
+  // the second model downloads with its progress shown (Gemma is the only other served model).
+  assert.equal(await page.inputValue('#compare-select'), 'gemma-3-270m.gguf');
+  await page.waitForFunction(() => /Gemma 3 270M/.test(document.getElementById('compare-status').textContent));
+  await page.waitForFunction(() => window.unembedPage.compare, null, { timeout: 180000 });
+  await page.evaluate(() => window.unembedPage.compare.ready);
+  await page.waitForSelector('.cmp-words .cmp-side[data-model="1"] tbody tr');
+}
+
+test('Compare shows the CLI\'s numbers for SmolLM2 beside Gemma 3', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1366, height: 768 });
+  const errors = watchErrors(page);
+  await openCompare(page);
+  assert.match(await page.textContent('#compare-status'), /SmolLM2-135M-Instruct beside Gemma 3 270M/);
+  assert.match(decodeURIComponent(await page.evaluate(() => location.hash)), /view=compare&with=gemma-3-270m\.gguf/);
+  assert.match(await page.textContent('#compare-license'), /Gemma Terms of Use/);
+
+  const [a, b] = cli.models;
+  const summary = (key) => page.$$eval(`.cmp-summary tr[data-key="${key}"] td`, (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(await summary('effective_rank'), [a, b].map((m) => `${fixed(m.effective_rank, 1)} of ${m.d}`));
+  assert.deepEqual(await summary('energy_90'), [a, b].map((m) => String(m.energy_90)));
+  const range = (s) => `${fixed(s.mean, 4)} ± ${fixed(s.std, 4)} [${fixed(s.min, 4)}, ${fixed(s.max, 4)}]`;
+  assert.deepEqual(await summary('norms'), [a, b].map((m) => range(m.norms)));
+  assert.deepEqual(await summary('anisotropy'), [a, b].map((m) => range(m.anisotropy)));
+
+  // the text: ρ and the top-10 by logit and by cosine in each model.
+  for (const [i, m] of [a, b].entries()) {
+    const side = `.cmp-text .cmp-side[data-model="${i}"]`;
+    const rho = await page.textContent(`${side} .cmp-rho`);
+    assert.ok(rho.includes(`= ${fixed(m.spearman_dot_cos, 4)};`), `${rho} vs ${m.spearman_dot_cos}`);
+    const rows = await page.$$eval(`${side} tbody tr`, (trs) => trs.map((tr) => [Number(tr.dataset.logitId), Number(tr.dataset.cosId)]));
+    assert.deepEqual(rows.map((r) => r[0]), m.h.top_logit.slice(0, 10).map((e) => e.id));
+    assert.deepEqual(rows.map((r) => r[1]), m.h.top_cosine.slice(0, 10).map((e) => e.id));
+    // the word's neighbours: the top by cosine without the word itself (its own cosine is 1).
+    assert.equal(m.h.top_cosine[0].id, (await page.$$eval(`${side} tbody tr`, (trs) => trs.map((tr) => Number(tr.dataset.cosId))))[0]);
+    const nn = await page.$$eval(`.cmp-words .cmp-side[data-model="${i}"] tbody tr`, (trs) => trs.map((tr) => Number(tr.dataset.id)));
+    assert.deepEqual(nn, m.h.top_cosine.slice(1, 11).map((e) => e.id));
+  }
+  // Gemma's vectors are all one length: its logit and cosine rankings agree (§9); SmolLM2's do not.
+  assert.ok(b.spearman_dot_cos > 0.999 && a.spearman_dot_cos < 0.9);
+
+  // a neighbour both vocabularies have is matched by its text: " London" in both.
+  const there = await page.$$eval('.cmp-words .cmp-side[data-model="0"] tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const london = there.find((r) => r[1] === '" London"');
+  assert.ok(london, JSON.stringify(there));
+  assert.match(london[4], /^#\d+$/);
+
+  // an expression and a word only one vocabulary has: each side answers for itself.
+  await page.fill('input[id$="-text"]', 'king - man + woman');
+  await page.press('input[id$="-text"]', 'Enter');
+  await page.waitForFunction(() => /woman/.test(document.querySelector('.cmp-text .cmp-side[data-model="1"] caption')?.textContent ?? ''));
+
+  await page.screenshot({ path: `${SHOTS}/compare-1366.png`, fullPage: true });
+  errors.check();
+  await page.close();
+});
+
+test('Compare on a phone: one column, charts stacked', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const errors = watchErrors(page);
+  await openCompare(page);
+  // nothing wider than the screen.
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 390, `page is ${wide}px wide`);
+  await page.screenshot({ path: `${SHOTS}/compare-390.png`, fullPage: true });
+  errors.check();
+  await page.close();
+});
