@@ -7,10 +7,13 @@
 // (`pkg/`, `models/models.json`), or under the `base` attribute. the `lens` view adds the
 // Prompt panel (lens.js); `prompt` fills it and runs it once the element is on screen.
 // `controls="temperature,scale"` shows only those controls ("" none); by default the ones
-// its views need.
+// its views need. `views="compare" compare="gemma-3-270m.gguf"` shows the Compare view
+// (compare.js) of `model` beside the served model `compare` (downloaded when the element is
+// seen, with its progress), reading `token` (default Paris) as the text and word compared.
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
+import { mountCompare } from './compare.js';
 import { readManifest, downloadModel, LoadError } from './loader.js';
 // the model cache, for a course site's own "clear" button or settings page.
 export { cachedModels, clearModelCache, CACHE_SETTING } from './loader.js';
@@ -97,10 +100,11 @@ const CONTROL_ATTRS = ['token', 'temperature', 'target', 'mix', 'mix-with', 'sca
 const VIEWS = 'topk,cosnorm,spectrum,loss,table';
 
 export class UnembedExplorer extends HTMLElement {
-  static observedAttributes = ['model', 'base', 'views', 'controls', 'lang', 'prompt', ...CONTROL_ATTRS];
+  static observedAttributes = ['model', 'base', 'views', 'controls', 'lang', 'prompt', 'compare', ...CONTROL_ATTRS];
 
   #mounted = null;
   #lens = null;
+  #compare = null;
   #generation = 0;
   #unfollow = null;
 
@@ -125,7 +129,7 @@ export class UnembedExplorer extends HTMLElement {
 
   connectedCallback() {
     // the host's light or dark theme, followed while the element is on the page (theme.js).
-    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); });
+    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); this.#compare?.setTheme(t); });
     this.#start();
   }
 
@@ -138,6 +142,8 @@ export class UnembedExplorer extends HTMLElement {
     sightings.get(this)?.(false);
     this.#lens?.destroy();
     this.#lens = null;
+    this.#compare?.destroy();
+    this.#compare = null;
     this.#mounted?.destroy();
     this.#mounted = null;
   }
@@ -146,7 +152,7 @@ export class UnembedExplorer extends HTMLElement {
     if (old === value || !this.isConnected) return;
     if (name === 'prompt' && this.#lens) {
       this.#lens.setPrompt(value ?? '', { run: value ? 'visible' : false });
-    } else if (name === 'model' || name === 'base' || name === 'views' || name === 'controls' || name === 'lang' || name === 'prompt' || !this.#mounted) {
+    } else if (name === 'model' || name === 'base' || name === 'views' || name === 'controls' || name === 'lang' || name === 'prompt' || name === 'compare' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
     } else {
@@ -183,12 +189,17 @@ export class UnembedExplorer extends HTMLElement {
       const { entry, spectrum } = modelOf(explorer);
       const host = document.createElement('div');
       const lensHost = document.createElement('div');
-      this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
-      this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
-        views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
-        controls: parseControls(this.getAttribute('controls'), views),
-      });
-      spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
+      const compareHost = document.createElement('div');
+      const shown = views.filter((v) => v !== 'lens' && v !== 'compare');
+      this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), ...(shown.length ? [host] : []), ...(views.includes('compare') ? [compareHost] : []));
+      if (shown.length) {
+        this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
+          views: shown, lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
+          controls: parseControls(this.getAttribute('controls'), views),
+        });
+        spectrum?.then(() => { if (generation === this.#generation) this.#mounted?.refresh(); }, () => {});
+      }
+      if (views.includes('compare')) this.#startCompare(generation, compareHost, base, explorer, lang);
       if (views.includes('lens')) {
         const prompt = this.getAttribute('prompt') ?? '';
         this.#lens = mountLens(lensHost, {
@@ -204,6 +215,51 @@ export class UnembedExplorer extends HTMLElement {
       retry.onclick = () => this.#start();
       status.append(retry);
     }
+  }
+
+  /** the Compare view of `explorer` beside the model the `compare` attribute names. */
+  async #startCompare(generation, host, base, explorer, lang) {
+    const T = strings(lang);
+    const status = document.createElement('p');
+    status.className = 'unembed-status';
+    status.setAttribute('role', 'status');
+    host.replaceChildren(status);
+    const file = this.getAttribute('compare');
+    if (!file) {
+      status.textContent = T.compare.noSecond;
+      return;
+    }
+    try {
+      const other = await loadModel(base, file, (got, total) => {
+        status.textContent = T.compare.downloading(file, (got / 1e6).toFixed(1), (total / 1e6).toFixed(1), Math.floor((100 * got) / total));
+      }, { lang });
+      // a model taken from the whole file gets its spectrum in Workers: wait for it.
+      status.textContent = T.compare.computing;
+      await Promise.all([modelOf(explorer).spectrum, modelOf(other).spectrum]);
+      if (generation !== this.#generation) return;
+      if (other === explorer) {
+        status.textContent = T.compare.same;
+        return;
+      }
+      const text = this.getAttribute('token')?.trim() || 'Paris';
+      const view = mountCompare(host, explorer, other, { lang, theme: themeOf(this), text, word: text });
+      this.#compare = view;
+      await view.ready;
+    } catch (e) {
+      if (generation !== this.#generation) return;
+      status.textContent = T.compare.failed(e.code ? T.loadError(e) : e.message);
+      host.replaceChildren(status);
+      const retry = document.createElement('button');
+      retry.type = 'button';
+      retry.textContent = T.retry;
+      retry.onclick = () => this.#startCompare(generation, host, base, explorer, lang);
+      status.append(retry);
+    }
+  }
+
+  /** the Compare view's handle (for tests), or null. */
+  get compare() {
+    return this.#compare;
   }
 
   /** the Prompt panel's handle (for tests), or null. */

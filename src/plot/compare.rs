@@ -218,7 +218,7 @@ fn draw_histogram<DB: DrawingBackend>(
         .caption(title, style.font(12.0).color(&color))
         .margin(style.px(6.0))
         .x_label_area_size(style.px(30.0))
-        .y_label_area_size(style.px(46.0))
+        .y_label_area_size(style.px(56.0))
         .build_cartesian_2d(h.lo..h.hi, 0f64..top)
         .map_err(err)?;
     let lang = style.lang;

@@ -111,3 +111,30 @@ test('Compare on a phone: one column, charts stacked', async () => {
   errors.check();
   await page.close();
 });
+
+test('the element: views="compare" compare="gemma-3-270m.gguf", in Vietnamese', async () => {
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  // a host page of the served site's origin (so the module and models resolve beside it).
+  await page.route(`${srv.url}compare-element.html`, (r) => r.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<link rel="stylesheet" href="style.css"><link rel="icon" href="data:,">
+<script type="module" src="unembed-explorer.js"></script></head><body>
+<unembed-explorer id="c" views="compare" compare="gemma-3-270m.gguf" token="Paris"></unembed-explorer>
+<unembed-explorer id="none" views="compare"></unembed-explorer>
+</body></html>`,
+  }));
+  await page.goto(`${srv.url}compare-element.html`);
+  await page.waitForFunction(() => document.getElementById('c').compare, null, { timeout: 180000 });
+  await page.evaluate(() => document.getElementById('c').compare.ready);
+  await page.waitForSelector('#c .cmp-words .cmp-side[data-model="1"] tbody tr');
+  const [a, b] = cli.models;
+  const ranks = await page.$$eval('#c .cmp-summary tr[data-key="effective_rank"] td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(ranks, [a, b].map((m) => `${m.effective_rank.toFixed(1).replace('.', ',')} trên ${m.d}`));
+  assert.match(await page.textContent('#c h3'), /Hai ma trận unembedding/);
+  // without a second model the element says what it needs.
+  await page.waitForFunction(() => /compare=/.test(document.querySelector('#none .unembed-status')?.textContent ?? ''));
+  errors.check();
+  await page.close();
+});
