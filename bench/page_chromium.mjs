@@ -5,6 +5,7 @@
 // while dragging) over many steps of five sliders; then the spectrum computed again by the
 // page's Workers (one per core). prints `name value` lines.
 import { serve, launch } from '../tests/e2e/harness.mjs';
+import { sliderSteps } from './steps.mjs';
 
 const steps = Number(process.argv[2] ?? 240);
 const srv = await serve('www');
@@ -14,29 +15,7 @@ try {
   await page.goto(srv.url);
   await page.waitForFunction(() => performance.getEntriesByName('unembed:first-chart').length > 0, null, { timeout: 60000 });
   const first = await page.evaluate(() => performance.getEntriesByName('unembed:first-chart')[0].startTime);
-  const r = await page.evaluate(async (n) => {
-    const m = window.unembedPage.mounted;
-    const plan = [
-      (i) => ({ scale: 0.5 + (i % 60) / 20 }),
-      (i) => ({ mix: (i % 50) / 50 }),
-      (i) => ({ noise: (i % 40) / 200 }),
-      (i) => ({ temperature: 0.2 + (i % 50) / 20 }),
-      (i) => ({ coeffs: [Math.sin(i / 7), Math.cos(i / 5)] }),
-    ];
-    const t = [];
-    // one step per animation frame, as while dragging: the browser renders between steps.
-    for (let i = 0; i < n; i++) {
-      const patch = plan[i % plan.length](i);
-      await new Promise((done) => requestAnimationFrame(() => {
-        const s = performance.now();
-        m.set(patch, { sync: true });
-        t.push(performance.now() - s);
-        done();
-      }));
-    }
-    t.sort((a, b) => a - b);
-    return { median: t[Math.floor(t.length / 2)], p95: t[Math.floor(t.length * 0.95)], max: t[t.length - 1], n };
-  }, steps);
+  const r = await sliderSteps(page, steps);
   console.log(`page_first_chart_ms ${first.toFixed(0)}`);
   console.log(`page_slider_step_median_ms ${r.median.toFixed(2)}`);
   console.log(`page_slider_step_p95_ms ${r.p95.toFixed(2)}`);

@@ -21,6 +21,8 @@ ROWS = [
     ("spectrum wasm Chromium, one thread", "wasm_chromium_spectrum_one_thread_s", "numpy_gram_eigh_f64_s", "s"),
     ("spectrum in the page's Workers", "page_spectrum_workers_s", "numpy_gram_eigh_f64_s", "s"),
     ("spectrum in the page's Workers vs one thread", "page_spectrum_workers_s", "wasm_chromium_spectrum_one_thread_s", "s"),
+    ("Gemma 3 product (262,144 rows) vs SmolLM2's (49,152), Chromium exact", "two_gemma_product_exact_median_ms", "two_smollm2_product_exact_median_ms", "ms"),
+    ("Gemma 3 slider step p95 vs SmolLM2's, Chromium", "two_gemma_slider_step_p95_ms", "two_smollm2_slider_step_p95_ms", "ms"),
 ]
 
 

@@ -7,7 +7,9 @@
 #   beside numpy's svd and Gram + eigh;
 #   the forward pass and the logit lens natively (bench --forward) and in Chromium beside
 #   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF;
-#   the review's hostile links (bench/links_chromium.mjs).
+#   the review's hostile links (bench/links_chromium.mjs); with Gemma 3 270M prepared
+#   (scripts/prepare.sh --with gemma), both models in one Chromium run (slider step, product,
+#   the Compare view: bench/two_models_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,11 @@ node bench/drag_chromium.mjs 3
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
 node bench/links_chromium.mjs
+if [ -f www/models/gemma-3-270m.gguf ]; then
+  node bench/two_models_chromium.mjs 240 "$REPS"
+else
+  echo "# two_models: skipped (run bash scripts/prepare.sh --with gemma first)"
+fi
 } | tee "$OUT"
 # every figure beside its reference from this same run, and the ratio.
 python3 bench/summary.py "$OUT"

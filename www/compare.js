@@ -174,19 +174,31 @@ export function mountCompare(root, a, b, { lang = document.documentElement.lang,
   wordForm.addEventListener('submit', guard(showWord));
 
   // the summaries cost two passes over each vocabulary: after the view is on screen.
+  // `timings` (for benchmarks): ms from mounting to the summaries, to the charts drawn, and of
+  // the first text's and word's answers.
+  const timings = {};
+  const t0 = performance.now();
   const ready = new Promise((resolve) => requestAnimationFrame(resolve)).then(() => {
     if (dead) return;
+    const ts = performance.now();
     const s = cmp.summaries();
+    timings.summaries = performance.now() - ts;
     vocabs = s.map((m) => m.vocab);
     fillSummary(s);
     drawn = true;
     draw();
+    timings.charts = performance.now() - t0;
+    let t = performance.now();
     guard(showText)();
+    timings.text = performance.now() - t;
+    t = performance.now();
     guard(showWord)();
+    timings.word = performance.now() - t;
   }).catch((e) => { showError(e.message); throw e; });
 
   return {
     ready,
+    timings,
     comparison: cmp,
     setTheme(t) { cmp.setTheme(t); draw(); },
     destroy() {

@@ -1,0 +1,52 @@
+// measurements run inside a served page, shared by bench/page_chromium.mjs and
+// bench/two_models_chromium.mjs.
+
+/** the median, p95 and max of one slider step on the page's mounted explorer (compute +
+ * redraw of every visible chart and the table, timed inside the animation frame that runs it,
+ * one step per frame as while dragging) over `n` steps of five sliders. */
+export function sliderSteps(page, n) {
+  return page.evaluate(async (n) => {
+    const m = window.unembedPage.mounted;
+    const plan = [
+      (i) => ({ scale: 0.5 + (i % 60) / 20 }),
+      (i) => ({ mix: (i % 50) / 50 }),
+      (i) => ({ noise: (i % 40) / 200 }),
+      (i) => ({ temperature: 0.2 + (i % 50) / 20 }),
+      (i) => ({ coeffs: [Math.sin(i / 7), Math.cos(i / 5)] }),
+    ];
+    const t = [];
+    // one step per animation frame, as while dragging: the browser renders between steps.
+    for (let i = 0; i < n; i++) {
+      const patch = plan[i % plan.length](i);
+      await new Promise((done) => requestAnimationFrame(() => {
+        const s = performance.now();
+        m.set(patch, { sync: true });
+        t.push(performance.now() - s);
+        done();
+      }));
+    }
+    t.sort((a, b) => a - b);
+    return { median: t[Math.floor(t.length / 2)], p95: t[Math.floor(t.length * 0.95)], max: t[t.length - 1], n };
+  }, n);
+}
+
+/** the full-vocabulary product z = W_U·h of the page's model (`logitsInPlace`, no copy out),
+ * exact and fast precision: median and p95 over `reps` after 10 warm-up runs. */
+export function products(page, reps) {
+  return page.evaluate((reps) => {
+    const ex = window.unembedPage.explorer;
+    const info = ex.info();
+    const h = new Float32Array(info.d).map((_, j) => Math.sin(j * 0.37));
+    const stats = (fast) => {
+      const t = [];
+      for (let i = 0; i < reps + 10; i++) {
+        const s = performance.now();
+        ex.logitsInPlace(h, fast);
+        if (i >= 10) t.push(performance.now() - s);
+      }
+      t.sort((a, b) => a - b);
+      return { median: t[Math.floor(t.length / 2)], p95: t[Math.min(t.length - 1, Math.floor(t.length * 0.95))] };
+    };
+    return { vocab: info.vocab, d: info.d, kernel: info.kernel, exact: stats(false), fast: stats(true) };
+  }, reps);
+}
