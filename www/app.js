@@ -58,6 +58,9 @@ function install(ex, key, row = null) {
   stopSpectrum();
   $('spectrum-status').hidden = true;
   mounted?.destroy();
+  // a comparison holds the leaving model: let it go with it (the tab mounts a new one).
+  compared?.destroy();
+  compared = null;
   explorer?.free();
   explorer = ex;
   const info = explorer.info();
