@@ -195,7 +195,7 @@ const EN = {
     nnCaption: (w, other) => `neighbours of ${w}; the same text in ${other}`,
     thereCos: 'cos there',
     thereRank: 'rank there',
-    absent: '— (not a token)',
+    absent: '—',
   },
   explain: {
     topk: 'The model scores every token with z_i = v_i · h and turns the scores into probabilities with a softmax. Only the top of the list is shown; the rest of the vocabulary shares what is left.',
@@ -396,7 +396,7 @@ const VI = {
     nnCaption: (w, other) => `láng giềng của ${w}; cùng văn bản trong ${other}`,
     thereCos: 'cos ở đó',
     thereRank: 'hạng ở đó',
-    absent: '— (không phải token)',
+    absent: '—',
   },
   explain: {
     topk: 'Mô hình chấm điểm mọi token bằng z_i = v_i · h rồi biến điểm thành xác suất bằng softmax. Chỉ phần đầu danh sách được hiển thị; phần còn lại của bộ từ vựng chia nhau phần xác suất còn lại.',

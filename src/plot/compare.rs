@@ -166,7 +166,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
             .map_err(err)?
             .label(
                 w("cmp_rank")
-                    .replace("{name}", &name(&p.summary.name, 22))
+                    .replace("{name}", &name(&p.summary.name, 18))
                     .replace("{r}", &style.lang.num(format!("{r:.1}")))
                     .replace("{k90}", &p.summary.energy_90.to_string()),
             )
@@ -194,8 +194,8 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
         .label_font(style.font(10.5))
         .background_style(style.palette.bg.mix(0.9))
         .border_style(style.palette.grid)
-        // the curves rise from the lower left: the upper left stays clear.
-        .position(SeriesLabelPosition::UpperLeft)
+        // the curves start above 25 % and rise: the bottom stays clear.
+        .position(SeriesLabelPosition::LowerRight)
         .draw()
         .map_err(err)?;
     area.present().map_err(err)?;

@@ -464,7 +464,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
-        .y_label_area_size(style.px(44.0))
+        .y_label_area_size(style.px(54.0))
         .build_cartesian_2d(cr.0..cr.1, nr.0..nr.1)
         .map_err(err)?;
     if frame {
