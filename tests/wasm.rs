@@ -12,7 +12,7 @@ use unembed::core::quant::kernels::{self, Kernel, Precision};
 use unembed::core::rng::Rng;
 use unembed::core::spectrum::gram::{Gram, PANEL};
 use unembed::core::vocab::VocabKind;
-use unembed::wasm::{gram_part, header_needs, spectrum_from_gram, Explorer, Widget};
+use unembed::wasm::{gram_part, header_needs, spectrum_from_gram, Comparison, Explorer, Widget};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -376,4 +376,80 @@ fn a_link_loads_field_by_field_and_its_steps_are_replayed() {
     }
     assert_eq!(a["view"], last["view"]);
     assert_eq!(value(w.controls()), value(one.controls()));
+}
+
+/// a second tiny model: 40 tokens of d = 32, " Paris" and " w1" … " w9" shared with
+/// [`tiny_gguf`]'s vocabulary, the rest its own.
+fn other_gguf() -> Vec<u8> {
+    let (rows, d) = (40, 32);
+    let mut toks: Vec<String> = (0..rows).map(|i| format!("Ġx{i}")).collect();
+    for (i, t) in toks.iter_mut().enumerate().take(10) {
+        *t = format!("Ġw{i}");
+    }
+    toks[12] = "ĠParis".into();
+    GgufBuilder::new()
+        .meta("general.name", Value::Str("other".into()))
+        .tokens(VocabKind::ByteLevel, toks)
+        .matrix(names::TOKEN_EMBD, &random_matrix(rows, d, 9))
+        .build()
+}
+
+/// the Compare view's façade: summaries as the core's profiles give them, a text and a word
+/// answered per model (a word one vocabulary lacks is that side's error, not a throw), and
+/// no spectrum computed on the page's thread.
+#[wasm_bindgen_test]
+fn comparison_answers_per_model() {
+    let mut a = Explorer::new(tiny_gguf(), &[]).unwrap();
+    let mut b = Explorer::new(other_gguf(), &[]).unwrap();
+    let mut c = Comparison::new(&a, &b);
+    // neither file carries a spectrum: the page computes it in Workers first.
+    assert!(c.summaries().is_err());
+    a.singular_values(None).unwrap();
+    b.singular_values(None).unwrap();
+    let mut c2 = Comparison::new(&a, &b);
+    let s: serde_json::Value = serde_wasm_bindgen::from_value(c2.summaries().unwrap()).unwrap();
+    assert_eq!(
+        (s[0]["vocab"].as_u64(), s[0]["d"].as_u64()),
+        (Some(50), Some(64))
+    );
+    assert_eq!(
+        (s[1]["vocab"].as_u64(), s[1]["d"].as_u64()),
+        (Some(40), Some(32))
+    );
+    let mut m = unembed::core::model::Model::from_bytes(tiny_gguf(), None).unwrap();
+    let p = unembed::core::compare::profile(&mut m, 10, &mut |_| true).unwrap();
+    assert_eq!(
+        s[0]["effective_rank"].as_f64(),
+        Some(p.summary.effective_rank)
+    );
+
+    let t: serde_json::Value =
+        serde_wasm_bindgen::from_value(c2.text("Paris", 5).unwrap()).unwrap();
+    for (side, id) in [(0, 7), (1, 12)] {
+        let m = &t["models"][side];
+        assert_eq!(m["read"][0]["id"], id);
+        assert_eq!(m["top_cosine"][0]["id"], id);
+        assert_eq!(m["top_logit"].as_array().unwrap().len(), 5);
+        let rho = m["spearman_dot_cos"].as_f64().unwrap();
+        assert!(rho > 0.0 && rho <= 1.0);
+    }
+    // " w1"'s neighbours: the shared texts are matched in the other model.
+    let n: serde_json::Value =
+        serde_wasm_bindgen::from_value(c2.neighbours("w1", 8).unwrap()).unwrap();
+    let list = n["models"][0]["list"].as_array().unwrap();
+    assert_eq!(list.len(), 8);
+    for e in list {
+        // " w0" … " w9" and " Paris" are in both vocabularies.
+        let t = e["text"].as_str().unwrap();
+        let shared = (t.len() == 3 && t.starts_with(" w")) || t == " Paris";
+        assert_eq!(e["other"].is_object(), shared, "{e}");
+    }
+    // " w20" is only in the first vocabulary: the second side says so.
+    let n: serde_json::Value =
+        serde_wasm_bindgen::from_value(c2.neighbours("w20", 3).unwrap()).unwrap();
+    assert_eq!(n["models"][0]["list"].as_array().unwrap().len(), 3);
+    assert!(n["models"][1]["error"].as_str().unwrap().contains("w20"));
+    assert!(n["models"][0]["list"][0]["other"].is_null());
+    c.set_lang("vi");
+    drop(c);
 }

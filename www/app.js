@@ -303,8 +303,11 @@ function followHash() {
     location.reload();
     return;
   }
-  const { file, state } = readHash();
+  const { file, state, view: wanted, with: other } = readHash();
   const served = ($('model-select').dataset.files ?? '').split('\n');
+  if (other && served.includes(other) && other !== file) $('compare-select').value = other;
+  if ((wanted === 'compare') !== (view === 'compare')) selectView(wanted === 'compare' ? 'compare' : 'explore');
+  else if (view === 'compare' && other && other !== second?.key) showCompare();
   if (file && file !== shownKey && served.includes(file)) load(file);
   else mounted?.load(state);
 }
