@@ -450,6 +450,9 @@ function mountComparison() {
 /** a local file as the second model: only its header and the tensors compared are read. */
 async function openSecondLocal(files) {
   compareError('');
+  // a download of another second model in flight gives way to the file.
+  comparing?.abort();
+  comparing = null;
   try {
     const { ex, name } = await readLocal(files, (t, f) => { $('compare-status').textContent = t; if (f !== undefined) $('compare-progress').value = f; });
     const select = $('compare-select');

@@ -138,3 +138,23 @@ test('the element: views="compare" compare="gemma-3-270m.gguf", in Vietnamese', 
   errors.check();
   await page.close();
 });
+
+test('a local file as the second model: its spectrum computed in Workers, the same matrix gives the same numbers', async () => {
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(srv.url);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.click('#tab-compare');
+  // the served file's source: the whole SmolLM2 GGUF, which carries no spectrum.
+  await page.setInputFiles('#compare-file', 'www/models/SmolLM2-135M-Instruct.Q4_1.gguf');
+  await page.waitForFunction(() => document.querySelector('#compare-select').value.startsWith('local:')
+    && window.unembedPage.compare?.b === window.unembedPage.second && window.unembedPage.second?.info().vocab === 49152, null, { timeout: 180000 });
+  await page.evaluate(() => window.unembedPage.compare.ready);
+  const ranks = await page.$$eval('.cmp-summary tr[data-key="effective_rank"] td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(ranks[0], ranks[1]);
+  assert.equal(ranks[0], `${cli.models[0].effective_rank.toFixed(1)} of 576`);
+  const rho = await page.$$eval('.cmp-text .cmp-rho', (ps) => ps.map((p) => p.textContent));
+  assert.equal(rho[0], rho[1]);
+  errors.check();
+  await page.close();
+});
