@@ -71,6 +71,8 @@ try {
     t.sort((a, b) => a - b);
     return { ...view.timings, texts: t[2] };
   });
+  console.log(`two_compare_profile_smollm2_task_ms ${c.profiles[0].toFixed(0)}`);
+  console.log(`two_compare_profile_gemma_task_ms ${c.profiles[1].toFixed(0)}`);
   console.log(`two_compare_summaries_ms ${c.summaries.toFixed(0)}`);
   console.log(`two_compare_to_charts_ms ${c.charts.toFixed(0)}`);
   console.log(`two_compare_first_text_ms ${c.text.toFixed(1)}`);

@@ -407,6 +407,10 @@ fn comparison_answers_per_model() {
     a.singular_values(None).unwrap();
     b.singular_values(None).unwrap();
     let mut c2 = Comparison::new(&a, &b);
+    // one profile per call, so the page yields between them.
+    assert!(c2.prepare().unwrap());
+    assert!(!c2.prepare().unwrap());
+    assert!(!c2.prepare().unwrap());
     let s: serde_json::Value = serde_wasm_bindgen::from_value(c2.summaries().unwrap()).unwrap();
     assert_eq!(
         (s[0]["vocab"].as_u64(), s[0]["d"].as_u64()),

@@ -25,7 +25,8 @@ const BINS: usize = 60;
 #[wasm_bindgen]
 pub struct Comparison {
     models: [Rc<RefCell<Model>>; 2],
-    profiles: Option<[Profile; 2]>,
+    /// the models' profiles, in order, as far as computed.
+    profiles: Vec<Profile>,
     lang: Lang,
     palette: Palette,
 }
@@ -78,34 +79,35 @@ impl Comparison {
         }
     }
 
-    fn profiles(&mut self) -> Result<&[Profile; 2], JsError> {
-        if self.profiles.is_none() {
-            let vi = self.lang == Lang::Vi;
-            let mut out = Vec::with_capacity(2);
-            for m in &self.models {
-                let mut m = m.borrow_mut();
-                // the page installs a missing spectrum (computed in Workers) before comparing;
-                // computing it here would block the page for seconds.
-                if m.spectrum.is_none() {
-                    return Err(JsError::new(if vi {
-                        "mô hình chưa có phổ: hãy chờ tính xong"
-                    } else {
-                        "a model has no spectrum yet: wait until it is computed"
-                    }));
-                }
-                out.push(
-                    compare::profile(&mut m, BINS, &mut |_| true)
-                        .map_err(|e| JsError::new(&e.localized(vi)))?,
-                );
-            }
-            let [a, b]: [Profile; 2] = out
-                .try_into()
-                .map_err(|_| JsError::new("two profiles expected"))?;
-            self.profiles = Some([a, b]);
+    /// computes the first missing profile; false when both are there.
+    fn step(&mut self) -> Result<bool, JsError> {
+        if self.profiles.len() == 2 {
+            return Ok(false);
         }
-        self.profiles
-            .as_ref()
-            .ok_or_else(|| JsError::new("no profiles"))
+        let vi = self.lang == Lang::Vi;
+        let mut m = self.models[self.profiles.len()].borrow_mut();
+        // the page installs a missing spectrum (computed in Workers) before comparing;
+        // computing it here would block the page for seconds.
+        if m.spectrum.is_none() {
+            return Err(JsError::new(if vi {
+                "mô hình chưa có phổ: hãy chờ tính xong"
+            } else {
+                "a model has no spectrum yet: wait until it is computed"
+            }));
+        }
+        let p = compare::profile(&mut m, BINS, &mut |_| true)
+            .map_err(|e| JsError::new(&e.localized(vi)))?;
+        drop(m);
+        self.profiles.push(p);
+        Ok(self.profiles.len() < 2)
+    }
+
+    fn profiles(&mut self) -> Result<[&Profile; 2], JsError> {
+        while self.step()? {}
+        match self.profiles.as_slice() {
+            [a, b] => Ok([a, b]),
+            _ => Err(JsError::new("two profiles expected")),
+        }
     }
 
     fn style(&self, dpr: f64) -> Style {
@@ -124,18 +126,24 @@ impl Comparison {
     pub fn new(a: &Explorer, b: &Explorer) -> Comparison {
         Comparison {
             models: [a.model.clone(), b.model.clone()],
-            profiles: None,
+            profiles: Vec::with_capacity(2),
             lang: Lang::En,
             palette: Palette::LIGHT,
         }
     }
 
+    /// computes one model's profile (two passes over its vocabulary) if one is missing, so the
+    /// page can yield between the two; true while another remains.
+    pub fn prepare(&mut self) -> Result<bool, JsError> {
+        self.step()
+    }
+
     /// each model's summary as `unembed compare --json` prints it (no h): name, vocab, d,
-    /// effective_rank, energy_90, norms and anisotropy statistics, mean_norm. the first call
-    /// computes the profiles (two passes over each vocabulary).
+    /// effective_rank, energy_90, norms and anisotropy statistics, mean_norm (computing the
+    /// profiles [`prepare`](Comparison::prepare) has not).
     pub fn summaries(&mut self) -> Result<JsValue, JsError> {
-        let p = self.profiles()?;
-        to_js(&[&p[0].summary, &p[1].summary])
+        let [a, b] = self.profiles()?;
+        to_js(&[&a.summary, &b.summary])
     }
 
     /// what each model makes of `text` (a token, or an expression whose words each model
@@ -199,18 +207,18 @@ impl Comparison {
     #[wasm_bindgen(js_name = drawSpectra)]
     pub fn draw_spectra(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
         let style = self.style(dpr);
-        let p = self.profiles()?;
+        let [a, b] = self.profiles()?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        draw_compare_spectra(&area, &[&p[0], &p[1]], &style).map_err(draw_err)
+        draw_compare_spectra(&area, &[a, b], &style).map_err(draw_err)
     }
 
     /// the histograms of ‖v_i‖ and cos(v_i, μ), one row per model (one column when narrow).
     #[wasm_bindgen(js_name = drawHistograms)]
     pub fn draw_histograms(&mut self, canvas: &HtmlCanvasElement, dpr: f64) -> Result<(), JsError> {
         let style = self.style(dpr);
-        let p = self.profiles()?;
+        let [a, b] = self.profiles()?;
         let area = canvas_backend(canvas)?.into_drawing_area();
-        draw_compare_histograms(&area, &[&p[0], &p[1]], &style).map_err(draw_err)
+        draw_compare_histograms(&area, &[a, b], &style).map_err(draw_err)
     }
 
     /// the language of the charts' words and of the errors ("vi", "vi-VN" → Vietnamese).
