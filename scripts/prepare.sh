@@ -60,8 +60,19 @@ convert "$SRC" www/models/smollm2-135m.gguf "SmolLM2-135M-Instruct" --full "$FUL
 
 if [ "$with_gemma" = 1 ]; then
   GEMMA=$(bash scripts/fetch-gemma.sh)
+  # the whole model beside it too (hard-linked), for the logit lens and the Compare view's
+  # lenses; a manifest entry without it is made again.
+  GFULL="www/models/$(basename "$GEMMA")"
+  if [ ! -f "$GFULL" ] || ! cmp -s "$GEMMA" "$GFULL"; then
+    log "placing the whole model at $GFULL"
+    rm -f "$GFULL"
+    ln "$GEMMA" "$GFULL" 2>/dev/null || cp "$GEMMA" "$GFULL"
+  fi
+  if ! grep -q "\"file\": \"$(basename "$GFULL")\"" www/models/models.json; then
+    rm -f www/models/gemma-3-270m.gguf
+  fi
   # the GGUF says general.license = gemma; the terms it refers to are the Gemma Terms of Use
   # (the page the model card names), which the manifest links.
   convert "$GEMMA" www/models/gemma-3-270m.gguf "Gemma 3 270M" \
-    --license gemma --license-link https://ai.google.dev/gemma/terms
+    --license gemma --license-link https://ai.google.dev/gemma/terms --full "$GFULL"
 fi

@@ -61,6 +61,7 @@ function install(ex, key, row = null) {
   // a comparison holds the leaving model: let it go with it (the tab mounts a new one).
   compared?.destroy();
   compared = null;
+  dropLenses();
   explorer?.free();
   explorer = ex;
   const info = explorer.info();
@@ -431,10 +432,47 @@ async function setSecond(key, ex, name) {
   writeHash(shownKey, null);
 }
 
+// the two lenses of the Compare tab, mounted on the first Run both.
+let lenses = null;
+const ROW_PX = 16; // lens.js's row height: the taller stack keeps it, the other is stretched
+
+function dropLenses() {
+  lenses?.forEach((l) => l.destroy());
+  lenses = null;
+}
+
+/** shows the lenses' section when both models are served with their whole files. */
+function showLensSection() {
+  const entryB = shownModels.find((m) => m.file === second?.key);
+  const ok = !!(shownEntry?.full && entryB?.full);
+  $('compare-lens').hidden = !second;
+  $('compare-run').disabled = !ok;
+  $('compare-lens-help').textContent = ok ? C.lensHelp : C.noLens;
+  $('compare-lens-name-a').textContent = explorer?.info().name ?? '';
+  $('compare-lens-name-b').textContent = second?.ex.info().name ?? '';
+  return ok ? [shownEntry, entryB] : null;
+}
+
+function runLenses() {
+  const entries = showLensSection();
+  if (!entries) return;
+  const text = $('compare-prompt').value;
+  if (!lenses) {
+    const depth = ROW_PX * (1 + Math.max(...entries.map((e) => e.full.layers ?? 0)));
+    const base = new URL('.', location.href);
+    lenses = entries.map((entry, i) => mountLens($(i ? 'compare-lens-b' : 'compare-lens-a'), {
+      lang: LANG, theme: themeOf(document.documentElement), prompt: text, depth, source: () => ({ base, entry }),
+    }));
+  }
+  for (const l of lenses) l.setPrompt(text, { run: true });
+}
+
 function mountComparison() {
   if (!second || !explorer) return;
   if (compared?.a === explorer && compared?.b === second.ex) return;
   compared?.destroy();
+  dropLenses();
+  showLensSection();
   $('compare-status').textContent = C.computing;
   if (!explorer.hasSpectrum()) return; // computeSpectrum remounts when it is done
   const v = mountCompare($('compare'), explorer, second.ex, { lang: LANG, theme: themeOf(document.documentElement) });
@@ -495,6 +533,10 @@ function wireCompare() {
     if (!$('compare-select').value.startsWith('local:')) showCompare();
   };
   $('compare-open').onclick = () => $('compare-file').click();
+  $('compare-lens-title').textContent = C.lensTitle;
+  $('compare-prompt-label').textContent = C.promptLabel;
+  $('compare-run').textContent = C.runBoth;
+  $('compare-run').onclick = runLenses;
   $('compare-file').onchange = () => { if ($('compare-file').files.length) openSecondLocal($('compare-file').files); };
 }
 
@@ -502,7 +544,7 @@ async function main() {
   translatePage();
   wireCompare();
   window.addEventListener('hashchange', followHash);
-  followTheme(document.documentElement, (t) => { mounted?.setTheme(t); lens?.setTheme(t); compared?.setTheme(t); });
+  followTheme(document.documentElement, (t) => { mounted?.setTheme(t); lens?.setTheme(t); compared?.setTheme(t); lenses?.forEach((l) => l.setTheme(t)); });
   $('clear-cache').onclick = async () => { await clearModelCache(); showCache(); };
   $('model-select').onchange = () => {
     if (!$('model-select').value.startsWith('local:')) load($('model-select').value);
@@ -543,6 +585,8 @@ window.unembedPage = {
   get explorer() { return explorer; },
   /** the Compare view (compare.js), once mounted; its `ready` resolves when it is shown. */
   get compare() { return compared; },
+  /** the Compare tab's two lenses (lens.js), once Run both was pressed. */
+  get lenses() { return lenses; },
   /** the second model's Explorer. */
   get second() { return second?.ex ?? null; },
   /** computes the shown model's spectrum again in the Workers: resolves true once installed. */

@@ -189,9 +189,11 @@ function el(tag, attrs = {}, ...children) {
  * - source(): {base, entry} (a URL and the manifest row of the model on screen), or a promise
  *   of it; entry null (a local file) disables the lens;
  * - prompt: the text the box starts with; autorun: run it once the panel is visible.
+ * - depth: when given, the heatmap's layers share this many CSS pixels of height, whatever
+ *   their number (the Compare view aligns two models' lenses by the fraction of the stack).
  * returns {run, stop, setPrompt, destroy} and read-only state for tests.
  */
-export function mountLens(root, { explorer = () => null, source, lang = document.documentElement.lang, prompt = '', autorun = false, theme = 'light' } = {}) {
+export function mountLens(root, { explorer = () => null, source, lang = document.documentElement.lang, prompt = '', autorun = false, theme = 'light', depth = 0 } = {}) {
   const S = strings(lang);
   const T = S.lens;
   const fmt = number(lang);
@@ -465,7 +467,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     const dpr = window.devicePixelRatio || 1;
     const avail = width || panel.clientWidth;
     const cssW = Math.max(avail - 2, MARGIN_W + grid.cols * CELL_W);
-    const cssH = MARGIN_H + grid.rows * ROW_H;
+    const cssH = MARGIN_H + (depth > 0 ? depth : grid.rows * ROW_H);
     const w = Math.round(cssW * dpr);
     const h = Math.round(cssH * dpr);
     if (canvas.width !== w || canvas.height !== h) {

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { serve, launch, watchErrors } from './harness.mjs';
 
 const SMOL = 'www/models/smollm2-135m.gguf';
@@ -155,6 +155,36 @@ test('a local file as the second model: its spectrum computed in Workers, the sa
   assert.equal(ranks[0], `${cli.models[0].effective_rank.toFixed(1)} of 576`);
   const rho = await page.$$eval('.cmp-text .cmp-rho', (ps) => ps.map((p) => p.textContent));
   assert.equal(rho[0], rho[1]);
+  errors.check();
+  await page.close();
+});
+
+test('the same prompt through both models: two lenses drawn to one height', async () => {
+  const { models } = JSON.parse(readFileSync('www/models/models.json', 'utf8'));
+  const layers = models.map((m) => m.full?.layers);
+  assert.ok(layers.every((l) => l > 0), `both models need their whole files: ${layers}`);
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1366, height: 768 });
+  const errors = watchErrors(page);
+  await page.goto(`${srv.url}#m=smollm2-135m.gguf&view=compare&with=gemma-3-270m.gguf`);
+  await page.waitForFunction(() => window.unembedPage.compare, null, { timeout: 180000 });
+  await page.evaluate(() => window.unembedPage.compare.ready);
+  await page.fill('#compare-prompt', 'The capital of France is');
+  await page.click('#compare-run');
+  // each whole model downloads, runs in its worker, and reads every layer.
+  await page.waitForFunction(() => {
+    const l = window.unembedPage.lenses;
+    return l && l.every((x) => x.state.grid && !x.state.busy && x.state.rows > 0 && x.state.rows === x.state.layers + 1);
+  }, null, { timeout: 600000 });
+  const st = await page.evaluate(() => window.unembedPage.lenses.map((l) => ({ rows: l.state.rows, cols: l.state.cols, layers: l.state.layers })));
+  assert.deepEqual(st.map((s) => s.layers), layers);
+  // one height for both stacks, whatever their depth: a row at the same height is the same
+  // fraction of the way through each model.
+  const heights = await page.$$eval('#compare-lenses canvas.lens-canvas', (cs) => cs.map((c) => c.getBoundingClientRect().height));
+  assert.equal(heights.length, 2);
+  assert.equal(heights[0], heights[1]);
+  await page.$eval('#compare-lens', (e) => e.scrollIntoView());
+  await page.screenshot({ path: `${SHOTS}/compare-lens-1366.png`, fullPage: true });
   errors.check();
   await page.close();
 });
