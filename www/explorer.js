@@ -401,7 +401,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     syncButtons();
     // a text box shows the value in force, unless the reader is typing in it.
     for (const [input, value] of [[base, controls.base], [mixWith, controls.mix_with], [target, controls.target], [lr, String(controls.lr)], [rows, String(controls.top)]]) {
-      if (document.activeElement !== input && input.value !== value) input.value = value;
+      if (input.getRootNode().activeElement !== input && input.value !== value) input.value = value;
     }
   }
 

@@ -474,7 +474,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       canvas.style.width = `${cssW}px`;
       canvas.style.height = `${cssH}px`;
     }
-    const mark = (document.activeElement === canvas ? focus : null) ?? selected;
+    const mark = (canvas.getRootNode().activeElement === canvas ? focus : null) ?? selected;
     try {
       chart.draw(canvas, dpr, { ...grid, selected: mark });
     } catch (e) {

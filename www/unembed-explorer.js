@@ -7,7 +7,9 @@
 // (`pkg/`, `models/models.json`), or under the `base` attribute. the `lens` view adds the
 // Prompt panel (lens.js); `prompt` fills it and runs it once the element is on screen.
 // `controls="temperature,scale"` shows only those controls ("" none); by default the ones
-// its views need.
+// its views need. it renders into its own (open) shadow root, with style.css linked inside:
+// the host's styles do not reach in, the widget's do not leak out, and a React host that
+// hydrates server-rendered HTML finds the element's light DOM as it left it (no error #418).
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
@@ -103,6 +105,20 @@ export class UnembedExplorer extends HTMLElement {
   #lens = null;
   #generation = 0;
   #unfollow = null;
+  #frame = null; // the shadow root's one child: the widget's box, marked with its theme
+
+  /** the shadow root, with the stylesheet and the frame the widget fills (made once). */
+  #root() {
+    if (this.#frame) return this.#frame;
+    const shadow = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = new URL('style.css', HERE).href;
+    this.#frame = document.createElement('div');
+    this.#frame.className = 'unembed-frame';
+    shadow.replaceChildren(css, this.#frame);
+    return this.#frame;
+  }
 
   /** the control attributes as a JSON object of their text, for the core to read. */
   attributesText() {
@@ -125,7 +141,8 @@ export class UnembedExplorer extends HTMLElement {
 
   connectedCallback() {
     // the host's light or dark theme, followed while the element is on the page (theme.js).
-    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); });
+    const frame = this.#root();
+    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); }, frame);
     this.#start();
   }
 
@@ -172,7 +189,8 @@ export class UnembedExplorer extends HTMLElement {
     status.className = 'unembed-status';
     status.setAttribute('role', 'status');
     status.textContent = T.loading;
-    this.replaceChildren(status);
+    const frame = this.#root();
+    frame.replaceChildren(status);
     const visible = await firstSight(this);
     if (generation !== this.#generation) return;
     try {
@@ -183,7 +201,7 @@ export class UnembedExplorer extends HTMLElement {
       const { entry, spectrum } = modelOf(explorer);
       const host = document.createElement('div');
       const lensHost = document.createElement('div');
-      this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
+      frame.replaceChildren(...(views.includes('lens') ? [lensHost] : []), host);
       this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
         views: views.filter((v) => v !== 'lens'), lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
         controls: parseControls(this.getAttribute('controls'), views),
@@ -209,6 +227,11 @@ export class UnembedExplorer extends HTMLElement {
   /** the Prompt panel's handle (for tests), or null. */
   get lens() {
     return this.#lens;
+  }
+
+  /** the theme the widget shows now, 'light' or 'dark' (theme.js decides it). */
+  get theme() {
+    return this.#frame?.getAttribute('data-unembed-theme') ?? null;
   }
 
   /** the explorer's handle (for tests), or null. */

@@ -82,7 +82,7 @@ const lowContrast = (page) => page.evaluate(() => {
     return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
   };
   const ground = (e) => {
-    for (let n = e; n; n = n.parentElement) {
+    for (let n = e; n; n = n.parentElement ?? n.getRootNode().host) {
       const c = rgba(getComputedStyle(n).backgroundColor);
       if (c[3] > 0.5) return c;
     }
@@ -90,7 +90,8 @@ const lowContrast = (page) => page.evaluate(() => {
   };
   const bad = [];
   for (const w of document.querySelectorAll('unembed-explorer')) {
-    for (const e of w.querySelectorAll('*')) {
+    if (!w.shadowRoot) { bad.push('the widget has no shadow root'); continue; }
+    for (const e of w.shadowRoot.querySelectorAll('*')) {
       if (!e.getClientRects().length || e.closest(':disabled, [hidden], .tooltip')) continue;
       const text = [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
       if (!text) continue;
@@ -119,12 +120,12 @@ for (const c of CASES) {
       await page.goto(`${srv.url}${c.name}-with.html`);
       await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
       assert.deepEqual(await hostStyles(page), without, 'the host page looks the same with the widget');
-      assert.equal(await page.getAttribute('unembed-explorer', 'data-unembed-theme'), c.want);
+      assert.equal(await page.$eval('unembed-explorer', (w) => w.theme), c.want);
       assert.equal(Number(await page.textContent('unembed-explorer .topk-table tbody tr:first-child td:nth-child(3)')), expectedTop);
       assert.deepEqual(await lowContrast(page), [], 'every text at 4.5:1 or more');
       // the chart's ground is the theme's (drawn by the Rust palette).
       const px = await page.evaluate(() => {
-        const cv = document.querySelector('unembed-explorer canvas[data-chart="topk"]');
+        const cv = document.querySelector('unembed-explorer').shadowRoot.querySelector('canvas[data-chart="topk"]');
         return [...cv.getContext('2d').getImageData(2, 2, 1, 1).data].slice(0, 3);
       });
       assert.deepEqual(px, c.want === 'dark' ? [24, 28, 36] : [255, 255, 255], `chart ground ${px}`);
@@ -143,15 +144,15 @@ test('the widget follows a theme switch on the host without a reload', async () 
   const errors = watchErrors(page);
   await page.goto(`${srv.url}plain-with.html`);
   await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
-  assert.equal(await page.getAttribute('unembed-explorer', 'data-unembed-theme'), 'light');
+  assert.equal(await page.$eval('unembed-explorer', (w) => w.theme), 'light');
   await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
-  await page.waitForFunction(() => document.querySelector('unembed-explorer').getAttribute('data-unembed-theme') === 'dark');
+  await page.waitForFunction(() => document.querySelector('unembed-explorer').theme === 'dark');
   await page.waitForFunction(() => {
-    const cv = document.querySelector('unembed-explorer canvas[data-chart="topk"]');
+    const cv = document.querySelector('unembed-explorer').shadowRoot.querySelector('canvas[data-chart="topk"]');
     return cv.getContext('2d').getImageData(2, 2, 1, 1).data[0] === 24;
   });
   await page.evaluate(() => document.querySelector('unembed-explorer').setAttribute('theme', 'light'));
-  await page.waitForFunction(() => document.querySelector('unembed-explorer').getAttribute('data-unembed-theme') === 'light');
+  await page.waitForFunction(() => document.querySelector('unembed-explorer').theme === 'light');
   errors.check();
   await page.close();
 });

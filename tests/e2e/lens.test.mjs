@@ -330,15 +330,15 @@ test('the element: prompt and views="lens,…" run on sight with one download fo
   assert.equal(s.top.id, want.next.top[0].id);
   assert.match(await page.textContent('#a .unembed-lens h3'), /^Prompt: logit lens$/);
   assert.match(await page.textContent('#a .lens-status'), /vị trí × 31 hàng trong \d+,\d giây\./);
-  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('#a .pipeline-line').textContent));
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('#a').shadowRoot.querySelector('.pipeline-line').textContent));
   // the explorer built from the whole file gets its spectrum computed: the sliders come alive.
-  await page.waitForFunction(() => !document.querySelector('#b input[aria-label="độ lệch theo hướng kỳ dị 1"]').disabled, null, { timeout: 120000 });
+  await page.waitForFunction(() => !document.querySelector('#b').shadowRoot.querySelector('input[aria-label="độ lệch theo hướng kỳ dị 1"]').disabled, null, { timeout: 120000 });
   // a new prompt attribute runs again.
   await page.evaluate(() => document.querySelector('#a').setAttribute('prompt', 'The capital of France is'));
   await page.waitForFunction(() => { const l = document.querySelector('#a').lens; return !l.state.busy && l.state.cols === 5 && l.state.rows === 31; }, null, { timeout: 120000 });
   // a control attribute leaves the cell's h alone.
   await page.evaluate(() => document.querySelector('#a').setAttribute('temperature', '0.5'));
-  await page.waitForFunction(() => /T = 0,5/.test(document.querySelector('#a .topk-table caption').textContent));
+  await page.waitForFunction(() => /T = 0,5/.test(document.querySelector('#a').shadowRoot.querySelector('.topk-table caption').textContent));
   assert.ok((await page.evaluate(() => document.querySelector('#a').explorer.controls.h.length)) > 0);
   await page.locator('#a .unembed-lens').screenshot({ path: 'target/screenshots/lens-element-vi.png' });
   errors.check();
