@@ -5,6 +5,7 @@
 #                    package-lock.json): the element on two pages, the MDX iframe, prose only
 #   OUT/jupyterbook  Jupyter Book 1.x (Sphinx; PyPI, pinned below): the element through
 #                    html_extra_path, a second page, prose only
+#   OUT/mkdocs       MkDocs Material (pinned by docs/course/requirements.txt): the same three
 # Each generator is installed once under $UNEMBED_CACHE (default ~/.cache/unembed), keyed by
 # its pinned version. The widget folder is dist/unembed (scripts/build-dist.sh); the model
 # files are hard-linked into each built site after the generator ran (they would otherwise be
@@ -68,4 +69,14 @@ log "jupyter-book build"
 mv "$book/_build/html" "$OUT/jupyterbook"
 rm -rf "$book"
 models "$OUT/jupyterbook/unembed"
-log "sites: $OUT/docusaurus $OUT/jupyterbook"
+# --- MkDocs Material (the example course's generator, docs/course/requirements.txt)
+python3 -c 'import mkdocs, material' 2>/dev/null || python3 -m pip install -q -r docs/course/requirements.txt >&2
+mk="$OUT/.mkdocs-src"
+rm -rf "$mk"
+cp -r tests/sites/mkdocs "$mk"
+widget "$mk/docs/unembed"
+log "mkdocs build"
+NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build -q -f "$mk/mkdocs.yml" -d "$OUT/mkdocs" >&2
+rm -rf "$mk"
+models "$OUT/mkdocs/unembed"
+log "sites: $OUT/docusaurus $OUT/jupyterbook $OUT/mkdocs"

@@ -1,5 +1,5 @@
 // the README's snippets in sites built by the real generators (scripts/build-sites.sh: Docusaurus
-// 3 and Jupyter Book 1.x, into target/sites or $SITES), as a reader sees them: light and dark
+// 3, Jupyter Book 1.x and MkDocs Material, into target/sites or $SITES), as a reader sees them: light and dark
 // (the reader's prefers-color-scheme, which both themes follow), 1366 and 390 px wide. on each
 // page with a widget: the host's own title, body, paragraphs and navigation compute the same
 // styles as on its prose-only twin; the widget shows the host's theme, every text in it at
@@ -21,9 +21,14 @@ const servers = {};
 const hostOwn = {};
 
 // each site: where its pages are, and which element holds the page's prose.
+// the host's own theme switch: Docusaurus and pydata (Jupyter Book) mark <html data-theme>,
+// Material <body data-md-color-scheme> (default or slate).
+const htmlTheme = () => document.documentElement.getAttribute('data-theme');
+const materialTheme = () => ({ default: 'light', slate: 'dark' })[document.body.getAttribute('data-md-color-scheme')];
 const SITE = {
-  docusaurus: { widget: '', second: 'second', iframe: 'iframe', prose: 'prose', article: 'article' },
-  jupyterbook: { widget: 'widget.html', second: 'second.html', prose: 'prose.html', article: 'main article, article' },
+  docusaurus: { widget: '', second: 'second', iframe: 'iframe', prose: 'prose', article: 'article', theme: htmlTheme },
+  jupyterbook: { widget: 'widget.html', second: 'second.html', prose: 'prose.html', article: 'main article, article', theme: htmlTheme },
+  mkdocs: { widget: '', second: 'second/', prose: 'prose/', article: 'article', theme: materialTheme },
 };
 
 // what the model really puts first for h = v(" Paris"), from the CLI on the same file.
@@ -37,6 +42,11 @@ before(async () => {
     servers[name] = await serve(`${SITES}/${name}`, 'target/release/unembed', 0, ['--csp', 'off']);
   }
   browser = await launch({ modelCache: true });
+  // a reader who never touched a theme switch: Material remembers the palette it last showed
+  // (localStorage "…__palette"), which would pin the next test's page to it.
+  await browser.context.addInitScript(() => {
+    for (const k of Object.keys(localStorage)) if (k.endsWith('__palette')) localStorage.removeItem(k);
+  });
   // what each host logs by itself on its prose-only page (Jupyter Book 1.x: sphinx-thebe
   // declares THEBE_JS_URL twice; pydata warns of an empty theme mode).
   for (const name of Object.keys(SITE)) {
@@ -96,7 +106,7 @@ for (const name of Object.keys(SITE)) {
         assert.ok(without.h1 && without.p, `${name}'s prose page has a title and a paragraph`);
         await page.goto(url + at.widget);
         assert.deepEqual(await tables(page), [expectedTop]);
-        assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), theme, `${name} itself shows ${theme}`);
+        assert.equal(await page.evaluate(at.theme), theme, `${name} itself shows ${theme}`);
         assert.deepEqual(await hostStyles(page, at.article), without, 'the host page looks the same with the widget');
         assert.equal(await page.$eval('unembed-explorer', (w) => w.theme), theme);
         assert.deepEqual(await lowContrast(page), [], 'every text at 4.5:1 or more');
@@ -117,6 +127,7 @@ for (const name of Object.keys(SITE)) {
 
   test(`${name}: the second page and a reload ask for no model again`, async () => {
     const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1366, height: 768 }); // every site's navigation in view
     const errors = widgetErrors(page, name);
     const models = [];
     page.on('request', (r) => { if (/\.gguf$/.test(new URL(r.url()).pathname)) models.push(r.url()); });
