@@ -472,7 +472,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     const L = origin?.layers ?? layers;
     const given = controls.h?.length > 0;
     let from;
-    if (given && origin?.kind === 'lens') from = P.lens(origin.row, L, origin.col, origin.token);
+    if (given && origin?.kind === 'lens') from = P.lens(origin.layer, L, origin.col, origin.token, origin.attn);
     else if (given) from = P.given(shownText(controls.base));
     else if (explorer.hasToken(controls.base)) from = P.token(shownText(controls.base));
     else from = P.expr(shownText(controls.base));
