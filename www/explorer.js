@@ -257,6 +257,13 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
 
   /** reads a new state (see mountExplorer) and shows it once its pieces are built, one full
    * pass per task. a newer load, or destroy(), abandons this one. */
+  /** whether two states hold the same h: the same base and the same given numbers. */
+  function sameH(a, b) {
+    if (!a || !b || a.base !== b.base) return false;
+    const [x, y] = [a.h ?? [], b.h ?? []];
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  }
+
   async function load(text, how = 'link', keep = false) {
     const mine = ++loads;
     cancelReplay();
@@ -266,9 +273,12 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     } catch (e) {
       r = { controls, problems: [{ message: e.message }] };
     }
+    const before = controls;
     controls = r.controls;
-    // a new state says where h comes from itself (a token, an expression, numbers).
-    origin = null;
+    // a new state says where h comes from itself (a token, an expression, numbers); a change
+    // kept on the state in force (an element's attribute) that leaves h as it was keeps its
+    // origin (a lens cell's h stays that cell's).
+    if (!(keep && sameH(before, controls))) origin = null;
     // the folded controls open when the state already moves h along them.
     if ((controls.coeffs ?? []).some((c) => Number(c) !== 0)) fold.open = true;
     stateProblems = r.problems.map((p) => p.message);

@@ -166,15 +166,12 @@ export class UnembedExplorer extends HTMLElement {
     } else if (name === 'model' || name === 'base' || name === 'views' || name === 'controls' || name === 'lang' || name === 'prompt' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
-    } else {
-      // while h is a lens cell's, only the control that changed (as text: the core reads it),
-      // so that h stays; else the attributes are read again, and what they do not say keeps
-      // its value in force.
-      if (this.#mounted.origin?.kind === 'lens' && name !== 'token' && value !== null) {
-        this.#mounted.set({ [name.replace('-', '_')]: value });
-      } else {
-        this.#mounted.load(this.attributesText(), 'attributes', true);
-      }
+    } else if (value !== null) {
+      // only the attribute that changed, as text (the core reads and checks it); every other
+      // control keeps the value in force, so what the reader did (a typed token, a dragged
+      // slider, a lens cell's h) stays unless the attribute speaks of it. a removed attribute
+      // changes nothing.
+      this.#mounted.load(JSON.stringify({ [name]: value }), 'attributes', true);
     }
   }
 

@@ -392,6 +392,8 @@ test('the element: prompt and views="lens,…" run on sight with one download fo
   await page.evaluate(() => document.querySelector('#a').setAttribute('temperature', '0.5'));
   await page.waitForFunction(() => /T = 0,5/.test(document.querySelector('#a').shadowRoot.querySelector('.topk-table caption').textContent));
   assert.ok((await page.evaluate(() => document.querySelector('#a').explorer.controls.h.length)) > 0);
+  // h is still the cell's, and the pipeline line still says so.
+  assert.match(await page.evaluate(() => document.querySelector('#a').shadowRoot.querySelector('.pipeline-line').textContent), /residual sau tầng 30\/30 tại vị trí 4/);
   await page.locator('#a .unembed-lens').screenshot({ path: 'target/screenshots/lens-element-vi.png' });
   errors.check();
   await page.close();
