@@ -7,7 +7,8 @@
 #   beside numpy's svd and Gram + eigh;
 #   the forward pass and the logit lens natively (bench --forward) and in Chromium beside
 #   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF;
-#   the review's hostile links (bench/links_chromium.mjs).
+#   the review's hostile links (bench/links_chromium.mjs); with Gemma 3 prepared, the page's
+#   spectrum of its 262,144 × 640 embedding (bench/spectrum_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ node bench/drag_chromium.mjs 3
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
 node bench/links_chromium.mjs
+# a 262,144 × 640 embedding's whole spectrum in the page's Workers, as for a local file without
+# one (Gemma 3 270M's, when prepared: bash scripts/prepare.sh --with gemma).
+if [ -f www/models/gemma-3-270m.gguf ]; then node bench/spectrum_chromium.mjs gemma-3-270m.gguf 3; fi
 } | tee "$OUT"
 # every figure beside its reference from this same run, and the ratio.
 python3 bench/summary.py "$OUT"
