@@ -9,7 +9,8 @@
 #   llama.cpp's own wasm build (@wllama/wllama, bench/lens_chromium.mjs) on the same GGUF;
 #   the review's hostile links (bench/links_chromium.mjs); with Gemma 3 270M prepared
 #   (scripts/prepare.sh --with gemma), both models in one Chromium run (slider step, product,
-#   the Compare view: bench/two_models_chromium.mjs).
+#   the Compare view: bench/two_models_chromium.mjs) and the page's spectrum of its
+#   262,144 × 640 embedding (bench/spectrum_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +33,13 @@ node bench/drag_chromium.mjs 3
 target/release/unembed bench --forward "$SRC" --reps 3
 node bench/lens_chromium.mjs "$SRC" 3
 node bench/links_chromium.mjs
+# with Gemma 3 270M prepared: both models in one Chromium run, and a 262,144 × 640
+# embedding's whole spectrum in the page's Workers, as for a local file without one.
 if [ -f www/models/gemma-3-270m.gguf ]; then
   node bench/two_models_chromium.mjs 240 "$REPS"
+  node bench/spectrum_chromium.mjs gemma-3-270m.gguf 3
 else
-  echo "# two_models: skipped (run bash scripts/prepare.sh --with gemma first)"
+  echo "# two_models, spectrum_chromium: skipped (run bash scripts/prepare.sh --with gemma first)"
 fi
 } | tee "$OUT"
 # every figure beside its reference from this same run, and the ratio.

@@ -10,7 +10,7 @@ OUT="${1:-dist/unembed}"
 bash scripts/prepare.sh
 rm -rf "$OUT" dist/pkg
 mkdir -p "$OUT/models" dist/pkg
-cp www/explorer.js www/combobox.js www/unembed-explorer.js www/loader.js www/i18n.js www/embed.html www/embed.js \
+cp www/explorer.js www/combobox.js www/unembed-explorer.js www/unembed-frame.js www/loader.js www/i18n.js www/embed.html www/embed.js \
    www/lens.js www/lens-worker.js www/theme.js \
    www/spectrum.js www/spectrum-worker.js www/replay.js www/replay-worker.js www/style.css www/page.css "$OUT/"
 cp -r www/pkg "$OUT/pkg"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh [wasm|test|all] — installs what the build and tests need, idempotently:
 #   wasm: the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, binaryen;
-#   test: + Debian chromium, npm playwright-core, Python numpy + gguf (tests/oracle/requirements.txt).
+#   test: + Debian chromium and python3-venv, npm playwright-core, Python numpy + gguf
+#         (tests/oracle/requirements.txt).
 # Each step checks first and does nothing when the tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,8 @@ npm_tools() {
 }
 
 test_tools() {
-  apt_install chromium
+  # python3-venv: scripts/build-sites.sh keeps jupyter-book 1.x in a venv of its own
+  apt_install chromium python3-venv
   if ! python3 -c 'import numpy, gguf' 2>/dev/null; then
     log "pip install -r tests/oracle/requirements.txt"
     python3 -m pip install -q -r tests/oracle/requirements.txt >&2

@@ -23,7 +23,9 @@
 #   5. hostile files: the generated corpus (tests/hostile) through the CLI, for distinct errors
 #      and bounded memory; then `unembed serve` against hostile clients (tests/server)
 #   6. end-to-end: the served page, the Prompt panel (logit lens), the custom element,
-#      embed.html and the example course built with MkDocs Material; the corpus, hostile
+#      embed.html, the example course built with MkDocs Material, and the README's snippets
+#      in sites built with Docusaurus 3 and Jupyter Book 1.x (scripts/build-sites.sh, light
+#      and dark, 1366 and 390 px, no hydration error, the iframe's height); the corpus, hostile
 #      tokens, edge numbers, bad prompts, a misbehaving server and a soak in the page; all in
 #      Debian's headless Chromium (playwright-core)
 # Stops at the first failing tier with a non-zero exit.
@@ -152,7 +154,10 @@ python3 tests/server/check_server.py --bin target/release/unembed
 step "the example course (MkDocs Material)"
 UNEMBED_SITE_URL=http://127.0.0.1:47831/ bash scripts/build-course.sh target/course-site
 
-step "end-to-end in headless Chromium (page, lens, element, iframe, course, hostile inputs, network, soak)"
-HOSTILE_DIR=target/hostile COURSE_SITE=target/course-site COURSE_PORT=47831 node --test tests/e2e/
+step "the README's snippets in Docusaurus 3 and Jupyter Book 1.x (generators pinned, cached)"
+bash scripts/build-sites.sh target/sites
+
+step "end-to-end in headless Chromium (page, lens, element, iframe, course, guest sites, hostile inputs, network, soak)"
+HOSTILE_DIR=target/hostile COURSE_SITE=target/course-site COURSE_PORT=47831 SITES=target/sites node --test tests/e2e/
 
 echo "test.sh: every tier passed" >&2

@@ -78,3 +78,16 @@ window.addEventListener('hashchange', () => {
   params.set('s', next.get('s') ?? '');
   mounted.load(next.get('s') ?? '');
 });
+
+// the page's height, to the parent whenever it changes: a host that loads unembed-frame.js
+// sizes the iframe to it (else the iframe keeps its own height and scrolls). only a number is
+// sent, so any parent may hear it.
+if (window.parent !== window) {
+  let sent = 0;
+  new ResizeObserver(() => {
+    const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height === sent) return;
+    sent = height;
+    window.parent.postMessage({ unembed: 'height', height }, '*');
+  }).observe(document.documentElement);
+}

@@ -257,6 +257,13 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
 
   /** reads a new state (see mountExplorer) and shows it once its pieces are built, one full
    * pass per task. a newer load, or destroy(), abandons this one. */
+  /** whether two states hold the same h: the same base and the same given numbers. */
+  function sameH(a, b) {
+    if (!a || !b || a.base !== b.base) return false;
+    const [x, y] = [a.h ?? [], b.h ?? []];
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  }
+
   async function load(text, how = 'link', keep = false) {
     const mine = ++loads;
     cancelReplay();
@@ -266,9 +273,12 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     } catch (e) {
       r = { controls, problems: [{ message: e.message }] };
     }
+    const before = controls;
     controls = r.controls;
-    // a new state says where h comes from itself (a token, an expression, numbers).
-    origin = null;
+    // a new state says where h comes from itself (a token, an expression, numbers); a change
+    // kept on the state in force (an element's attribute) that leaves h as it was keeps its
+    // origin (a lens cell's h stays that cell's).
+    if (!(keep && sameH(before, controls))) origin = null;
     // the folded controls open when the state already moves h along them.
     if ((controls.coeffs ?? []).some((c) => Number(c) !== 0)) fold.open = true;
     stateProblems = r.problems.map((p) => p.message);
@@ -401,7 +411,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     syncButtons();
     // a text box shows the value in force, unless the reader is typing in it.
     for (const [input, value] of [[base, controls.base], [mixWith, controls.mix_with], [target, controls.target], [lr, String(controls.lr)], [rows, String(controls.top)]]) {
-      if (document.activeElement !== input && input.value !== value) input.value = value;
+      if (input.getRootNode().activeElement !== input && input.value !== value) input.value = value;
     }
   }
 
@@ -472,7 +482,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     const L = origin?.layers ?? layers;
     const given = controls.h?.length > 0;
     let from;
-    if (given && origin?.kind === 'lens') from = P.lens(origin.row, L, origin.col, origin.token);
+    if (given && origin?.kind === 'lens') from = P.lens(origin.layer, L, origin.col, origin.token, origin.attn);
     else if (given) from = P.given(shownText(controls.base));
     else if (explorer.hasToken(controls.base)) from = P.token(shownText(controls.base));
     else from = P.expr(shownText(controls.base));

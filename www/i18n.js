@@ -97,9 +97,11 @@ const EN = {
     token: (t) => `Here h = v(${t}): that token's embedding row, sent straight to the unembedding (no layer runs)`,
     expr: (e) => `Here h = ${e}: a combination of embedding rows (no layer runs)`,
     given: (b) => `Here h was given as numbers (${b})`,
-    lens: (row, L, col, tok) => (row === 0
+    lens: (row, L, col, tok, attn = false) => (row === 0
       ? `Here h is the embedding of ${tok} at position ${col} of the prompt, normed as the last layer's output is (RMSNorm × the final norm's weights)`
-      : `Here h is the residual after layer ${row}${L ? ` of ${L}` : ''} at position ${col} (${tok}) of the prompt, normed (RMSNorm × the final norm's weights): a state the model really produced${row === L ? ', exactly what it unembeds to predict the next token' : ''}`),
+      : attn
+        ? `Here h is the residual of layer ${row}${L ? ` of ${L}` : ''} after its attention and before its MLP, at position ${col} (${tok}) of the prompt, normed (RMSNorm × the final norm's weights): a state the model really produced`
+        : `Here h is the residual after layer ${row}${L ? ` of ${L}` : ''} at position ${col} (${tok}) of the prompt, normed (RMSNorm × the final norm's weights): a state the model really produced${row === L ? ', exactly what it unembeds to predict the next token' : ''}`),
     moved: (what) => `, then moved by: ${what}`,
     dirs: 'singular directions',
     steps: (n) => `${n} gradient step${n === 1 ? '' : 's'}`,
@@ -132,7 +134,9 @@ const EN = {
     full: (cap) => `the lens is full: it holds ${cap} positions.`,
     kl: (d, t) => `computing the KL divergence to the last layer: ${d} / ${t} positions…`,
     canvas: 'logit lens heatmap: layers from bottom (embedding) to top (last layer), positions left to right. Arrow keys move between cells, Enter loads a cell into the explorer.',
-    rowName: (row) => (row === 0 ? 'embedding' : `layer ${row}`),
+    rowName: (row, attn = false) => (row === 0 ? 'embedding' : attn ? `layer ${row} after attention` : `layer ${row}`),
+    mid: 'rows after attention',
+    midHelp: 'add, under each layer, its residual between attention and MLP (row "12a"): which of the two parts moved the prediction',
     cell: (where, list) => `${where}: ${list}`,
     base: (where, col, tok) => `${where}, position ${col} (${tok})`,
     loaded: (what) => `${what} is now the explorer's h.`,
@@ -303,9 +307,11 @@ const VI = {
     token: (t) => `Ở đây h = v(${t}): hàng embedding của token đó, đưa thẳng vào unembedding (không qua tầng nào)`,
     expr: (e) => `Ở đây h = ${e}: một tổ hợp các hàng embedding (không qua tầng nào)`,
     given: (b) => `Ở đây h được cho trực tiếp dưới dạng các con số (${b})`,
-    lens: (row, L, col, tok) => (row === 0
+    lens: (row, L, col, tok, attn = false) => (row === 0
       ? `Ở đây h là embedding của ${tok} tại vị trí ${col} của prompt, được chuẩn hoá như đầu ra của tầng cuối (RMSNorm × trọng số chuẩn hoá cuối)`
-      : `Ở đây h là residual sau tầng ${row}${L ? `/${L}` : ''} tại vị trí ${col} (${tok}) của prompt, đã chuẩn hoá (RMSNorm × trọng số chuẩn hoá cuối): một trạng thái mà mô hình thực sự tạo ra${row === L ? ', đúng thứ mà nó đưa vào unembedding để đoán token tiếp theo' : ''}`),
+      : attn
+        ? `Ở đây h là residual của tầng ${row}${L ? `/${L}` : ''} sau attention và trước MLP, tại vị trí ${col} (${tok}) của prompt, đã chuẩn hoá (RMSNorm × trọng số chuẩn hoá cuối): một trạng thái mà mô hình thực sự tạo ra`
+        : `Ở đây h là residual sau tầng ${row}${L ? `/${L}` : ''} tại vị trí ${col} (${tok}) của prompt, đã chuẩn hoá (RMSNorm × trọng số chuẩn hoá cuối): một trạng thái mà mô hình thực sự tạo ra${row === L ? ', đúng thứ mà nó đưa vào unembedding để đoán token tiếp theo' : ''}`),
     moved: (what) => `, rồi được dịch chuyển bởi: ${what}`,
     dirs: 'các hướng kỳ dị',
     steps: (n) => `${n} bước gradient`,
@@ -338,7 +344,9 @@ const VI = {
     full: (cap) => `logit lens đã đầy: chỉ chứa được ${cap} vị trí.`,
     kl: (d, t) => `đang tính phân kỳ KL so với tầng cuối: ${d} / ${t} vị trí…`,
     canvas: 'bản đồ nhiệt logit lens: các tầng từ dưới (embedding) lên trên (tầng cuối), các vị trí từ trái sang phải. Phím mũi tên di chuyển giữa các ô, Enter đưa một ô vào explorer.',
-    rowName: (row) => (row === 0 ? 'embedding' : `tầng ${row}`),
+    rowName: (row, attn = false) => (row === 0 ? 'embedding' : attn ? `tầng ${row} sau attention` : `tầng ${row}`),
+    mid: 'hàng sau attention',
+    midHelp: 'thêm, dưới mỗi tầng, residual của nó giữa attention và MLP (hàng "12a"): phần nào đã đổi dự đoán',
     cell: (where, list) => `${where}: ${list}`,
     base: (where, col, tok) => `${where}, vị trí ${col} (${tok})`,
     loaded: (what) => `${what} giờ là h của explorer.`,

@@ -2,7 +2,8 @@
 // instance) serving every Prompt panel of a page. the page transfers the file's bytes once
 // ({type: 'load'}); then each request names its panel's `session` and a request id `req`:
 //
-//   run {text, quantity, token}  → tokens, a row as soon as each layer has run, done
+//   run {text, quantity, token, mid} → tokens, a row as soon as each layer has run, done (with
+//                                  mid, each layer's two rows: after attention, then its output)
 //   generate {n, temperature, quantity, token} → a column per token, done (stopped, end)
 //   grid {quantity, token} · hidden {row, col} · export · forget
 //   stop                          → the session's run or generation ends at its next step
@@ -20,6 +21,8 @@ let info = null;
 const sequences = new Map();
 /** session → what its heatmap is coloured by: {quantity, token} (the latest request's). */
 const views = new Map();
+/** session → whether its lens reads each layer's residual between attention and MLP too. */
+const mids = new Map();
 /** session → the number of its job in force; a loop whose number is no longer it stops. */
 const jobs = new Map();
 /** the session whose tokens are in the model, and whether its pass is complete. */
@@ -54,11 +57,18 @@ function rowCells(row, cols) {
   return out;
 }
 
-function columnCells(col) {
+/** the rows a session's lens has: L + 1, or 2L + 1 with mid rows (embed, 1a, 1, 2a, …). */
+const rowsOf = (session) => (mids.get(session) ? 2 * info.n_layer + 1 : info.n_layer + 1);
+
+function columnCells(session, col) {
   const out = [];
-  for (let r = 0; r <= info.n_layer; r++) out.push(model.cell(r, col));
+  for (let r = 0; r < rowsOf(session); r++) out.push(model.cell(r, col));
   return out;
 }
+
+/** the rows one step read: its output row, and with mid rows the one before it (the same
+ * layer after attention), first. */
+const stepRows = (session, row) => (mids.get(session) && row > 0 ? [row - 1, row] : [row]);
 
 function grid(m) {
   const v = views.get(m.session) ?? {};
@@ -76,6 +86,7 @@ async function restore(session, m, emit) {
   const finishing = loaded === session;
   if (!finishing) {
     loaded = null;
+    model.setMid(!!mids.get(session)); // (a change forgets the sequence: start follows)
     model.start(Uint32Array.from(ids));
     loaded = session;
   }
@@ -83,7 +94,7 @@ async function restore(session, m, emit) {
   complete = false;
   let row;
   while ((row = model.step()) !== undefined) {
-    if (finishing) emit({ type: 'row', row, grid: grid(m), cells: rowCells(row, ids.length) });
+    if (finishing) for (const r of stepRows(session, row)) emit({ type: 'row', row: r, grid: grid(m), cells: rowCells(r, ids.length) });
     await breathe();
   }
   complete = true;
@@ -98,7 +109,9 @@ async function run(m, job, emit) {
   if (tok.ids.length > info.capacity) throw new Fail('tooLong', tok.ids.length, info.capacity, info.n_ctx);
   emit({ type: 'tokens', ids: tok.ids, tokens: tok.tokens });
   sequences.set(session, tok.ids);
+  mids.set(session, !!m.mid);
   loaded = null;
+  model.setMid(!!m.mid);
   model.start(Uint32Array.from(tok.ids));
   loaded = session;
   complete = false;
@@ -110,7 +123,7 @@ async function run(m, job, emit) {
     if (stale(session, job)) return { stopped: true };
     const row = model.step();
     if (row === undefined) break;
-    emit({ type: 'row', row, grid: grid(m), cells: rowCells(row, cols) });
+    for (const r of stepRows(session, row)) emit({ type: 'row', row: r, grid: grid(m), cells: rowCells(r, cols) });
   }
   complete = true;
   return { stopped: false, grid: finalGrid(m, emit) };
@@ -141,7 +154,7 @@ async function generate(m, job, emit) {
     klFresh = false;
     ids.push(id);
     const col = ids.length - 1;
-    emit({ type: 'column', col, token: { id, shown: model.shown(id) }, grid: grid(m), cells: columnCells(col) });
+    emit({ type: 'column', col, token: { id, shown: model.shown(id) }, grid: grid(m), cells: columnCells(session, col) });
     await breathe();
   }
   return over({ stopped: false });
@@ -172,6 +185,7 @@ function handle(m) {
     case 'forget':
       jobs.set(m.session, (jobs.get(m.session) ?? 0) + 1);
       sequences.delete(m.session);
+      mids.delete(m.session);
       return;
     case 'run':
     case 'generate': {

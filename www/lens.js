@@ -205,7 +205,8 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   chart.setTheme(theme);
 
   let client = null; // the LensClient once the whole model runs
-  let layers = null; // L (rows are 0..=L)
+  let layers = null; // L (rows are 0..=L, or 0..=2L with mid rows)
+  let midRows = false; // whether the lens on screen has each layer's row after attention too
   let tokens = []; // the shown form of every position's token
   let ids = [];
   let cells = []; // cells[row][col]: top tokens, entropy, log Z (from the worker)
@@ -234,6 +235,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   const count = el('input', { type: 'number', min: '1', max: String(CAPACITY), step: '1', value: '5', 'aria-label': T.count, class: 'lens-count' });
   const mode = el('select', { 'aria-label': T.generate }, new Option(T.greedy, 'greedy'), new Option(T.sample('1'), 'sample'));
   const genBtn = el('button', { type: 'button', class: 'lens-generate', disabled: '' }, T.generate);
+  const midBox = el('input', { type: 'checkbox', class: 'lens-mid' });
   const jsonBtn = el('button', { type: 'button', class: 'small', title: T.exportTitle, disabled: '' }, 'JSON');
   const pngBtn = el('button', { type: 'button', class: 'small', title: T.exportTitle, disabled: '' }, 'PNG');
   const canvas = el('canvas', { tabindex: '0', role: 'img', 'aria-label': T.canvas, class: 'lens-canvas' });
@@ -249,6 +251,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     el('div', { class: 'row lens-options' },
       el('label', {}, `${T.colourBy} `, quantity),
       el('label', {}, `${T.chosen} `, chosenBox),
+      el('label', { title: T.midHelp }, midBox, ` ${T.mid}`),
       el('span', { class: 'lens-gen' }, genBtn, ' ', count, ' ', mode),
       el('span', { class: 'lens-export' }, jsonBtn, ' ', pngBtn)),
     scroller, live, tip);
@@ -332,10 +335,12 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     if (busy !== mine) return; // a newer run took over while the model downloaded
     let fresh = true;
     try {
-      const done = await c.request({ type: 'run', session, text: text.value, quantity: quantity.value, token: chosen ?? undefined }, (m) => {
+      const mid = midBox.checked;
+      const done = await c.request({ type: 'run', session, text: text.value, quantity: quantity.value, token: chosen ?? undefined, mid }, (m) => {
         if (m.type === 'tokens') {
           fresh = false;
           tokens = m.tokens; ids = m.ids;
+          midRows = mid;
           cells = [];
           selected = focus = null;
           grid = null;
@@ -344,7 +349,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
           (cells[m.row] ??= [])
             .splice(0, m.cells.length, ...m.cells);
           grid = m.grid;
-          status.textContent = T.running(m.row, layers);
+          status.textContent = T.running(siteOf(m.row).layer, layers);
           if (times.first == null) {
             times.first = performance.now() - times.start;
             requestAnimationFrame(() => { performance.clearMarks('unembed:lens-first-row'); performance.mark('unembed:lens-first-row'); });
@@ -359,10 +364,10 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       if (done.stopped) status.textContent = T.stopped;
       else {
         times.complete = performance.now() - times.start;
-        status.textContent = T.done(tokens.length, (layers ?? 0) + 1, fmt(times.complete / 1000, 1));
+        status.textContent = T.done(tokens.length, rowCount(), fmt(times.complete / 1000, 1));
         requestAnimationFrame(() => { performance.clearMarks('unembed:lens-complete'); performance.mark('unembed:lens-complete'); });
         // the explorer shows what the model predicts after the prompt, unless a cell was chosen.
-        if (!selected && layers != null) select(layers, tokens.length - 1, { quiet: true });
+        if (!selected && layers != null) select(rowCount() - 1, tokens.length - 1, { quiet: true });
       }
       scheduleDraw();
     } catch (e) {
@@ -427,6 +432,14 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     client?.post({ type: 'stop', session });
   }
 
+  /** the layer a row reads, and whether it is that layer's residual after attention (before
+   * its MLP): with mid rows, row 2ℓ − 1 is layer ℓ after attention and row 2ℓ its output. */
+  function siteOf(row) {
+    return midRows && row > 0 ? { layer: Math.ceil(row / 2), attn: row % 2 === 1 } : { layer: row, attn: false };
+  }
+  const rowCount = () => (layers ?? 0) * (midRows ? 2 : 1) + 1;
+  const rowName = (row) => { const { layer, attn } = siteOf(row); return T.rowName(layer, attn); };
+
   function setBusy(what) {
     runBtn.disabled = false;
     stopBtn.disabled = !what;
@@ -476,7 +489,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       canvas.style.width = `${cssW}px`;
       canvas.style.height = `${cssH}px`;
     }
-    const mark = (document.activeElement === canvas ? focus : null) ?? selected;
+    const mark = (canvas.getRootNode().activeElement === canvas ? focus : null) ?? selected;
     try {
       chart.draw(canvas, dpr, { ...grid, selected: mark });
     } catch (e) {
@@ -498,7 +511,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   /** a cell in words: where it is and its top tokens with their probabilities. */
   function describe(row, col) {
     const c = cells[row]?.[col];
-    const whereText = T.base(T.rowName(row), col, tokens[col] ?? '');
+    const whereText = T.base(rowName(row), col, tokens[col] ?? '');
     if (!c) return [whereText, null];
     const list = c.top.map((t) => `${t.shown} ${fmtP(t.prob)}`).join(', ');
     return [whereText, T.cell(whereText, list)];
@@ -509,7 +522,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     const c = at && cells[at[0]]?.[at[1]];
     if (!c) { tip.hidden = true; return; }
     tip.hidden = false;
-    tip.replaceChildren(el('strong', {}, T.base(T.rowName(at[0]), at[1], tokens[at[1]] ?? '')),
+    tip.replaceChildren(el('strong', {}, T.base(rowName(at[0]), at[1], tokens[at[1]] ?? '')),
       ...c.top.map((t, k) => el('div', { class: 'tip-row' }, el('span', { class: 'tok' }, `${k + 1}. ${t.shown}`), el('span', {}, fmtP(t.prob)))));
     // beside the cursor, kept inside the window.
     const x = Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 4);
@@ -577,9 +590,9 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     }
     if (dead || selected?.[0] !== row || selected?.[1] !== col) return;
     const ex = explorer();
-    const whereText = T.base(T.rowName(row), col, tokens[col] ?? '');
+    const whereText = T.base(rowName(row), col, tokens[col] ?? '');
     ex?.set({ h: Array.from(h), base: whereText, scale: 1, mix: 0, noise: 0, coeffs: [], steps: 0 },
-      { origin: { kind: 'lens', row, layers, col, token: tokens[col] ?? '' } });
+      { origin: { kind: 'lens', ...siteOf(row), layers, col, token: tokens[col] ?? '' } });
     if (!quiet) {
       focus = [row, col];
       announce(T.loaded(whereText));
@@ -599,6 +612,8 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     }
   }
   quantity.addEventListener('change', () => { error.hidden = true; regrid(); });
+  // the rows between attention and MLP: the prompt on screen runs again with (or without) them.
+  midBox.addEventListener('change', () => { if (tokens.length && midBox.checked !== midRows) run(); });
   chosenBox.addEventListener('change', async () => {
     error.hidden = true;
     const v = chosenBox.value;
@@ -684,7 +699,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
     },
     // for tests and benchmarks: what the panel holds.
     get state() {
-      return { tokens, ids, rows: cells.length, cols: tokens.length, grid, selected, busy: !!busy, times, layers, cells };
+      return { tokens, ids, rows: cells.length, cols: tokens.length, grid, selected, busy: !!busy, times, layers, cells, mid: midRows };
     },
   };
 }

@@ -2,8 +2,8 @@
 // ancestor's) theme="dark|light" attribute first ("auto" or none: go on), then the host's own
 // switch (MkDocs Material's data-md-color-scheme="slate" on <body>; Docusaurus, Jupyter Book
 // and pydata's <html data-theme="dark">), then the reader's prefers-color-scheme. the choice
-// is written as data-unembed-theme on the followed element (style.css keys its dark colours
-// on it) and handed to the charts (Widget/LensChart.setTheme: the palette is Rust's).
+// is written as data-unembed-theme on the marked element (the followed one, or the custom
+// element's frame inside its shadow root: style.css keys its dark colours on it) and handed to the charts (Widget/LensChart.setTheme: the palette is Rust's).
 const dark = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
 
 /** 'dark' or 'light' for element `el`. */
@@ -17,15 +17,15 @@ export function themeOf(el) {
   return dark?.matches ? 'dark' : 'light';
 }
 
-/** marks `el` with its theme now and whenever the host switches; `onChange(theme)` on each
- * change. returns the stop function. */
-export function followTheme(el, onChange = () => {}) {
+/** marks `mark` (by default `el`) with `el`'s theme now and whenever the host switches;
+ * `onChange(theme)` on each change. returns the stop function. */
+export function followTheme(el, onChange = () => {}, mark = el) {
   let current = null;
   const check = () => {
     const t = themeOf(el);
     if (t === current) return;
     current = t;
-    el.setAttribute('data-unembed-theme', t);
+    mark.setAttribute('data-unembed-theme', t);
     onChange(t);
   };
   const watch = new MutationObserver(check);

@@ -10,6 +10,9 @@
 // its views need. `views="compare" compare="gemma-3-270m.gguf"` shows the Compare view
 // (compare.js) of `model` beside the served model `compare` (downloaded when the element is
 // seen, with its progress), reading `token` (default Paris) as the text and word compared.
+// it renders into its own (open) shadow root, with style.css linked inside: the host's styles
+// do not reach in, the widget's do not leak out, and a React host that hydrates
+// server-rendered HTML finds the element's light DOM as it left it (no error #418).
 import init, { Explorer } from './pkg/unembed.js';
 import { mountExplorer, parseControls } from './explorer.js';
 import { mountLens, wholeModel, explorerFromWholeModel } from './lens.js';
@@ -107,6 +110,20 @@ export class UnembedExplorer extends HTMLElement {
   #compare = null;
   #generation = 0;
   #unfollow = null;
+  #frame = null; // the shadow root's one child: the widget's box, marked with its theme
+
+  /** the shadow root, with the stylesheet and the frame the widget fills (made once). */
+  #root() {
+    if (this.#frame) return this.#frame;
+    const shadow = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = new URL('style.css', HERE).href;
+    this.#frame = document.createElement('div');
+    this.#frame.className = 'unembed-frame';
+    shadow.replaceChildren(css, this.#frame);
+    return this.#frame;
+  }
 
   /** the control attributes as a JSON object of their text, for the core to read. */
   attributesText() {
@@ -129,7 +146,8 @@ export class UnembedExplorer extends HTMLElement {
 
   connectedCallback() {
     // the host's light or dark theme, followed while the element is on the page (theme.js).
-    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); this.#compare?.setTheme(t); });
+    const frame = this.#root();
+    this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); this.#compare?.setTheme(t); }, frame);
     this.#start();
   }
 
@@ -155,15 +173,12 @@ export class UnembedExplorer extends HTMLElement {
     } else if (name === 'model' || name === 'base' || name === 'views' || name === 'controls' || name === 'lang' || name === 'prompt' || name === 'compare' || !this.#mounted) {
       this.disconnectedCallback();
       this.#start();
-    } else {
-      // while h is a lens cell's, only the control that changed (as text: the core reads it),
-      // so that h stays; else the attributes are read again, and what they do not say keeps
-      // its value in force.
-      if (this.#mounted.origin?.kind === 'lens' && name !== 'token' && value !== null) {
-        this.#mounted.set({ [name.replace('-', '_')]: value });
-      } else {
-        this.#mounted.load(this.attributesText(), 'attributes', true);
-      }
+    } else if (value !== null) {
+      // only the attribute that changed, as text (the core reads and checks it); every other
+      // control keeps the value in force, so what the reader did (a typed token, a dragged
+      // slider, a lens cell's h) stays unless the attribute speaks of it. a removed attribute
+      // changes nothing.
+      this.#mounted.load(JSON.stringify({ [name]: value }), 'attributes', true);
     }
   }
 
@@ -178,7 +193,8 @@ export class UnembedExplorer extends HTMLElement {
     status.className = 'unembed-status';
     status.setAttribute('role', 'status');
     status.textContent = T.loading;
-    this.replaceChildren(status);
+    const frame = this.#root();
+    frame.replaceChildren(status);
     const visible = await firstSight(this);
     if (generation !== this.#generation) return;
     try {
@@ -191,7 +207,7 @@ export class UnembedExplorer extends HTMLElement {
       const lensHost = document.createElement('div');
       const compareHost = document.createElement('div');
       const shown = views.filter((v) => v !== 'lens' && v !== 'compare');
-      this.replaceChildren(...(views.includes('lens') ? [lensHost] : []), ...(shown.length ? [host] : []), ...(views.includes('compare') ? [compareHost] : []));
+      frame.replaceChildren(...(views.includes('lens') ? [lensHost] : []), ...(shown.length ? [host] : []), ...(views.includes('compare') ? [compareHost] : []));
       if (shown.length) {
         this.#mounted = mountExplorer(host, explorer, this.attributesText(), {
           views: shown, lang, layers: entry?.full?.layers, kind: 'attributes', theme: themeOf(this),
@@ -265,6 +281,11 @@ export class UnembedExplorer extends HTMLElement {
   /** the Prompt panel's handle (for tests), or null. */
   get lens() {
     return this.#lens;
+  }
+
+  /** the theme the widget shows now, 'light' or 'dark' (theme.js decides it). */
+  get theme() {
+    return this.#frame?.getAttribute('data-unembed-theme') ?? null;
   }
 
   /** the explorer's handle (for tests), or null. */

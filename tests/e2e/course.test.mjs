@@ -53,12 +53,13 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   assert.equal(await widgets.count(), 6);
   // every widget renders its views (the §10 one has no table: it shows the spectrum and top-k).
   await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer')]
-    .every((w) => w.querySelector('.topk-table tbody tr, canvas[data-chart]')), null, { timeout: 60000 });
-  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
-    .every((t) => t.rows.length === 10), null, { timeout: 60000 });
+    .every((w) => w.shadowRoot?.querySelector('.topk-table tbody tr, canvas[data-chart]')), null, { timeout: 60000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer')]
+    .map((w) => w.shadowRoot?.querySelector('.topk-table tbody')).filter(Boolean)
+    .every((t, _, all) => all.length === 5 && t.rows.length === 10), null, { timeout: 60000 });
   assert.equal(new Set(downloads).size, downloads.length, `each file once: ${downloads}`);
   assert.deepEqual(downloads.map((u) => u.split('/').pop()), ['SmolLM2-135M-Instruct.Q4_1.gguf'], 'the whole model serves every explorer');
-  const ids = await page.$$eval('unembed-explorer', (ws) => ws.map((w) => [...w.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join()));
+  const ids = await page.$$eval('unembed-explorer', (ws) => ws.map((w) => [...w.shadowRoot.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join()));
   assert.notEqual(ids[1], ids[2], '§5 (" Paris") and §7 (" king") show different tables');
   assert.match(await page.textContent('unembed-explorer .table h3'), /Các token đứng đầu/);
   // §1: the lens runs its prompt on sight; the model says " Paris" (#7042), as the text says.
@@ -74,15 +75,16 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
   assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
   await page.locator(`a[href="${srv.url}"]:visible`).first().click();
   await page.waitForFunction(() => document.querySelectorAll('unembed-explorer').length === 6);
-  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer .topk-table tbody')]
-    .every((t) => t.rows.length === 10), null, { timeout: 60000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('unembed-explorer')]
+    .map((w) => w.shadowRoot?.querySelector('.topk-table tbody')).filter(Boolean)
+    .every((t, _, all) => all.length === 5 && t.rows.length === 10), null, { timeout: 60000 });
   assert.equal(await page.evaluate(() => window.unembedVisit), 'same document', 'no full reload');
   assert.equal(downloads.length, 1, 'still one download after navigating');
   // §11: the Vietnamese prompt, run once its panel is scrolled to; the text calls its
   // prediction wrong (" n", #304): the page shows the same.
   await page.locator('unembed-explorer[prompt^="H"] .unembed-lens').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => { const e = document.querySelector('unembed-explorer[prompt^="H"]'); const l = e.lens; return l && !l.state.busy && l.state.rows === 31 && e.explorer?.controls.h?.length; }, null, { timeout: 120000 });
-  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('unembed-explorer[prompt^="H"] .pipeline-line').textContent));
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('unembed-explorer[prompt^="H"]').shadowRoot.querySelector('.pipeline-line').textContent));
   assert.equal(await page.evaluate(() => { const s = document.querySelector('unembed-explorer[prompt^="H"]').lens.state; return s.cells[30][s.cols - 1].top[0].id; }), 304);
   await page.locator('unembed-explorer[prompt^="H"]').screenshot({ path: 'target/screenshots/course-lens-vi.png' });
   assert.equal(downloads.length, 1, 'the second lens shares the model');

@@ -47,8 +47,8 @@ test('two elements share one download and keep their own presets', async () => {
   assert.match(await page.textContent('#a h3'), /Top tokens/);
   // errors in Vietnamese too: an unknown token, and a model the manifest does not list.
   await page.evaluate(() => document.querySelector('#c').setAttribute('token', 'zzqxqz'));
-  await page.waitForFunction(() => /không có token nào là "zzqxqz"/.test(document.querySelector('#c .error')?.textContent ?? ''));
-  await page.waitForFunction(() => /không tải được mô hình: không có mô hình "khong-co.gguf"/.test(document.querySelector('#d')?.textContent ?? ''));
+  await page.waitForFunction(() => /không có token nào là "zzqxqz"/.test(document.querySelector('#c').shadowRoot.querySelector('.error')?.textContent ?? ''));
+  await page.waitForFunction(() => /không tải được mô hình: không có mô hình "khong-co.gguf"/.test(document.querySelector('#d')?.shadowRoot?.textContent ?? ''));
   assert.equal(await page.locator('#d button:text("Thử lại")').count(), 1);
   assert.notDeepEqual(await firstIds(page, 'a'), await firstIds(page, 'b'));
   // each shows only its views.
@@ -58,14 +58,14 @@ test('two elements share one download and keep their own presets', async () => {
   assert.match(await page.textContent('#b .topk-table caption'), /T = 0\.5/);
   // attributes are live.
   await page.evaluate(() => document.querySelector('#b').setAttribute('temperature', '2'));
-  await page.waitForFunction(() => /T = 2/.test(document.querySelector('#b .topk-table caption').textContent));
+  await page.waitForFunction(() => /T = 2/.test(document.querySelector('#b').shadowRoot.querySelector('.topk-table caption').textContent));
   const before = await firstIds(page, 'a');
   await page.evaluate(() => document.querySelector('#a').setAttribute('token', 'king - man + woman'));
-  await page.waitForFunction((b) => [...document.querySelectorAll('#a .topk-table tbody tr')].map((r) => r.cells[2].textContent).join() !== b.join(), before);
+  await page.waitForFunction((b) => [...document.querySelector('#a').shadowRoot.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join() !== b.join(), before);
   // removing one leaves the other working.
   await page.evaluate(() => document.querySelector('#a').remove());
   await page.evaluate(() => document.querySelector('#b').setAttribute('temperature', '1'));
-  await page.waitForFunction(() => /T = 1 /.test(document.querySelector('#b .topk-table caption').textContent));
+  await page.waitForFunction(() => /T = 1 /.test(document.querySelector('#b').shadowRoot.querySelector('.topk-table caption').textContent));
   assert.equal(downloads.length, 1);
   errors.check();
   await page.close();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { serve, launch, watchErrors, copySite } from './harness.mjs';
+import { serve, launch, watchErrors, copySite, lowContrast } from './harness.mjs';
 
 const SHOTS = process.env.SHOTS ?? 'target/screenshots';
 let dir, srv, browser;
@@ -74,36 +74,6 @@ const hostStyles = (page) => page.evaluate(() => {
   return { html: pick('html'), body: pick('body'), main: pick('main'), h1: pick('h1'), h2: pick('h2'), p: pick('p'), input: pick('input'), button: pick('button') };
 });
 
-/** every text in the widget whose contrast with its ground is under 4.5:1. */
-const lowContrast = (page) => page.evaluate(() => {
-  const rgba = (s) => { const m = s.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0, 0]; return [m[0], m[1], m[2], m[3] ?? 1]; };
-  const lum = ([r, g, b]) => {
-    const ch = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
-  };
-  const ground = (e) => {
-    for (let n = e; n; n = n.parentElement) {
-      const c = rgba(getComputedStyle(n).backgroundColor);
-      if (c[3] > 0.5) return c;
-    }
-    return [255, 255, 255, 1];
-  };
-  const bad = [];
-  for (const w of document.querySelectorAll('unembed-explorer')) {
-    for (const e of w.querySelectorAll('*')) {
-      if (!e.getClientRects().length || e.closest(':disabled, [hidden], .tooltip')) continue;
-      const text = [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
-      if (!text) continue;
-      const fg = rgba(getComputedStyle(e).color);
-      const bg = ground(e);
-      const [a, b] = [lum(fg), lum(bg)];
-      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-      if (ratio < 4.5) bad.push(`${e.tagName.toLowerCase()}.${e.className} "${text.slice(0, 30)}": ${ratio.toFixed(2)}`);
-    }
-  }
-  return bad;
-});
-
 // what the model really puts first for h = v(" Paris"), from the CLI on the same file.
 const expectedTop = JSON.parse(execFileSync('target/release/unembed', ['query', 'www/models/smollm2-135m.gguf', '--token', ' Paris', '--top', '1', '--json'])).top[0].id;
 
@@ -119,12 +89,12 @@ for (const c of CASES) {
       await page.goto(`${srv.url}${c.name}-with.html`);
       await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
       assert.deepEqual(await hostStyles(page), without, 'the host page looks the same with the widget');
-      assert.equal(await page.getAttribute('unembed-explorer', 'data-unembed-theme'), c.want);
+      assert.equal(await page.$eval('unembed-explorer', (w) => w.theme), c.want);
       assert.equal(Number(await page.textContent('unembed-explorer .topk-table tbody tr:first-child td:nth-child(3)')), expectedTop);
       assert.deepEqual(await lowContrast(page), [], 'every text at 4.5:1 or more');
       // the chart's ground is the theme's (drawn by the Rust palette).
       const px = await page.evaluate(() => {
-        const cv = document.querySelector('unembed-explorer canvas[data-chart="topk"]');
+        const cv = document.querySelector('unembed-explorer').shadowRoot.querySelector('canvas[data-chart="topk"]');
         return [...cv.getContext('2d').getImageData(2, 2, 1, 1).data].slice(0, 3);
       });
       assert.deepEqual(px, c.want === 'dark' ? [24, 28, 36] : [255, 255, 255], `chart ground ${px}`);
@@ -143,15 +113,15 @@ test('the widget follows a theme switch on the host without a reload', async () 
   const errors = watchErrors(page);
   await page.goto(`${srv.url}plain-with.html`);
   await page.waitForSelector('unembed-explorer .topk-table tbody tr:nth-child(10)', { timeout: 60000 });
-  assert.equal(await page.getAttribute('unembed-explorer', 'data-unembed-theme'), 'light');
+  assert.equal(await page.$eval('unembed-explorer', (w) => w.theme), 'light');
   await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
-  await page.waitForFunction(() => document.querySelector('unembed-explorer').getAttribute('data-unembed-theme') === 'dark');
+  await page.waitForFunction(() => document.querySelector('unembed-explorer').theme === 'dark');
   await page.waitForFunction(() => {
-    const cv = document.querySelector('unembed-explorer canvas[data-chart="topk"]');
+    const cv = document.querySelector('unembed-explorer').shadowRoot.querySelector('canvas[data-chart="topk"]');
     return cv.getContext('2d').getImageData(2, 2, 1, 1).data[0] === 24;
   });
   await page.evaluate(() => document.querySelector('unembed-explorer').setAttribute('theme', 'light'));
-  await page.waitForFunction(() => document.querySelector('unembed-explorer').getAttribute('data-unembed-theme') === 'light');
+  await page.waitForFunction(() => document.querySelector('unembed-explorer').theme === 'light');
   errors.check();
   await page.close();
 });

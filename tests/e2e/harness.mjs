@@ -91,3 +91,35 @@ export function watchErrors(page) {
   page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
   return { errors, check() { if (errors.length) throw new Error(errors.join('\n')); } };
 }
+
+/** every text in the page's widgets (inside each <unembed-explorer>'s shadow root) whose contrast
+ * with its ground is under 4.5:1, as lines; a widget without a shadow root is one line too. */
+export const lowContrast = (page) => page.evaluate(() => {
+  const rgba = (s) => { const m = s.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0, 0]; return [m[0], m[1], m[2], m[3] ?? 1]; };
+  const lum = ([r, g, b]) => {
+    const ch = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+  };
+  const ground = (e) => {
+    for (let n = e; n; n = n.parentElement ?? n.getRootNode().host) {
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c[3] > 0.5) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const bad = [];
+  for (const w of document.querySelectorAll('unembed-explorer')) {
+    if (!w.shadowRoot) { bad.push('the widget has no shadow root'); continue; }
+    for (const e of w.shadowRoot.querySelectorAll('*')) {
+      if (!e.getClientRects().length || e.closest(':disabled, [hidden], .tooltip')) continue;
+      const text = [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text) continue;
+      const fg = rgba(getComputedStyle(e).color);
+      const bg = ground(e);
+      const [a, b] = [lum(fg), lum(bg)];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) bad.push(`${e.tagName.toLowerCase()}.${e.className} "${text.slice(0, 30)}": ${ratio.toFixed(2)}`);
+    }
+  }
+  return bad;
+});

@@ -165,7 +165,7 @@ for (const size of [SIZES[2], SIZES[3]]) {
       await drag(page, slider, 0.1, {
         touch: size.touch,
         during: async () => {
-          await page.waitForFunction((b) => document.querySelector('#w .topk-table tbody').textContent !== b, table, { timeout: 5000 });
+          await page.waitForFunction((b) => document.querySelector('#w').shadowRoot.querySelector('.topk-table tbody').textContent !== b, table, { timeout: 5000 });
           assert.ok(await inView(page, '#w canvas[data-chart="topk"]'), 'the top-k chart is wholly on screen');
           assert.ok(await inView(page, '#w .topk-table tbody tr:nth-child(3)', true), 'the table is on screen');
         },
@@ -208,11 +208,11 @@ test('compact widgets: controls="…" shows only those, "" none; the default is 
     const before = await pixels(page, '#t');
     await page.$eval('#t', (e) => e.scrollIntoView());
     await drag(page, '#t input[type=range]', 0.1);
-    await page.waitForFunction((b) => document.querySelector('#t canvas').toDataURL() !== b, before);
+    await page.waitForFunction((b) => document.querySelector('#t').shadowRoot.querySelector('canvas').toDataURL() !== b, before);
     await page.locator('#t').screenshot({ path: `${SHOTS}/compact-topk-temperature.png` });
     // the attribute is live.
     await page.evaluate(() => document.querySelector('#none').setAttribute('controls', 'scale'));
-    await page.waitForFunction(() => document.querySelectorAll('#none input[type=range]').length === 1);
+    await page.waitForFunction(() => document.querySelector('#none').shadowRoot.querySelectorAll('input[type=range]').length === 1);
     // embed.html takes the same in its hash.
     const embed = await browser.context.newPage();
     const embedErrors = watchErrors(embed);

@@ -205,6 +205,58 @@ test('a prompt: heatmap, hover, click a cell into the explorer, keyboard, quanti
   await page.close();
 });
 
+test('rows after attention: the toggle runs the prompt again with 2L + 1 rows, as `unembed lens --mid` reads them', async () => {
+  const { page, errors } = await openPage();
+  const want = cli(PROMPT, '--mid');
+  const L = ENTRY.full.layers;
+  await runPrompt(page, PROMPT);
+  await page.check('.lens-mid');
+  await page.waitForFunction((n) => {
+    const s = window.unembedPage.lens.state;
+    return !s.busy && s.mid && s.rows === 2 * n + 1 && s.grid?.rows === 2 * n + 1 && s.grid.values.every((v) => v !== null);
+  }, L, { timeout: 180000 });
+  const s = await page.evaluate(() => { const st = window.unembedPage.lens.state; return { names: st.grid.row_names, cells: st.cells }; });
+  assert.deepEqual(s.names, want.rows, 'the rows are named as the CLI names them (embed, 1a, 1, 2a, …)');
+  // every cell's top token is the CLI's, or the two swapped places: the page's pass (wasm,
+  // simd128) and the CLI's (avx2) add in other orders, and through 30 layers that moves a
+  // logit by up to a few tenths (forward_check allows 1.6 against llama.cpp, from llama.cpp's
+  // own spread), a probability near 0.5 by up to about 0.1 (0.101 was seen, at row 27a). so:
+  // each probability within 0.15 of the CLI's; a swap keeps the pair, in at most 2% of the
+  // cells (4 of 305 were seen).
+  let same = 0;
+  for (let r = 0; r <= 2 * L; r++) {
+    for (let c = 0; c < want.ids.length; c++) {
+      const a = s.cells[r][c].top, b = want.layers[r][c].top;
+      if (a[0].id === b[0].id) {
+        same += 1;
+        assert.ok(Math.abs(a[0].prob - b[0].prob) < 0.15, `row ${want.rows[r]}, position ${c}: ${a[0].prob} vs ${b[0].prob}`);
+      }
+      else {
+        const where = `row ${want.rows[r]}, position ${c}: ${a[0].shown} ${a[0].prob} vs ${b[0].shown} ${b[0].prob}`;
+        assert.deepEqual(new Set([a[0].id, a[1].id]), new Set([b[0].id, b[1].id]), where);
+        for (const t of a.slice(0, 2)) assert.ok(Math.abs(t.prob - b.slice(0, 2).find((u) => u.id === t.id).prob) < 0.15, where);
+      }
+    }
+  }
+  assert.ok(same >= 0.98 * (2 * L + 1) * want.ids.length, `${same} top-1s agree`);
+  // layer 30 after attention, at the last position, into the explorer: the pipeline says so.
+  const row = 2 * L - 1;
+  await page.locator('.lens-canvas').scrollIntoViewIfNeeded();
+  const q = await cellCenter(page, row, want.ids.length - 1);
+  await page.mouse.click(q.x, q.y);
+  await page.waitForFunction((L) => window.unembedPage.mounted.controls.base.startsWith(`layer ${L} after attention, position`), L);
+  await page.waitForFunction((L) => new RegExp(`residual of layer ${L} of ${L} after its attention and before its MLP`).test(document.querySelector('.pipeline-line').textContent), L);
+  const { h, given } = await page.evaluate(async (r) => ({ h: await window.unembedPage.lens.hidden(r, 4), given: window.unembedPage.mounted.controls.h }), row);
+  assert.deepEqual(given, h, 'the explorer holds the mid cell\'s hidden state');
+  const view = await page.evaluate(() => window.unembedPage.mounted.view);
+  assert.equal(view.top[0].id, want.layers[row][want.ids.length - 1].top[0].id);
+  // off again: L + 1 rows.
+  await page.uncheck('.lens-mid');
+  await page.waitForFunction((n) => { const st = window.unembedPage.lens.state; return !st.busy && !st.mid && st.rows === n + 1 && st.grid?.rows === n + 1; }, L, { timeout: 180000 });
+  errors.check();
+  await page.close();
+});
+
 test('bad prompts: empty, 10,000 characters, special-token text, right-to-left, zero-width, lone surrogates', async () => {
   const { page, errors, downloads } = await openPage();
   // empty: said at once, nothing downloaded for it.
@@ -330,16 +382,18 @@ test('the element: prompt and views="lens,…" run on sight with one download fo
   assert.equal(s.top.id, want.next.top[0].id);
   assert.match(await page.textContent('#a .unembed-lens h3'), /^Prompt: logit lens$/);
   assert.match(await page.textContent('#a .lens-status'), /vị trí × 31 hàng trong \d+,\d giây\./);
-  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('#a .pipeline-line').textContent));
+  await page.waitForFunction(() => /residual sau tầng 30\/30 tại vị trí 17/.test(document.querySelector('#a').shadowRoot.querySelector('.pipeline-line').textContent));
   // the explorer built from the whole file gets its spectrum computed: the sliders come alive.
-  await page.waitForFunction(() => !document.querySelector('#b input[aria-label="độ lệch theo hướng kỳ dị 1"]').disabled, null, { timeout: 120000 });
+  await page.waitForFunction(() => !document.querySelector('#b').shadowRoot.querySelector('input[aria-label="độ lệch theo hướng kỳ dị 1"]').disabled, null, { timeout: 120000 });
   // a new prompt attribute runs again.
   await page.evaluate(() => document.querySelector('#a').setAttribute('prompt', 'The capital of France is'));
   await page.waitForFunction(() => { const l = document.querySelector('#a').lens; return !l.state.busy && l.state.cols === 5 && l.state.rows === 31; }, null, { timeout: 120000 });
   // a control attribute leaves the cell's h alone.
   await page.evaluate(() => document.querySelector('#a').setAttribute('temperature', '0.5'));
-  await page.waitForFunction(() => /T = 0,5/.test(document.querySelector('#a .topk-table caption').textContent));
+  await page.waitForFunction(() => /T = 0,5/.test(document.querySelector('#a').shadowRoot.querySelector('.topk-table caption').textContent));
   assert.ok((await page.evaluate(() => document.querySelector('#a').explorer.controls.h.length)) > 0);
+  // h is still the cell's, and the pipeline line still says so.
+  assert.match(await page.evaluate(() => document.querySelector('#a').shadowRoot.querySelector('.pipeline-line').textContent), /residual sau tầng 30\/30 tại vị trí 4/);
   await page.locator('#a .unembed-lens').screenshot({ path: 'target/screenshots/lens-element-vi.png' });
   errors.check();
   await page.close();

@@ -52,7 +52,7 @@ async function newPage() {
 /** the explorer is up and done with its load (a replay may still run). */
 const settled = (page, sel = '.unembed-explorer') => page.waitForFunction((q) => {
   const r = document.querySelector(q);
-  return r && r.querySelector('.topk-table caption')?.textContent && (!r.dataset.busy || r.dataset.busy === 'replaying');
+  return r && (r.shadowRoot ?? r).querySelector('.topk-table caption')?.textContent && (!r.dataset.busy || r.dataset.busy === 'replaying');
 }, sel, { timeout: 60000, polling: 100 });
 
 const now = (page) => page.evaluate(() => performance.now());
@@ -72,7 +72,7 @@ async function moveTemperature(page, label, sel = '.unembed-explorer') {
   const input = page.locator(`${sel} input[aria-label="${label}"]`);
   await input.focus();
   for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
-  await page.waitForFunction(([q, c]) => document.querySelector(`${q} .topk-table caption`).textContent !== c, [sel, caption], { timeout: 10000 });
+  await page.waitForFunction(([q, c]) => { const r = document.querySelector(q); return (r.shadowRoot ?? r).querySelector('.topk-table caption').textContent !== c; }, [sel, caption], { timeout: 10000 });
 }
 
 /** fields kept from the link, and its problems: one per bad field, each naming its key. */
@@ -328,10 +328,10 @@ test('embed.html and <unembed-explorer> report a bad hash or bad attributes per 
       assert.ok(said.some((l) => re.test(l)), `${re} in ${JSON.stringify(said)}`);
     }
     assert.match(await el.page.textContent('#a .topk-table caption'), /scale|‖h‖/);
-    assert.equal(await el.page.evaluate(() => document.querySelector('#a').querySelectorAll('.topk-table tbody tr').length), 10);
+    assert.equal(await el.page.evaluate(() => document.querySelector('#a').shadowRoot.querySelectorAll('.topk-table tbody tr').length), 10);
     // a bad attribute later: only that one is reported, the others stay.
     await el.page.evaluate(() => document.querySelector('#a').setAttribute('scale', '1e999'));
-    await el.page.waitForFunction(() => /^scale: /m.test(document.querySelector('#a .error').textContent));
+    await el.page.waitForFunction(() => /^scale: /m.test(document.querySelector('#a').shadowRoot.querySelector('.error').textContent));
     await moveTemperature(el.page, 'temperature T', '#a');
     el.errors.check();
     await el.page.close();
