@@ -134,7 +134,7 @@ test('the element: views="compare" compare="gemma-3-270m.gguf", in Vietnamese', 
   assert.deepEqual(ranks, [a, b].map((m) => `${m.effective_rank.toFixed(1).replace('.', ',')} trên ${m.d}`));
   assert.match(await page.textContent('#c h3'), /Hai ma trận unembedding/);
   // without a second model the element says what it needs.
-  await page.waitForFunction(() => /compare=/.test(document.querySelector('#none .unembed-status')?.textContent ?? ''));
+  await page.waitForFunction(() => /compare=/.test(document.querySelector('#none').shadowRoot?.querySelector('.unembed-status')?.textContent ?? ''));
   errors.check();
   await page.close();
 });
