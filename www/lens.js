@@ -193,7 +193,10 @@ function el(tag, attrs = {}, ...children) {
  *   their number (the Compare view aligns two models' lenses by the fraction of the stack).
  * returns {run, stop, setPrompt, destroy} and read-only state for tests.
  */
-export function mountLens(root, { explorer = () => null, source, lang = document.documentElement.lang, prompt = '', autorun = false, theme = 'light', depth = 0 } = {}) {
+export function mountLens(root, { explorer = null, source, lang = document.documentElement.lang, prompt = '', autorun = false, theme = 'light', depth = 0 } = {}) {
+  // without an explorer (the Compare view's lenses) a cell is only looked at, not taken as h.
+  const pick = !!explorer;
+  explorer ??= () => null;
   const S = strings(lang);
   const T = S.lens;
   const fmt = number(lang);
@@ -242,7 +245,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   const scroller = el('div', { class: 'lens-scroll', hidden: '' }, canvas);
   const tip = el('div', { class: 'lens-tip', hidden: '' });
   const live = el('p', { class: 'lens-live', 'aria-live': 'polite' });
-  const help = el('p', { class: 'help' }, T.help('…'));
+  const help = el('p', { class: 'help' }, T.help('…', pick));
   const panel = el('section', { class: 'unembed-lens', 'aria-label': T.title },
     el('h3', {}, T.title), help,
     el('div', { class: 'row' }, text, el('span', { class: 'buttons' }, runBtn, stopBtn)),
@@ -267,7 +270,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
   (async () => {
     try {
       const { entry } = await where();
-      if (entry.full) help.textContent = T.help(fmt(entry.full.bytes / 1e6, 0));
+      if (entry.full) help.textContent = T.help(fmt(entry.full.bytes / 1e6, 0), pick);
       layers = entry.full?.layers ?? null;
     } catch { /* said when Run is pressed */ }
   })();
@@ -578,7 +581,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
 
   /** makes a cell's normed hidden state the explorer's h. */
   async function select(row, col, { quiet = false } = {}) {
-    if (!client || !cells[row]?.[col]) return;
+    if (!pick || !client || !cells[row]?.[col]) return;
     selected = [row, col];
     scheduleDraw();
     let h;
@@ -595,7 +598,7 @@ export function mountLens(root, { explorer = () => null, source, lang = document
       { origin: { kind: 'lens', ...siteOf(row), layers, col, token: tokens[col] ?? '' } });
     if (!quiet) {
       focus = [row, col];
-      announce(T.loaded(whereText));
+      if (pick) announce(T.loaded(whereText));
     }
   }
 

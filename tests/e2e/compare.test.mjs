@@ -183,6 +183,14 @@ test('the same prompt through both models: two lenses drawn to one height', asyn
   const heights = await page.$$eval('#compare-lenses canvas.lens-canvas', (cs) => cs.map((c) => c.getBoundingClientRect().height));
   assert.equal(heights.length, 2);
   assert.equal(heights[0], heights[1]);
+  // these lenses are looked at, not taken as the explorer's h: their help does not promise it,
+  // and a click selects nothing.
+  for (const t of await page.$$eval('#compare-lenses .unembed-lens p.help', (ps) => ps.map((p) => p.textContent))) {
+    assert.doesNotMatch(t, /explorer's h/);
+  }
+  const box = await page.locator('#compare-lenses canvas.lens-canvas').first().boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  assert.equal(await page.evaluate(() => window.unembedPage.lenses[0].state.selected), null);
   await page.$eval('#compare-lens', (e) => e.scrollIntoView());
   await page.screenshot({ path: `${SHOTS}/compare-lens-1366.png`, fullPage: true });
   errors.check();
