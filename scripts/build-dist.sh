@@ -10,10 +10,16 @@ OUT="${1:-dist/unembed}"
 bash scripts/prepare.sh
 rm -rf "$OUT" dist/pkg
 mkdir -p "$OUT/models" dist/pkg
-cp www/explorer.js www/combobox.js www/unembed-explorer.js www/unembed-frame.js www/loader.js www/i18n.js www/embed.html www/embed.js \
-   www/lens.js www/lens-worker.js www/theme.js \
-   www/spectrum.js www/spectrum-worker.js www/replay.js www/replay-worker.js www/style.css www/page.css "$OUT/"
+# every module and stylesheet of www/ (a list by hand once left out a module the element
+# imports), and embed.html; the full page (index.html, app.js) stays behind.
+for f in www/*.js www/*.css www/embed.html; do
+  [ "$f" = www/app.js ] || cp "$f" "$OUT/"
+done
 cp -r www/pkg "$OUT/pkg"
+# every module a copied module imports or starts as a Worker is in the folder.
+for ref in $(grep -ohE "(from '\./[^']+'|new URL\('[^']+\.js')" "$OUT"/*.js | grep -oE "[A-Za-z0-9_./-]+\.js" | sort -u); do
+  [ -f "$OUT/${ref#./}" ] || { echo "build-dist: $ref is imported but not in $OUT" >&2; exit 1; }
+done
 cp www/models/models.json "$OUT/models/"
 # the model files are hard-linked where the file system allows (98 MB + 32 MB), else copied.
 for f in www/models/*.gguf; do ln "$f" "$OUT/models/" 2>/dev/null || cp "$f" "$OUT/models/"; done

@@ -6,17 +6,7 @@
 // textContent, in the shown (escaped) form.
 import { Comparison, shownText } from './pkg/unembed.js';
 import { strings, number, integer } from './i18n.js';
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
+import { el } from './dom.js';
 
 function row(cells, head = false) {
   return el('tr', {}, ...cells.map((c, i) => {

@@ -10,6 +10,7 @@ import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 import { replaySteps } from './replay.js';
 import { combobox } from './combobox.js';
+import { el } from './dom.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
@@ -32,17 +33,6 @@ export function controlsFor(views) {
 export function parseControls(value, views) {
   if (value === null || value === undefined) return controlsFor(views);
   return value.split(',').map((c) => c.trim()).filter((c) => CONTROLS.includes(c));
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
 }
 
 

@@ -10,6 +10,7 @@ import { LensChart, Explorer, headerNeeds, tensorRanges } from './pkg/unembed.js
 import { downloadModel } from './loader.js';
 import { spectrumInWorkers } from './spectrum.js';
 import { strings, number } from './i18n.js';
+import { el } from './dom.js';
 
 const HERE = new URL('.', import.meta.url);
 /** the positions a lens holds (prompt and continuation); the core's MAX_POSITIONS. */
@@ -171,17 +172,6 @@ export function explorerFromWholeModel(base, entry) {
 // ---- the panel ---------------------------------------------------------------------------
 
 let sessions = 0;
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
 
 /**
  * mounts the Prompt panel in `root`.
