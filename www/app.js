@@ -84,8 +84,7 @@ function install(ex, key, row = null) {
 
 /** a served model's licence beside the picker: its name, linked to its terms when the manifest
  * gives them (Gemma 3 is offered under the Gemma Terms of Use); hidden for a local file. */
-function showLicense(entry) {
-  const a = $('model-license');
+function showLicense(entry, a = $('model-license')) {
   const known = entry?.license && entry.license !== 'unknown';
   a.hidden = !known;
   if (!known) return;
@@ -346,15 +345,7 @@ function fillCompareSelect() {
 }
 
 function showCompareLicense() {
-  const entry = shownModels.find((m) => m.file === $('compare-select').value);
-  const a = $('compare-license');
-  const known = entry?.license && entry.license !== 'unknown';
-  a.hidden = !known;
-  if (!known) return;
-  a.textContent = P.license(licenseName(entry.license));
-  a.title = P.licenseTitle;
-  if (entry.license_url) a.href = entry.license_url;
-  else a.removeAttribute('href');
+  showLicense(shownModels.find((m) => m.file === $('compare-select').value), $('compare-license'));
 }
 
 /** shows a tab: 'explore' or 'compare' (which loads the second model when needed). */
