@@ -6,7 +6,7 @@
 // textContent, in the shown (escaped) form.
 import { Comparison, shownText } from './pkg/unembed.js';
 import { strings, number, integer } from './i18n.js';
-import { el } from './dom.js';
+import { el, fitCanvas } from './dom.js';
 
 function row(cells, head = false) {
   return el('tr', {}, ...cells.map((c, i) => {
@@ -89,14 +89,7 @@ export function mountCompare(root, a, b, { lang = document.documentElement.lang,
 
   // canvas sizes come from a ResizeObserver, so drawing never forces a layout.
   const sizes = new Map();
-  function fit(canvas) {
-    const dpr = window.devicePixelRatio || 1;
-    const [cw, ch] = sizes.get(canvas) ?? [canvas.clientWidth, canvas.clientHeight];
-    const w = Math.max(200, Math.round(cw * dpr));
-    const h = Math.max(150, Math.round(ch * dpr));
-    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    return dpr;
-  }
+  const fit = (canvas) => fitCanvas(canvas, sizes);
   let drawn = false;
   let vocabs = [0, 0];
   function draw() {

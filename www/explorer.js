@@ -10,7 +10,7 @@ import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 import { replaySteps } from './replay.js';
 import { combobox } from './combobox.js';
-import { el } from './dom.js';
+import { el, fitCanvas } from './dom.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
@@ -495,14 +495,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
 
   // canvas sizes come from the ResizeObserver, so drawing never forces a layout.
   const sizes = new Map();
-  function fit(canvas) {
-    const dpr = window.devicePixelRatio || 1;
-    const [cw, ch] = sizes.get(canvas) ?? [canvas.clientWidth, canvas.clientHeight];
-    const w = Math.max(200, Math.round(cw * dpr));
-    const h = Math.max(150, Math.round(ch * dpr));
-    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    return dpr;
-  }
+  const fit = (canvas) => fitCanvas(canvas, sizes);
 
   function draw() {
     if (dead || !view) return;
