@@ -250,15 +250,10 @@ async function load(file) {
     const entry = models.find((m) => m.file === file) ?? models[0];
     select.value = entry.file;
     showLicense(entry);
-    let shown = -1;
-    const buf = await downloadModel(location.href, entry, (got, total) => {
-      // the DOM only when the percentage moves: a fast download has thousands of chunks.
-      const pct = Math.floor((100 * got) / total);
-      if (pct === shown) return;
-      shown = pct;
+    const buf = await downloadModel(location.href, entry, perPercent((got, total, pct) => {
       $('progress').value = got / total;
       $('status').textContent = pct < 100 ? P.mb((got / 1e6).toFixed(1), (total / 1e6).toFixed(1), pct) : P.checking;
-    }, { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
+    }), { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
     if (ctl.signal.aborted) return;
     $('status').textContent = P.reading;
     const ex = new Explorer(buf, new Uint8Array());
@@ -344,6 +339,18 @@ function fillCompareSelect() {
   showCompareLicense();
 }
 
+/** a download's progress callback that calls `show(got, total, pct)` only when the whole
+ * percentage moves: a fast download has thousands of chunks, and the DOM need not see each. */
+function perPercent(show) {
+  let shown = -1;
+  return (got, total) => {
+    const pct = Math.floor((100 * got) / total);
+    if (pct === shown) return;
+    shown = pct;
+    show(got, total, pct);
+  };
+}
+
 function showCompareLicense() {
   showLicense(shownModels.find((m) => m.file === $('compare-select').value), $('compare-license'));
 }
@@ -377,14 +384,10 @@ async function showCompare() {
     const ctl = new AbortController();
     comparing = ctl;
     try {
-      let shown = -1;
-      const buf = await downloadModel(location.href, entry, (got, total) => {
-        const pct = Math.floor((100 * got) / total);
-        if (pct === shown) return;
-        shown = pct;
+      const buf = await downloadModel(location.href, entry, perPercent((got, total, pct) => {
         $('compare-progress').value = got / total;
         $('compare-status').textContent = pct < 100 ? C.downloading(entry.name, (got / 1e6).toFixed(1), (total / 1e6).toFixed(1), pct) : C.checking(entry.name);
-      }, { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
+      }), { signal: ctl.signal, ...(STALL_S ? { stallMs: STALL_S * 1000 } : {}) });
       if (ctl.signal.aborted) return;
       $('compare-status').textContent = C.reading(entry.name);
       await new Promise((r) => requestAnimationFrame(r));
