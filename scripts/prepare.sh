@@ -5,9 +5,10 @@
 # else copied; never committed) for the logit lens, recorded as the entry's `full`. With
 # --with gemma, also the optional second model, Gemma 3 270M (Gemma Terms of Use; a 253 MB
 # download once, scripts/fetch-gemma.sh), converted beside it with its licence and the link to
-# its terms in the manifest. Without the flag nothing of Gemma is fetched or converted (an
-# entry made earlier stays until the manifest is rebuilt, which happens when the default model
-# is converted again). Prints nothing on stdout.
+# its terms in the manifest. Once Gemma is served (www/models/gemma-3-270m.gguf exists), later
+# runs without the flag keep serving it, so a rebuilt manifest still lists it (scripts that call
+# prepare.sh bare, like build-dist.sh, used to drop it from the manifest whenever the CLI had
+# been rebuilt); delete that file to stop serving Gemma. Prints nothing on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "prepare: $*" >&2; }
@@ -20,6 +21,7 @@ while [ $# -gt 0 ]; do
     *) echo "prepare: unknown argument $1 (usage: prepare.sh [--with gemma])" >&2; exit 2 ;;
   esac
 done
+[ -f www/models/gemma-3-270m.gguf ] && with_gemma=1
 
 cargo build --release --bin unembed >&2
 bash scripts/build-wasm.sh www/pkg
