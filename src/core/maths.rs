@@ -7,13 +7,17 @@
 
 use super::error::{Error, Result};
 
-/// softmax of z at temperature t, with what is needed for loss and entropy.
+/// softmax of z at temperature t, with what is needed for loss and entropy. it keeps no
+/// vector of probabilities: p_i = [`p`](Self::p)(z_i), and [`probs`](Self::probs) when all
+/// are needed (the gradient). building it is one pass of exponentials over z, the largest
+/// part of a slider step at 262,144 tokens, so it stores nothing per token.
 #[derive(Debug, Clone)]
 pub struct Softmax {
-    pub p: Vec<f64>,
     pub temperature: f64,
     pub z_max: f64,
-    /// ln Σ exp((z_i − z_max)/T); at T = 0, ln(number of ties at the max).
+    /// S = Σ exp((z_i − z_max)/T); at T = 0 the number of ties at the max.
+    sum: f64,
+    /// ln S.
     pub log_sum: f64,
     pub entropy: f64,
 }
@@ -32,38 +36,60 @@ impl Softmax {
         if let Some(i) = z.iter().position(|v| !v.is_finite()) {
             return Err(Error::Invalid(format!("logit {i} is {}", z[i])));
         }
-        let z_max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let z_max = largest(z);
         if t == 0.0 {
             let ties = z.iter().filter(|&&v| v == z_max).count() as f64;
-            let p = z
-                .iter()
-                .map(|&v| if v == z_max { 1.0 / ties } else { 0.0 })
-                .collect();
             return Ok(Softmax {
-                p,
                 temperature: t,
                 z_max,
+                sum: ties,
                 log_sum: ties.ln(),
                 entropy: ties.ln(),
             });
         }
-        let mut p: Vec<f64> = z.iter().map(|&v| ((v - z_max) / t).exp()).collect();
-        let s: f64 = p.iter().sum();
-        let mut px = 0.0;
-        for (pi, &v) in p.iter_mut().zip(z) {
-            *pi /= s;
-            if *pi > 0.0 {
-                px += *pi * ((v - z_max) / t);
+        // one pass: S = Σ e_i and Σ e_i·x_i (so H = ln S − Σ e_i x_i / S), in blocks whose
+        // exponentials are one simple loop (it vectorizes and interleaves), summed in four
+        // partial sums.
+        const B: usize = 256;
+        let (mut s4, mut sx4) = ([0f64; 4], [0f64; 4]);
+        let (mut xs, mut es) = ([0f64; B], [0f64; B]);
+        for zc in z.chunks(B) {
+            let n = zc.len();
+            for (x, &v) in xs[..n].iter_mut().zip(zc) {
+                *x = shifted(v, z_max, t);
+            }
+            for (e, &x) in es[..n].iter_mut().zip(&xs[..n]) {
+                *e = exp(x);
+            }
+            for (k, (&e, &x)) in es[..n].iter().zip(&xs[..n]).enumerate() {
+                s4[k % 4] += e;
+                sx4[k % 4] += e * x;
             }
         }
+        let s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+        let px = ((sx4[0] + sx4[1]) + (sx4[2] + sx4[3])) / s;
         let log_sum = s.ln();
         Ok(Softmax {
-            p,
             temperature: t,
             z_max,
+            sum: s,
             log_sum,
             entropy: (log_sum - px).max(0.0),
         })
+    }
+
+    /// p of the token whose logit is `z` (one of the logits this softmax was built from):
+    /// e^x / S, the same numbers the sums were made of.
+    pub fn p(&self, z: f64) -> f64 {
+        if self.temperature == 0.0 {
+            return if z == self.z_max { 1.0 / self.sum } else { 0.0 };
+        }
+        exp(shifted(z, self.z_max, self.temperature)) / self.sum
+    }
+
+    /// every p_i, for logits `z` (those this softmax was built from).
+    pub fn probs(&self, z: &[f64]) -> Vec<f64> {
+        z.iter().map(|&v| self.p(v)).collect()
     }
 
     /// p of a logit `z` under this softmax, without the vector.
@@ -85,12 +111,104 @@ impl Softmax {
     }
 }
 
+/// the largest of finite numbers, in four lanes with comparisons (not `f64::max`, a call in
+/// wasm), so the loop vectorizes.
+pub fn largest(z: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = z.chunks_exact(4);
+    for c in &mut chunks {
+        for l in 0..4 {
+            m[l] = if c[l] > m[l] { c[l] } else { m[l] };
+        }
+    }
+    for &v in chunks.remainder() {
+        m[0] = if v > m[0] { v } else { m[0] };
+    }
+    m.into_iter().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// x = (z − z_max)/T, clamped at −746 where e^x is 0 in f64 (so that 0·x stays finite when
+/// the division overflows at a tiny T).
+#[inline(always)]
+fn shifted(z: f64, z_max: f64, t: f64) -> f64 {
+    // a comparison, not f64::max: in wasm `max` is a call to `fmax` (its NaN rule is not
+    // wasm's), which keeps the loop from vectorizing. x is never NaN here.
+    let x = (z - z_max) / t;
+    if x < -746.0 {
+        -746.0
+    } else {
+        x
+    }
+}
+
 /// p = exp((z − z_max)/T − ln S): one probability from the softmax's two summaries.
 pub fn prob_from(z: f64, z_max: f64, log_sum: f64, t: f64) -> f64 {
     if t == 0.0 {
         return if z == z_max { (-log_sum).exp() } else { 0.0 };
     }
     ((z - z_max) / t - log_sum).exp()
+}
+
+/// e^x in f64 without a call, written so that a loop over a slice vectorizes (SSE/AVX2
+/// natively, simd128 in wasm): the per-token exponential of the softmax was the largest cost of
+/// a slider step at 262,144 tokens. Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2 (ln 2 in
+/// two parts, as fdlibm's `__ieee754_exp` splits it), e^r by its Taylor polynomial to r¹³
+/// (remainder below 2e-17 of e^r), times 2^k built in the exponent bits. relative error a few
+/// ulp (checked against `f64::exp` in the tests); below −708.39 (where e^x is subnormal, under
+/// 2.3e-308) it returns 0, above 709.78 +∞; NaN stays NaN.
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // fdlibm e_exp.c: ln2HI (6.93147180369123816490e-01), ln2LO (1.90821492927058770002e-10),
+    // by their bits.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // 1.5·2^52: adding it rounds to an integer, which lands in the low mantissa bits.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let xc = x.clamp(-708.0, 709.0);
+    let t = xc * LOG2E + MAGIC;
+    let k = t - MAGIC;
+    let ki = (t.to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    // Σ_{j ≤ 13} r^j / j! by Estrin's scheme (pairs, then powers r², r⁴, r⁸): a chain of 5
+    // multiply-adds instead of Horner's 13, so a vectorized loop is not bound by latency.
+    const C: [f64; 14] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let p = |j: usize| C[j] + C[j + 1] * r;
+    let q0 = p(0) + p(2) * r2;
+    let q1 = p(4) + p(6) * r2;
+    let q2 = p(8) + p(10) * r2;
+    let s0 = q0 + q1 * r4;
+    let s1 = q2 + p(12) * r4;
+    let q = s0 + s1 * r8;
+    let scale = f64::from_bits(((ki + 1023) << 52) as u64);
+    let y = q * scale;
+    if x < -708.39 {
+        0.0
+    } else if x > 709.78 {
+        f64::INFINITY
+    } else if x.is_nan() {
+        x
+    } else {
+        y
+    }
 }
 
 /// indices of the k largest `score(i)` for i < n, best first; ties go to the lower index.
@@ -210,6 +328,29 @@ pub fn cosine(z: f64, row_norm: f64, h_norm: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exp_agrees_with_the_library_exp() {
+        let mut worst = 0f64;
+        let mut x = -708.0;
+        while x < 709.0 {
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+            x += 0.0137;
+        }
+        for i in 0..20000 {
+            let x = -(i as f64) * 1e-4;
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+        }
+        assert!(worst < 1e-15, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-746.0), 0.0);
+        assert_eq!(exp(-1e300), 0.0);
+        assert_eq!(exp(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp(710.0), f64::INFINITY);
+        assert!(exp(f64::NAN).is_nan());
+    }
+
     use super::*;
 
     #[test]
@@ -217,10 +358,10 @@ mod tests {
         let z = [1.0f64, -2.0, 3.5, 3.5, 0.0];
         for t in [1e-6, 0.3, 1.0, 7.0, 1e6] {
             let a = Softmax::new(&z, t).unwrap();
-            assert!((a.p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!((a.probs(&z).iter().sum::<f64>() - 1.0).abs() < 1e-12);
             let shifted: Vec<f64> = z.iter().map(|v| v + 1000.0).collect();
             let b = Softmax::new(&shifted, t).unwrap();
-            for (x, y) in a.p.iter().zip(&b.p) {
+            for (x, y) in a.probs(&z).iter().zip(&b.probs(&shifted)) {
                 assert!((x - y).abs() < 1e-4, "t={t}");
             }
         }
@@ -230,16 +371,17 @@ mod tests {
     fn temperature_limits() {
         let z = [1.0f64, 5.0, 5.0, 2.0];
         let s = Softmax::new(&z, 0.0).unwrap();
-        assert_eq!(s.p, vec![0.0, 0.5, 0.5, 0.0]);
+        assert_eq!(s.probs(&z), vec![0.0, 0.5, 0.5, 0.0]);
         assert!((s.entropy - 2f64.ln()).abs() < 1e-15);
         assert_eq!(s.loss(&z, 0), f64::INFINITY);
         let tiny = Softmax::new(&z, 1e-300).unwrap();
-        assert_eq!(tiny.p, vec![0.0, 0.5, 0.5, 0.0]);
+        assert_eq!(tiny.probs(&z), vec![0.0, 0.5, 0.5, 0.0]);
         let hot = Softmax::new(&z, 1e12).unwrap();
         assert!((hot.entropy - 4f64.ln()).abs() < 1e-9);
         // huge logits stay finite.
-        let big = Softmax::new(&[1e30, -1e30, 3e300], 1.0).unwrap();
-        assert_eq!(big.p, vec![0.0, 0.0, 1.0]);
+        let zb = [1e30, -1e30, 3e300];
+        let big = Softmax::new(&zb, 1.0).unwrap();
+        assert_eq!(big.probs(&zb), vec![0.0, 0.0, 1.0]);
         assert!(Softmax::new(&z, -1.0).is_err());
         assert!(Softmax::new(&z, f64::NAN).is_err());
         assert!(Softmax::new(&[f64::INFINITY], 1.0).is_err());
@@ -251,7 +393,7 @@ mod tests {
         for t in [0.0, 0.4, 1.0, 3.0] {
             let s = Softmax::new(&z, t).unwrap();
             for (i, &zi) in z.iter().enumerate() {
-                assert!((s.prob_of(zi) - s.p[i]).abs() < 1e-15, "t={t} i={i}");
+                assert!((s.prob_of(zi) - s.p(z[i])).abs() < 1e-15, "t={t} i={i}");
             }
         }
     }
@@ -260,9 +402,17 @@ mod tests {
     fn entropy_and_loss_match_definitions() {
         let z = [0.3f64, -1.2, 2.0, 0.7];
         let s = Softmax::new(&z, 0.8).unwrap();
-        let h: f64 = -s.p.iter().map(|p| p * p.ln()).sum::<f64>();
+        let p = s.probs(&z);
+        let h: f64 = -p.iter().map(|p| p * p.ln()).sum::<f64>();
         assert!((s.entropy - h).abs() < 1e-12);
-        assert!((s.loss(&z, 1) + s.p[1].ln()).abs() < 1e-12);
+        assert!((s.loss(&z, 1) + p[1].ln()).abs() < 1e-12);
+        // the one-pass sums against the definitions with the library's exp.
+        let m = 2.0f64;
+        let e: Vec<f64> = z.iter().map(|&v| ((v - m) / 0.8).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        for (pi, ei) in p.iter().zip(&e) {
+            assert!((pi - ei / sum).abs() < 1e-15);
+        }
     }
 
     #[test]

@@ -103,7 +103,7 @@ impl Scores {
             text: model.vocab.text(id).to_string(),
             shown: vocab::quoted(model.vocab.text(id), SHOWN_CHARS),
             logit: self.z[i],
-            prob: self.softmax.p[i],
+            prob: self.softmax.p(self.z[i]),
             norm: model.norms()[i],
             cos: self.cos[i],
             rank,
@@ -235,8 +235,9 @@ pub struct Gradient {
 }
 
 impl Gradient {
-    /// ∇_h L = (Σ_i p_i w_i − w_t)/T for L = −ln p_t (one transposed pass).
-    pub fn new(model: &Model, softmax: &Softmax, target: u32) -> Result<Self> {
+    /// ∇_h L = (Σ_i p_i w_i − w_t)/T for L = −ln p_t (one transposed pass), with `softmax`
+    /// built from the logits `z`.
+    pub fn new(model: &Model, softmax: &Softmax, z: &[f64], target: u32) -> Result<Self> {
         let t = model.vocab.check_id(target)? as usize;
         let temp = softmax.temperature;
         if temp <= 0.0 {
@@ -249,7 +250,7 @@ impl Gradient {
             return Err(Error::NotFound(format!("token {t} has no unembedding row")));
         }
         let expected: Vec<f32> = u
-            .weighted_sum(&softmax.p)?
+            .weighted_sum(&softmax.probs(z))?
             .iter()
             .map(|&x| x as f32)
             .collect();
@@ -328,7 +329,7 @@ impl Readout {
                 let parts = match gradient {
                     _ if sm.temperature == 0.0 => None,
                     Some(g) => Some(g.parts()),
-                    None => Some(Gradient::new(model, sm, t as u32)?.parts()),
+                    None => Some(Gradient::new(model, sm, &scores.z, t as u32)?.parts()),
                 };
                 Some(Target {
                     entry: scores.entry(model, t)?,
@@ -413,7 +414,7 @@ mod tests {
             let i = e.id as usize;
             assert_eq!(e.rank, rank(n, i, |j| s.z[j]));
             assert_eq!(e.cos_rank, rank(n, i, |j| s.cos[j]));
-            assert_eq!(e.prob, s.softmax.p[i]);
+            assert_eq!(e.prob, s.softmax.p(s.z[i]));
         }
         // the cos–norm identity: z_i = ‖w_i‖·‖h‖·cos θ_i.
         for i in 0..n {
@@ -465,7 +466,7 @@ mod tests {
         };
         for (target, temp) in [(3u32, 1.0), (17, 0.6), (42, 2.5)] {
             let s = Scores::of(&m, &h, temp).unwrap();
-            let g = Gradient::new(&m, &s.softmax, target).unwrap();
+            let g = Gradient::new(&m, &s.softmax, &s.z, target).unwrap();
             let eps = 1e-2f32;
             let mut diff2 = 0f64;
             for j in 0..64 {
