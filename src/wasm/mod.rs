@@ -9,7 +9,6 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use plotters::prelude::IntoDrawingArea;
-use plotters_canvas::CanvasBackend;
 use wasm_bindgen::Clamped;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
@@ -29,8 +28,10 @@ use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
 use crate::plot::{self, Lang, Palette, Style};
 
+mod canvas;
 mod compare;
 mod lens;
+use canvas::Canvas;
 pub use compare::Comparison;
 pub use lens::{LensChart, LensModel};
 
@@ -476,9 +477,8 @@ struct Updated<'a> {
     replay: u32,
 }
 
-fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<CanvasBackend, JsError> {
-    CanvasBackend::with_canvas_object(canvas.clone())
-        .ok_or_else(|| JsError::new("this canvas has no 2d context"))
+fn canvas_backend(canvas: &HtmlCanvasElement) -> Result<Canvas, JsError> {
+    Canvas::new(canvas)
 }
 
 fn context_2d(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, JsError> {
