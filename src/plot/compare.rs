@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{err, PlotResult, Style};
+use super::{draw_legend, err, Corner, PlotResult, Style};
 use crate::core::compare::{Histogram, Profile};
 
 /// the colour of the n-th model (the first in the bars' blue, the second in the target's
@@ -77,7 +77,10 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
 
     // σ_k / σ_1.
     let mut chart = ChartBuilder::on(&parts[0])
-        .caption(w("cmp_sigma"), style.font(13.0))
+        .caption(
+            w("cmp_sigma"),
+            style.caption_font(&parts[0], w("cmp_sigma"), 13.0),
+        )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(50.0))
@@ -94,6 +97,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
         .label_style(style.font(10.5))
         .draw()
         .map_err(err)?;
+    let mut legend = Vec::new();
     for (n, p) in profiles.iter().enumerate() {
         let c = model_color(style, n);
         chart
@@ -104,9 +108,8 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
                     .map(|(k, &s)| (k as f64 + 1.0, s.max(lo))),
                 c.stroke_width(style.px(1.6)),
             ))
-            .map_err(err)?
-            .label(name(&p.summary.name, 28))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c));
+            .map_err(err)?;
+        legend.push((name(&p.summary.name, 28), c));
         let r = p.summary.effective_rank;
         chart
             .draw_series(DashedLineSeries::new(
@@ -117,18 +120,20 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
             ))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(style.font(10.5))
-        .background_style(style.palette.bg.mix(0.9))
-        .border_style(style.palette.grid)
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(err)?;
+    draw_legend(
+        &chart.plotting_area().strip_coord_spec(),
+        &legend,
+        Corner::LowerLeft,
+        style.palette.bg.mix(0.9),
+        style,
+    )?;
 
     // cumulative energy, with the effective ranks.
     let mut chart = ChartBuilder::on(&parts[1])
-        .caption(w("cmp_energy"), style.font(13.0))
+        .caption(
+            w("cmp_energy"),
+            style.caption_font(&parts[1], w("cmp_energy"), 13.0),
+        )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(50.0))
@@ -152,6 +157,7 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
             style.palette.muted.stroke_width(style.px(1.0)),
         ))
         .map_err(err)?;
+    let mut legend = Vec::new();
     for (n, p) in profiles.iter().enumerate() {
         let c = model_color(style, n);
         let r = p.summary.effective_rank;
@@ -163,14 +169,14 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
                     .map(|(k, &e)| (k as f64 + 1.0, e)),
                 c.stroke_width(style.px(1.6)),
             ))
-            .map_err(err)?
-            .label(
-                w("cmp_rank")
-                    .replace("{name}", &name(&p.summary.name, 18))
-                    .replace("{r}", &style.lang.num(format!("{r:.1}")))
-                    .replace("{k90}", &p.summary.energy_90.to_string()),
-            )
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c));
+            .map_err(err)?;
+        legend.push((
+            w("cmp_rank")
+                .replace("{name}", &name(&p.summary.name, 18))
+                .replace("{r}", &style.lang.num(format!("{r:.1}")))
+                .replace("{k90}", &p.summary.energy_90.to_string()),
+            c,
+        ));
         chart
             .draw_series(DashedLineSeries::new(
                 [(r, 0.0), (r, 1.0)],
@@ -189,15 +195,14 @@ pub fn draw_compare_spectra<DB: DrawingBackend>(
             )))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(style.font(10.5))
-        .background_style(style.palette.bg.mix(0.9))
-        .border_style(style.palette.grid)
-        // the curves start above 25 % and rise: the bottom stays clear.
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(err)?;
+    // the curves start above 25 % and rise: the bottom stays clear.
+    draw_legend(
+        &chart.plotting_area().strip_coord_spec(),
+        &legend,
+        Corner::LowerRight,
+        style.palette.bg.mix(0.9),
+        style,
+    )?;
     area.present().map_err(err)?;
     Ok(())
 }
@@ -215,7 +220,7 @@ fn draw_histogram<DB: DrawingBackend>(
     let top = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.08;
     let span = h.hi - h.lo;
     let mut chart = ChartBuilder::on(area)
-        .caption(title, style.font(12.0).color(&color))
+        .caption(title, style.caption_font(area, title, 12.0).color(&color))
         .margin(style.px(6.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(56.0))

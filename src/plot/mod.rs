@@ -219,6 +219,26 @@ impl Style {
             .into_font()
             .color(&self.palette.ink)
     }
+
+    /// the font of a chart's title `text` on `area`: `size`, or smaller (down to 8 px at
+    /// scale 1) when the title would be wider than the area, so that on a phone it is shown
+    /// whole instead of cut at both edges.
+    fn caption_font<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        text: &str,
+        size: f64,
+    ) -> TextStyle<'static> {
+        let room = area.dim_in_pixel().0 as f64 - 2.0 * self.px(8.0) as f64;
+        let wide = area
+            .estimate_text_size(text, &self.font(size))
+            .map_or(0.0, |(w, _)| w as f64);
+        if wide > room && room > 0.0 {
+            self.font((size * room / wide).max(8.0))
+        } else {
+            self.font(size)
+        }
+    }
 }
 
 pub const INK: RGBColor = RGBColor(29, 36, 48);
@@ -266,15 +286,14 @@ pub fn draw_topk<DB: DrawingBackend>(
     let k = rows.len().max(1) as u32;
     let pmax = rows.iter().map(|r| r.prob).fold(0.0, f64::max).max(1e-12);
     let labels: Vec<String> = rows.iter().map(|r| label(&r.text, 14)).collect();
+    let title = format!(
+        "{}, T = {}",
+        style.lang.word("topk"),
+        style.lang.num(temperature.to_string())
+    );
+    let title_font = style.caption_font(area, &title, 13.0);
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!(
-                "{}, T = {}",
-                style.lang.word("topk"),
-                style.lang.num(temperature.to_string())
-            ),
-            style.font(13.0),
-        )
+        .caption(title, title_font)
         .margin(style.px(6.0))
         .x_label_area_size(style.px(22.0))
         .y_label_area_size(style.px(110.0))
@@ -364,14 +383,18 @@ pub fn plot_rect<X: Ranged, Y: Ranged>(coord: &Cartesian2d<X, Y>) -> ((i32, i32)
 
 /// ranges that hold every point with a little room, each fitted to its data.
 pub fn cosnorm_ranges(cos: &[f64], norms: &[f64]) -> ((f64, f64), (f64, f64)) {
+    // comparisons, not f64::min/max (calls in wasm): these loops run over the vocabulary on
+    // every step. (min/max ignored NaN; a comparison with NaN is false, so it is ignored too.)
     let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
     for &c in cos {
-        c0 = c0.min(c);
-        c1 = c1.max(c);
+        c0 = if c < c0 { c } else { c0 };
+        c1 = if c > c1 { c } else { c1 };
     }
-    let (n0, n1) = norms
-        .iter()
-        .fold((f64::INFINITY, 0f64), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+    let (mut n0, mut n1) = (f64::INFINITY, 0f64);
+    for &n in norms {
+        n0 = if n < n0 { n } else { n0 };
+        n1 = if n > n1 { n } else { n1 };
+    }
     if !(c0.is_finite() && c1 > c0) {
         (c0, c1) = (-1.0, 1.0);
     }
@@ -451,12 +474,13 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         area.fill(&style.palette.bg).map_err(err)?;
     }
     let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
+    let title = style.lang.word("cosnorm");
     let mut chart = ChartBuilder::on(area)
         .caption(
-            style.lang.word("cosnorm"),
+            title,
             // the overlay pass must lay out exactly like the frame pass, so it keeps the
             // caption (drawn in white-on-white space it does not repaint).
-            style.font(13.0).color(&if frame {
+            style.caption_font(area, title, 13.0).color(&if frame {
                 style.palette.ink.to_rgba()
             } else {
                 TRANSPARENT
@@ -500,6 +524,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         }
     }
     // curves of equal logit: ‖v‖ = z / (‖h‖ cos θ), on the side where cos θ has z's sign.
+    let mut legend = Vec::new();
     for (n, &z) in data.iso_logits.iter().enumerate() {
         if data.h_norm <= 0.0 || z == 0.0 {
             continue;
@@ -517,9 +542,8 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
         };
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(style.px(1.2))))
-            .map_err(err)?
-            .label(format!("z = {}", style.lang.num(format!("{z:.2}"))))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+            .map_err(err)?;
+        legend.push((format!("z = {}", style.lang.num(format!("{z:.2}"))), color));
     }
     // the labelled tokens on top of the cloud: every dot, and as many labels as fit without
     // overlapping (the target and the best by angle placed first).
@@ -576,18 +600,152 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
-    if !data.iso_logits.is_empty() {
-        chart
-            .configure_series_labels()
-            .label_font(style.font(10.0))
-            .background_style(style.palette.bg.mix(0.8))
-            .border_style(style.palette.grid)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-    }
+    draw_legend(
+        &chart.plotting_area().strip_coord_spec(),
+        &legend,
+        Corner::UpperLeft,
+        style.palette.bg.mix(0.8),
+        style,
+    )?;
     area.present().map_err(err)?;
     Ok(coord)
+}
+
+/// where a legend sits inside a plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    UpperLeft,
+    UpperRight,
+    LowerLeft,
+    LowerRight,
+}
+
+/// a legend of line samples in a corner of `area` (a chart's plotting area, in pixels from
+/// its top left): each entry a short line in its colour, then its text, on a box of
+/// `background` with a grid-coloured border. every chart's legend is this one function.
+/// text sizes come from the backend (the page's measures on the canvas): plotters' own series
+/// labels measure each line through a `<span>` in the document, a forced page layout per line.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+    corner: Corner,
+    background: RGBAColor,
+    style: &Style,
+) -> PlotResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (aw, ah) = area.dim_in_pixel();
+    let (pad, sample, gap, edge) = (
+        style.px(8.0) as i32,
+        style.px(16.0) as i32,
+        style.px(8.0) as i32,
+        style.px(5.0) as i32,
+    );
+    let measure = |font: &TextStyle| -> Vec<(u32, u32)> {
+        entries
+            .iter()
+            .map(|(t, _)| area.estimate_text_size(t, font).unwrap_or((0, 0)))
+            .collect()
+    };
+    // 10.5 px, or smaller (down to 7.5) when the longest line would not fit across the plot.
+    let mut size = 10.5;
+    let mut sizes = measure(&style.font(size));
+    let widest = sizes.iter().map(|s| s.0).max().unwrap_or(0) as f64;
+    let room = aw as f64 - (2 * (edge + pad) + sample + gap) as f64;
+    if widest > room && room > 0.0 {
+        size = (size * room / widest).max(7.5);
+        sizes = measure(&style.font(size));
+    }
+    let font = style.font(size);
+    let row = (size * style.scale * 1.25).round() as i32;
+    let text_w = sizes.iter().map(|s| s.0 as i32).max().unwrap_or(0);
+    let text_h = row * (entries.len() as i32 - 1) + sizes.last().map_or(0, |s| s.1 as i32);
+    let (w, h) = (pad + sample + gap + text_w + pad, pad + text_h + pad);
+    let x0 = match corner {
+        Corner::UpperLeft | Corner::LowerLeft => edge,
+        Corner::UpperRight | Corner::LowerRight => aw as i32 - w - edge,
+    };
+    let y0 = match corner {
+        Corner::UpperLeft | Corner::UpperRight => edge,
+        Corner::LowerLeft | Corner::LowerRight => ah as i32 - h - edge,
+    };
+    let frame = [(x0, y0), (x0 + w, y0 + h)];
+    area.draw(&Rectangle::new(frame, background.filled()))
+        .map_err(err)?;
+    area.draw(&Rectangle::new(frame, style.palette.grid))
+        .map_err(err)?;
+    for (k, ((text, color), size)) in entries.iter().zip(&sizes).enumerate() {
+        let y = y0 + pad + k as i32 * row;
+        let mid = y + size.1 as i32 / 2;
+        let x = x0 + pad;
+        area.draw(&PathElement::new(
+            vec![(x, mid), (x + sample, mid)],
+            color.stroke_width(style.px(1.6)),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            text.clone(),
+            (x + sample + gap, y),
+            font.clone(),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// one axis of the scatter: its value range and the pixels its ends map to.
+type Axis = ((f64, f64), (i32, i32));
+
+/// the x (or y) axis of `coord` as [`axis_pixel`] takes it; None when its range is one value
+/// (plotters maps everything to the middle then: the caller asks plotters itself).
+fn axis_of(coord: &ScatterCoord, x: bool) -> Option<Axis> {
+    let r = if x {
+        coord.x_spec().range()
+    } else {
+        coord.y_spec().range()
+    };
+    if r.start == r.end {
+        return None;
+    }
+    let (a, b) = if x {
+        (
+            coord.translate(&(r.start, 0.0)).0,
+            coord.translate(&(r.end, 0.0)).0,
+        )
+    } else {
+        (
+            coord.translate(&(0.0, r.start)).1,
+            coord.translate(&(0.0, r.end)).1,
+        )
+    };
+    Some(((r.start, r.end), (a, b)))
+}
+
+/// the pixel of `v` on an axis: plotters' `RangedCoordf64::map` (plotters 0.3.7,
+/// src/coord/ranged1d/types/numeric.rs) with the same operations in the same order, so every
+/// token lands on the pixel `translate` gives it (a test holds them equal), written out so
+/// the loop over the vocabulary makes no trait call. the ends of a range map to its pixel
+/// limits exactly (`(hi − lo)/(hi − lo)` is 1), which is how [`axis_of`] reads them.
+#[inline(always)]
+fn axis_pixel(v: f64, ((lo, hi), limit): Axis) -> i32 {
+    let logic = (v - lo) / (hi - lo);
+    let actual = limit.1 - limit.0;
+    if actual == 0 {
+        return limit.1;
+    }
+    if logic.is_infinite() {
+        return if logic.is_sign_positive() {
+            limit.1
+        } else {
+            limit.0
+        };
+    }
+    if actual > 0 {
+        limit.0 + (actual as f64 * logic + 1e-3).floor() as i32
+    } else {
+        limit.0 + (actual as f64 * logic - 1e-3).ceil() as i32
+    }
 }
 
 /// the points of the scatter as an RGBA buffer the size of the plot rectangle
@@ -602,8 +760,12 @@ pub fn rasterize_points(
     let ((x0, y0), (w, h)) = plot_rect(coord);
     let (w, h) = (w as usize, h as usize);
     let mut counts = vec![0u16; w * h];
+    let (xs, ys) = (axis_of(coord, true), axis_of(coord, false));
     for (&c, &n) in cos.iter().zip(norms) {
-        let (x, y) = coord.translate(&(c, n));
+        let (x, y) = match (xs, ys) {
+            (Some(ax), Some(ay)) => (axis_pixel(c, ax), axis_pixel(n, ay)),
+            _ => coord.translate(&(c, n)),
+        };
         let (x, y) = ((x - x0) as i64, (y - y0) as i64);
         if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
             let k = y as usize * w + x as usize;
@@ -664,9 +826,9 @@ pub fn draw_spectrum<DB: DrawingBackend>(
         .replace("{}", &format!("{:.0}", 100.0 * energy_first));
     let mut chart = ChartBuilder::on(area)
         .caption(
-            caption,
+            &caption,
             // the overlay lays out exactly like the frame, so it keeps an invisible caption.
-            style.font(13.0).color(&if frame {
+            style.caption_font(area, &caption, 13.0).color(&if frame {
                 style.palette.ink.to_rgba()
             } else {
                 TRANSPARENT
@@ -720,9 +882,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
                 .map(|(k, &s)| (k as f64 + 1.0, s.max(lo))),
             style.palette.bar.stroke_width(style.px(1.6)),
         ))
-        .map_err(err)?
-        .label("σ_k")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.bar));
+        .map_err(err)?;
     chart
         .configure_secondary_axes()
         .y_labels(5)
@@ -738,22 +898,18 @@ pub fn draw_spectrum<DB: DrawingBackend>(
             energy.iter().enumerate().map(|(k, &e)| (k as f64 + 1.0, e)),
             style.palette.ink.mix(0.7).stroke_width(style.px(1.2)),
         ))
-        .map_err(err)?
-        .label(style.lang.word("energy_legend"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.ink));
-    chart
-        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
-        .map_err(err)?
-        .label("|σ_k·c_k|, c = Vᵀh")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style.palette.target));
-    chart
-        .configure_series_labels()
-        .label_font(style.font(10.5))
-        .background_style(style.palette.bg.mix(0.9))
-        .border_style(style.palette.grid)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
         .map_err(err)?;
+    draw_legend(
+        &chart.plotting_area().strip_coord_spec(),
+        &[
+            ("σ_k".into(), style.palette.bar),
+            (style.lang.word("energy_legend").into(), style.palette.ink),
+            ("|σ_k·c_k|, c = Vᵀh".into(), style.palette.target),
+        ],
+        Corner::UpperRight,
+        style.palette.bg.mix(0.9),
+        style,
+    )?;
     area.present().map_err(err)?;
     Ok(coord)
 }
@@ -798,7 +954,10 @@ pub fn draw_loss<DB: DrawingBackend>(
     // steps are whole numbers: only whole ticks are labelled, never "0 0 0 1 1 1".
     let steps = (history.len().max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(&left)
-        .caption(style.lang.word("loss"), style.font(13.0))
+        .caption(
+            style.lang.word("loss"),
+            style.caption_font(&left, style.lang.word("loss"), 13.0),
+        )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(44.0))
@@ -864,7 +1023,10 @@ pub fn draw_loss<DB: DrawingBackend>(
     }
     let bmax = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(&right)
-        .caption("‖v_true‖, ‖Σ p_i v_i‖, ‖∇L‖", style.font(12.0))
+        .caption(
+            "‖v_true‖, ‖Σ p_i v_i‖, ‖∇L‖",
+            style.caption_font(&right, "‖v_true‖, ‖Σ p_i v_i‖, ‖∇L‖", 12.0),
+        )
         .margin(style.px(8.0))
         .x_label_area_size(style.px(30.0))
         .y_label_area_size(style.px(10.0))

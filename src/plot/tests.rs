@@ -82,6 +82,48 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
 }
 
 #[test]
+fn the_scatters_own_axis_map_is_plotters_translate() {
+    // frames of several sizes and ranges, values inside, on the ends and outside.
+    for (w, h, cr, nr) in [
+        (600, 400, (-0.3, 0.9), (0.0, 4.0)),
+        (377, 233, (-1.05, 1.05), (1.028, 1.035)),
+        (1200, 801, (0.1, 0.2), (2.5, 7.25)),
+    ] {
+        let mut coord = None;
+        svg(w, h, |a| {
+            let chart = ChartBuilder::on(a)
+                .margin(7)
+                .x_label_area_size(31)
+                .y_label_area_size(43)
+                .build_cartesian_2d(cr.0..cr.1, nr.0..nr.1)
+                .unwrap();
+            coord = Some(chart.as_coord_spec().clone());
+        });
+        let coord = coord.unwrap();
+        let (ax, ay) = (
+            axis_of(&coord, true).unwrap(),
+            axis_of(&coord, false).unwrap(),
+        );
+        let mut rng = crate::core::rng::Rng::new(7);
+        for k in 0..20000 {
+            let (c, n) = match k {
+                0 => (cr.0, nr.0),
+                1 => (cr.1, nr.1),
+                _ => (
+                    cr.0 + (cr.1 - cr.0) * (1.2 * rng.uniform() - 0.1),
+                    nr.0 + (nr.1 - nr.0) * (1.2 * rng.uniform() - 0.1),
+                ),
+            };
+            assert_eq!(
+                (axis_pixel(c, ax), axis_pixel(n, ay)),
+                coord.translate(&(c, n)),
+                "{c} {n}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_scatter_fits_its_norm_axis_to_the_norms() {
     // Gemma 3's norms: all within [1.028, 1.035].
     let norms = [1.0281, 1.031, 1.0349];
