@@ -21,6 +21,8 @@ try {
   console.log(`page_slider_step_p95_ms ${r.p95.toFixed(2)}`);
   console.log(`page_slider_step_max_ms ${r.max.toFixed(2)}`);
   console.log(`page_slider_steps ${r.n}`);
+  for (const [k, v] of Object.entries(r.breakdown)) console.log(`page_step_${k}_median_ms ${v.toFixed(2)}`);
+  for (const [k, v] of Object.entries(r.sliders)) console.log(`page_slider_${k}_median_ms ${v.toFixed(2)}`);
   // the spectrum as a local file without one gets it: split among Workers, summed, decomposed.
   const sp = await page.evaluate(async () => {
     const s = performance.now();

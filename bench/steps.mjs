@@ -7,6 +7,18 @@
 export function sliderSteps(page, n) {
   return page.evaluate(async (n) => {
     const m = window.unembedPage.mounted;
+    // where a step's time goes: each Widget call the explorer makes, timed by wrapping the
+    // class's methods for this run (the rest of a step is the page's DOM work).
+    const { Widget } = await import(new URL('pkg/unembed.js', location.href));
+    const parts = {};
+    const wrapped = ['update', 'drawTopk', 'drawCosnorm', 'drawSpectrum', 'drawLoss'];
+    const saved = wrapped.map((k) => Widget.prototype[k]);
+    wrapped.forEach((k, j) => {
+      Widget.prototype[k] = function (...a) {
+        const s = performance.now();
+        try { return saved[j].apply(this, a); } finally { (parts[k] ??= []).push(performance.now() - s); }
+      };
+    });
     const plan = [
       (i) => ({ scale: 0.5 + (i % 60) / 20 }),
       (i) => ({ mix: (i % 50) / 50 }),
@@ -15,6 +27,7 @@ export function sliderSteps(page, n) {
       (i) => ({ coeffs: [Math.sin(i / 7), Math.cos(i / 5)] }),
     ];
     const t = [];
+    const bySlider = plan.map(() => []);
     // one step per animation frame, as while dragging: the browser renders between steps.
     for (let i = 0; i < n; i++) {
       const patch = plan[i % plan.length](i);
@@ -22,11 +35,16 @@ export function sliderSteps(page, n) {
         const s = performance.now();
         m.set(patch, { sync: true });
         t.push(performance.now() - s);
+        bySlider[i % plan.length].push(t[t.length - 1]);
         done();
       }));
     }
+    wrapped.forEach((k, j) => { Widget.prototype[k] = saved[j]; });
+    const median = (x) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+    const breakdown = Object.fromEntries(Object.entries(parts).map(([k, x]) => [k, median(x)]));
+    const sliders = Object.fromEntries(plan.map((f, k) => [Object.keys(f(0))[0], median(bySlider[k])]));
     t.sort((a, b) => a - b);
-    return { median: t[Math.floor(t.length / 2)], p95: t[Math.floor(t.length * 0.95)], max: t[t.length - 1], n };
+    return { median: t[Math.floor(t.length / 2)], p95: t[Math.floor(t.length * 0.95)], max: t[t.length - 1], n, breakdown, sliders };
   }, n);
 }
 

@@ -47,6 +47,27 @@ try {
     console.log(`two_${name}_slider_step_p95_ms ${s.p95.toFixed(2)}`);
     console.log(`two_${name}_slider_step_max_ms ${s.max.toFixed(2)}`);
     console.log(`two_${name}_slider_steps ${s.n}`);
+    for (const [k, v] of Object.entries(s.breakdown)) console.log(`two_${name}_step_${k}_median_ms ${v.toFixed(2)}`);
+    for (const [k, v] of Object.entries(s.sliders)) console.log(`two_${name}_slider_${k}_median_ms ${v.toFixed(2)}`);
+    // autocomplete: the token box's suggestions (explorer.suggest, 12 rows, as the combobox
+    // asks) for prefixes that fill the list at once and for ones that match little or nothing
+    // (a scan of the whole vocabulary), each timed alone, the slowest of 20 runs.
+    const sug = await page.evaluate(() => {
+      const ex = window.unembedPage.explorer;
+      const prefixes = [' Par', 'P', ' the', 'Vi', ' Hà', 'xqzj', '\u{1F600}zz', 'ZZZZZZ'];
+      return prefixes.map((q) => {
+        let worst = 0;
+        let n = 0;
+        for (let i = 0; i < 20; i++) {
+          const s = performance.now();
+          n = ex.suggest(q, 12).length;
+          worst = Math.max(worst, performance.now() - s);
+        }
+        return { q, n, worst };
+      });
+    });
+    console.log(`two_${name}_suggest_worst_ms ${Math.max(...sug.map((x) => x.worst)).toFixed(2)}`);
+    console.log(`two_${name}_suggest_by_prefix ${sug.map((x) => `${JSON.stringify(x.q)}:${x.n}:${x.worst.toFixed(2)}`).join(' ')}`);
     console.log(`two_${name}_kernel ${p.kernel}`);
     console.log(`two_${name}_product_exact_median_ms ${p.exact.median.toFixed(3)}`);
     console.log(`two_${name}_product_exact_p95_ms ${p.exact.p95.toFixed(3)}`);
