@@ -108,7 +108,7 @@ const EN = {
   },
   lens: {
     title: 'Prompt: the logit lens',
-    help: (mb, pick = true) => `Type a prompt and Run: the whole model (${mb} MB, downloaded once) runs in your browser, one layer after another. Each cell shows the token the model would predict at that position if it stopped after that layer (h read through the final norm and the unembedding). The strip underneath gives, for each position, the first layer from which the model's final prediction stays in the top 3, at the top, and above p = 0.5 (– never).${pick ? ' Click a cell (or use the arrow keys and Enter) to make its hidden state the explorer\'s h.' : ' Hover a cell (or move to it with the arrow keys) for its top tokens.'}`,
+    help: (mb, pick = true) => `Type a prompt and Run: the whole model (${mb} MB, downloaded once) runs in your browser, one layer after another. Each cell shows the token the model would predict at that position if it stopped after that layer (h read through the final norm and the unembedding). The strip underneath gives, for each position, the first layer from which the model's final prediction stays in the top 3, at the top, and above p = 0.5 (– never).${pick ? ' Click a cell (or use the arrow keys and Enter) to make its hidden state the explorer\'s h.' : ' Hover or click a cell (or move to it with the arrow keys) for its top tokens.'}`,
     promptLabel: 'prompt',
     run: 'Run', stop: 'Stop',
     colourBy: 'colour by',
@@ -318,7 +318,7 @@ const VI = {
   },
   lens: {
     title: 'Prompt: logit lens',
-    help: (mb, pick = true) => `Nhập một prompt rồi bấm Chạy: toàn bộ mô hình (${mb} MB, chỉ tải một lần) chạy ngay trong trình duyệt, lần lượt từng tầng (lớp Transformer). Mỗi ô là token mà mô hình sẽ dự đoán tại vị trí đó nếu dừng lại sau tầng đó (h đi qua lớp chuẩn hoá cuối và unembedding). Dải bên dưới cho biết, tại mỗi vị trí, tầng đầu tiên mà từ đó dự đoán cuối cùng của mô hình luôn nằm trong top 3, đứng đầu, và có p > 0,5 (– là không bao giờ).${pick ? ' Bấm vào một ô (hoặc dùng phím mũi tên và Enter) để lấy trạng thái ẩn của nó làm h của explorer.' : ' Rê chuột lên một ô (hoặc di chuyển đến nó bằng phím mũi tên) để xem các token đứng đầu của nó.'}`,
+    help: (mb, pick = true) => `Nhập một prompt rồi bấm Chạy: toàn bộ mô hình (${mb} MB, chỉ tải một lần) chạy ngay trong trình duyệt, lần lượt từng tầng (lớp Transformer). Mỗi ô là token mà mô hình sẽ dự đoán tại vị trí đó nếu dừng lại sau tầng đó (h đi qua lớp chuẩn hoá cuối và unembedding). Dải bên dưới cho biết, tại mỗi vị trí, tầng đầu tiên mà từ đó dự đoán cuối cùng của mô hình luôn nằm trong top 3, đứng đầu, và có p > 0,5 (– là không bao giờ).${pick ? ' Bấm vào một ô (hoặc dùng phím mũi tên và Enter) để lấy trạng thái ẩn của nó làm h của explorer.' : ' Rê chuột lên hoặc bấm vào một ô (hoặc di chuyển đến nó bằng phím mũi tên) để xem các token đứng đầu của nó.'}`,
     promptLabel: 'prompt',
     run: 'Chạy', stop: 'Dừng',
     colourBy: 'tô màu theo',

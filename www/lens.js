@@ -526,7 +526,11 @@ export function mountLens(root, { explorer = null, source, lang = document.docum
   canvas.addEventListener('mouseleave', () => { tip.hidden = true; });
   canvas.addEventListener('click', (e) => {
     const at = cellAt(e);
-    if (at) { focus = at; select(at[0], at[1]); }
+    if (!at) return;
+    focus = at;
+    // a lens that feeds no explorer (Compare's) says the clicked cell's top tokens instead.
+    if (pick) select(at[0], at[1]);
+    else { announce(); scheduleDraw(); }
   });
   canvas.addEventListener('focus', () => {
     if (!grid) return;
@@ -552,7 +556,8 @@ export function mountLens(root, { explorer = null, source, lang = document.docum
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
       focus = [r, c];
-      select(r, c);
+      if (pick) select(r, c);
+      else announce();
     }
   });
 

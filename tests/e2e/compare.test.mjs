@@ -184,13 +184,24 @@ test('the same prompt through both models: two lenses drawn to one height', asyn
   assert.equal(heights.length, 2);
   assert.equal(heights[0], heights[1]);
   // these lenses are looked at, not taken as the explorer's h: their help does not promise it,
-  // and a click selects nothing.
+  // and a click selects nothing but says the cell's top tokens under the lens.
   for (const t of await page.$$eval('#compare-lenses .unembed-lens p.help', (ps) => ps.map((p) => p.textContent))) {
     assert.doesNotMatch(t, /explorer's h/);
   }
+  // (on screen first: a click outside the viewport reaches nothing, which this check, before,
+  // could not tell from a click that selects nothing.)
+  await page.locator('#compare-lenses canvas.lens-canvas').first().scrollIntoViewIfNeeded();
   const box = await page.locator('#compare-lenses canvas.lens-canvas').first().boundingBox();
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  // a point on a cell: the grid leaves margins for its labels, so try a few.
+  let said = '';
+  for (const [fx, fy] of [[0.5, 0.3], [0.6, 0.5], [0.7, 0.2], [0.5, 0.5]]) {
+    await page.mouse.click(box.x + box.width * fx, box.y + box.height * fy);
+    said = await page.locator('#compare-lenses .lens-live').first().textContent();
+    if (said) break;
+  }
   assert.equal(await page.evaluate(() => window.unembedPage.lenses[0].state.selected), null);
+  assert.match(said, /layer|embed/i, `the clicked cell is said: ${said}`);
+  assert.match(said, /\d\.\d|e-\d/, `with its probabilities: ${said}`);
   await page.$eval('#compare-lens', (e) => e.scrollIntoView());
   await page.screenshot({ path: `${SHOTS}/compare-lens-1366.png`, fullPage: true });
   errors.check();
