@@ -1,5 +1,7 @@
-// node bench/drag_chromium.mjs [seconds] [width] [height]
-// drags the ‖h‖ slider back and forth with real mouse input (through the browser's input
+// node bench/drag_chromium.mjs [seconds] [width] [height] [model file] [slider]
+// drags a slider (default the ‖h‖ one; `dir1` the offset along singular direction 1, which
+// turns h and so redraws the scatter of every token) of a served model (default the first)
+// back and forth with real mouse input (through the browser's input
 // pipeline, each sent as soon as the browser has taken the last) for `seconds` (default 3) on the full page at width × height
 // (default 1920 × 1080, where the control column and every chart are on screen at once), and
 // prints the requestAnimationFrame frame intervals' median and p95 and how many updates reached
@@ -10,12 +12,22 @@ import { serve, launch } from '../tests/e2e/harness.mjs';
 const seconds = Number(process.argv[2] ?? 3);
 const width = Number(process.argv[3] ?? 1920);
 const height = Number(process.argv[4] ?? 1080);
+const model = process.argv[5] ?? '';
+const slider = process.argv[6] ?? 'scale';
+const LABELS = { scale: '‖h‖ scale', dir1: 'offset along singular direction 1' };
+if (!LABELS[slider]) throw new Error(`slider: one of ${Object.keys(LABELS).join(', ')}`);
 const srv = await serve('www');
 const browser = await launch({ viewport: { width, height } });
 try {
   const page = await browser.context.newPage();
-  await page.goto(srv.url);
-  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 60000 });
+  await page.goto(model ? `${srv.url}#m=${model}` : srv.url);
+  await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 180000 });
+  if (slider === 'dir1') {
+    // the singular directions' sliders sit in a folded group, enabled with the spectrum.
+    await page.$eval('#explorer details.more', (d) => { d.open = true; });
+    await page.waitForFunction(() => !document.querySelector('#explorer input[aria-label="offset along singular direction 1"]').disabled, null, { timeout: 60000 });
+  }
+  await page.waitForTimeout(300);
   await page.$eval('#explorer .layout', (e) => e.scrollIntoView({ block: 'start' }));
   const visible = await page.$$eval('#explorer canvas[data-chart]', (cs) => cs
     .filter((c) => { const r = c.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })
@@ -31,7 +43,7 @@ try {
     new MutationObserver(() => { if (body.textContent !== seen) { seen = body.textContent; b.updates += 1; } })
       .observe(body, { subtree: true, characterData: true, childList: true });
   });
-  const box = await page.locator('input[aria-label="‖h‖ scale"]').boundingBox();
+  const box = await page.locator(`#explorer input[aria-label="${LABELS[slider]}"]`).boundingBox();
   const y = box.y + box.height / 2;
   const xAt = (f) => box.x + 8 + f * (box.width - 16);
   await page.mouse.move(xAt(0.25), y);
@@ -50,6 +62,8 @@ try {
     const d = b.frames.slice(1).map((t, i) => t - b.frames[i]).sort((x, y) => x - y);
     return { n: d.length, median: d[Math.floor(d.length / 2)], p95: d[Math.floor(d.length * 0.95)], max: d[d.length - 1], updates: b.updates };
   });
+  console.log(`drag_model ${model || '(default)'}`);
+  console.log(`drag_slider ${slider}`);
   console.log(`drag_viewport ${width}x${height}`);
   console.log(`drag_load_average_1min ${loadavg()[0].toFixed(1)}`);
   console.log(`drag_charts_on_screen ${visible.join(',')}`);
