@@ -72,6 +72,8 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   // a new state's pieces are being built (render waits), and which load that is.
   let preparing = false;
   let loads = 0;
+  // the idle-time building of pieces the sliders not moved yet would need (Widget.warm).
+  let warming = null;
   // what the core said about the last link or attributes (kept until the reader changes
   // something) and about the last input.
   let stateProblems = [];
@@ -302,6 +304,23 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     if (!view) { showProblems(); return; }
     show();
     if (replay > 0) startReplay(replay);
+    else warmLater();
+  }
+
+  /** in idle time, one piece per callback, the pieces a slider not moved yet would need (the
+   * noise, the singular directions): so that the first step of those sliders costs no pass over
+   * the vocabulary, which at 262,144 tokens is a frame. asked again after every render: a new
+   * state may need new ones, and asking when none is left is cheap. */
+  function warmLater() {
+    if (warming || dead) return;
+    const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 100));
+    warming = idle(() => {
+      warming = null;
+      if (dead || preparing || replaying) return;
+      let more = false;
+      try { more = widget.warm(); } catch { /* a piece that cannot be built waits for its slider */ }
+      if (more) warmLater();
+    });
   }
 
   /** the view and the controls in force, on screen. */
@@ -587,6 +606,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     setTheme(t) { widget.setTheme(t); render(); },
     destroy() {
       dead = true;
+      if (warming) (window.cancelIdleCallback ?? clearTimeout)(warming);
       cancelReplay();
       resize.disconnect();
       combo.destroy();

@@ -365,6 +365,30 @@ impl Session {
         Ok(false)
     }
 
+    /// builds, one full pass per call, a piece that a slider not moved yet would need: the
+    /// noise at the current seed, then the singular directions (only when the model has its
+    /// spectrum already: this never computes one). what is shown does not change; false when
+    /// nothing is left to build. for idle time, so that the first step of those sliders costs
+    /// no pass (at 262,144 tokens a pass is a frame).
+    pub fn warm(&mut self, model: &mut Model) -> Result<bool> {
+        if !self.ready {
+            return Ok(false);
+        }
+        let mut c = self.controls.clone();
+        if c.noise == 0.0 {
+            c.noise = 1.0;
+        }
+        let dirs = if model.spectrum.is_some() {
+            N_DIRECTIONS
+        } else {
+            0
+        };
+        c.coeffs = (0..N_DIRECTIONS)
+            .map(|k| if k < dirs { 1.0 } else { 0.0 })
+            .collect();
+        self.prepare(model, &c)
+    }
+
     /// the drift in force plus δ (plus `more`), as a new drift piece (one pass).
     fn fold(&self, model: &Model, more: Option<&[f64]>) -> Result<Piece> {
         let mut h = vec![0f64; model.d()];
@@ -845,6 +869,43 @@ mod tests {
         for (a, b) in s2.h().iter().zip(&want) {
             assert!((a - b).abs() < 1e-5, "{a} {b}");
         }
+    }
+
+    #[test]
+    fn warming_builds_the_sliders_pieces_and_changes_nothing_shown() {
+        let mut m = tiny_model(40, 64);
+        let mut s = Session::new();
+        let mut c = Controls {
+            base: " king".into(),
+            coeffs: vec![0.0; 8],
+            ..Default::default()
+        };
+        let passes = |m: &Model| m.unembedding().passes();
+        // nothing to warm before a state is shown.
+        assert!(!s.warm(&mut m).unwrap());
+        s.update(&mut m, &c).unwrap();
+        let (z, h) = (s.z().to_vec(), s.h().to_vec());
+        // without a spectrum: the noise only, and no spectrum is computed.
+        let p0 = passes(&m);
+        while s.warm(&mut m).unwrap() {}
+        assert_eq!(passes(&m), p0 + 1);
+        assert!(m.spectrum.is_none());
+        assert_eq!((s.z(), s.h()), (&z[..], &h[..]));
+        // with one: the eight directions too; then moving those sliders costs no pass.
+        m.ensure_spectrum(&mut |_| true).unwrap();
+        while s.warm(&mut m).unwrap() {}
+        assert_eq!(passes(&m), p0 + 1 + 8);
+        assert!(!s.warm(&mut m).unwrap());
+        let warmed = passes(&m);
+        c.noise = 0.2;
+        c.coeffs = (0..8).map(|k| 0.1 * k as f64 + 0.1).collect();
+        s.update(&mut m, &c).unwrap();
+        assert_eq!(passes(&m), warmed);
+        // and the result is what a session that never warmed computes.
+        let mut cold = Session::new();
+        cold.update(&mut m, &c).unwrap();
+        assert_eq!(s.z(), cold.z());
+        assert_eq!(s.h(), cold.h());
     }
 
     #[test]

@@ -561,6 +561,21 @@ impl Widget {
             .map_err(|e| JsError::new(&e.localized(vi)))
     }
 
+    /// builds one piece a slider not moved yet would need (the noise, the singular
+    /// directions once the model has its spectrum; one full pass), changing nothing shown;
+    /// false when none is left or a state is being loaded. the page calls it in idle time, so
+    /// that the first step of those sliders costs no pass.
+    pub fn warm(&mut self) -> Result<bool, JsError> {
+        if self.wanted.is_some() {
+            return Ok(false);
+        }
+        let mut m = self.model.borrow_mut();
+        let vi = self.lang == Lang::Vi;
+        self.session
+            .warm(&mut m)
+            .map_err(|e| JsError::new(&e.localized(vi)))
+    }
+
     /// applies the page's state: the controls as JSON, where a value may be an input's text
     /// (`"lr": "abc"`). each field is checked; a bad one keeps the value in force, with a
     /// problem; a missing one takes its default. returns `{view, problems, replay}`: the view
