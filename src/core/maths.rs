@@ -127,6 +127,17 @@ pub fn largest(z: &[f64]) -> f64 {
     m.into_iter().fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// the smallest and largest of `xs` ((+∞, −∞) when empty; NaN ignored), with comparisons so
+/// that the loop stays a loop of selects in wasm.
+pub fn min_max(xs: &[f64]) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &x in xs {
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+    }
+    (lo, hi)
+}
+
 /// x = (z − z_max)/T, clamped at −746 where e^x is 0 in f64 (so that 0·x stays finite when
 /// the division overflows at a tiny T).
 #[inline(always)]

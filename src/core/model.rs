@@ -25,6 +25,8 @@ use super::vocab::{Vocab, VocabKind};
 pub struct Unembedding {
     matrix: Q8Matrix,
     norms: Vec<f64>,
+    /// the smallest and largest ‖w_i‖ (the scatter's ‖v‖ axis, every step: kept, not found).
+    norm_range: (f64, f64),
     /// max_i ‖w_i‖₁: the scale of the kernels' error bounds.
     max_l1: f64,
     passes: AtomicUsize,
@@ -35,6 +37,7 @@ impl Clone for Unembedding {
         Unembedding {
             matrix: self.matrix.clone(),
             norms: self.norms.clone(),
+            norm_range: self.norm_range,
             max_l1: self.max_l1,
             passes: AtomicUsize::new(self.passes()),
         }
@@ -44,10 +47,12 @@ impl Clone for Unembedding {
 impl Unembedding {
     pub fn new(matrix: Q8Matrix) -> Self {
         let norms = matrix.row_norms();
+        let norm_range = super::maths::min_max(&norms);
         let max_l1 = matrix.row_l1().iter().fold(0f64, |m, &x| m.max(x as f64));
         Unembedding {
             matrix,
             norms,
+            norm_range,
             max_l1,
             passes: AtomicUsize::new(0),
         }
@@ -334,6 +339,10 @@ impl Model {
     /// ‖w_i‖ of every unembedding row (f64).
     pub fn norms(&self) -> &[f64] {
         &self.unembedding.norms
+    }
+    /// the smallest and largest ‖w_i‖ ((+∞, −∞) for no rows).
+    pub fn norm_range(&self) -> (f64, f64) {
+        self.unembedding.norm_range
     }
     pub fn meta_str(&self, key: &str) -> Option<&str> {
         self.metadata.get_str(key)

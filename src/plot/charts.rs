@@ -184,7 +184,7 @@ impl Charts {
         if key == self.scatter_key && self.scatter.is_some() {
             return Ok(());
         }
-        let (cr, nr) = cosnorm_ranges(&scores.cos, model.norms());
+        let (cr, nr) = cosnorm_ranges(&scores.cos, model.norm_range());
         let frame_key = hash_of(|h| {
             [cr.0, cr.1, nr.0, nr.1].map(f64::to_bits).hash(h);
             (dims, scale, model.id, style.lang).hash(h);
@@ -197,6 +197,7 @@ impl Charts {
             best_cosine: best,
             target,
             iso_logits: &iso,
+            ranges: (cr, nr),
         };
         let coord = match &self.scatter {
             Some(c) if frame_key == self.frame_key => c.clone(),

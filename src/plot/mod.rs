@@ -364,6 +364,8 @@ pub struct CosNorm<'a> {
     pub target: Option<u32>,
     /// logit values whose curves ‖v‖ = z/(‖h‖ cos θ) are drawn.
     pub iso_logits: &'a [f64],
+    /// the axes' ranges, from [`cosnorm_ranges`] (found once per step by the caller).
+    pub ranges: ((f64, f64), (f64, f64)),
 }
 
 /// the pixel rectangle a chart's plot area covers: (x0, y0) and its width and height.
@@ -381,20 +383,18 @@ pub fn plot_rect<X: Ranged, Y: Ranged>(coord: &Cartesian2d<X, Y>) -> ((i32, i32)
     )
 }
 
-/// ranges that hold every point with a little room, each fitted to its data.
-pub fn cosnorm_ranges(cos: &[f64], norms: &[f64]) -> ((f64, f64), (f64, f64)) {
-    // comparisons, not f64::min/max (calls in wasm): these loops run over the vocabulary on
-    // every step. (min/max ignored NaN; a comparison with NaN is false, so it is ignored too.)
-    let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &c in cos {
-        c0 = if c < c0 { c } else { c0 };
-        c1 = if c > c1 { c } else { c1 };
-    }
-    let (mut n0, mut n1) = (f64::INFINITY, 0f64);
-    for &n in norms {
-        n0 = if n < n0 { n } else { n0 };
-        n1 = if n > n1 { n } else { n1 };
-    }
+/// ranges that hold every point with a little room, each fitted to its data: the cosines'
+/// own, and the norms' from their smallest and largest (`Model::norm_range`, kept per model).
+pub fn cosnorm_ranges(cos: &[f64], norm_range: (f64, f64)) -> ((f64, f64), (f64, f64)) {
+    // one pass over the cosines per step, with comparisons (`f64::min`/`max` are calls in wasm).
+    let (mut c0, mut c1) = crate::core::maths::min_max(cos);
+    // the largest norm, or 0 when there is none.
+    let n1 = if norm_range.1 > 0.0 {
+        norm_range.1
+    } else {
+        0.0
+    };
+    let n0 = norm_range.0;
     if !(c0.is_finite() && c1 > c0) {
         (c0, c1) = (-1.0, 1.0);
     }
@@ -473,7 +473,7 @@ pub fn draw_cosnorm<DB: DrawingBackend>(
     if frame {
         area.fill(&style.palette.bg).map_err(err)?;
     }
-    let (cr, nr) = cosnorm_ranges(data.cos, data.norms);
+    let (cr, nr) = data.ranges;
     let title = style.lang.word("cosnorm");
     let mut chart = ChartBuilder::on(area)
         .caption(

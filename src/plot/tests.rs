@@ -4,6 +4,7 @@
 use super::charts::{self, Chart, Charts, Hovered};
 use super::*;
 use crate::core::fixtures::tiny_model;
+use crate::core::maths::min_max;
 use crate::core::session::{Controls, Session};
 use plotters::backend::SVGBackend;
 
@@ -55,6 +56,7 @@ fn cosnorm_frames_the_cloud_and_rasterizes_every_point() {
         best_cosine: Some(v.readout.by_cosine[0].id),
         target: Some(2),
         iso_logits: &[v.readout.top[0].logit, v.readout.top[4].logit],
+        ranges: cosnorm_ranges(&sc.cos, m.norm_range()),
     };
     let mut coord = None;
     let out = svg(600, 400, |a| {
@@ -127,15 +129,15 @@ fn the_scatters_own_axis_map_is_plotters_translate() {
 fn the_scatter_fits_its_norm_axis_to_the_norms() {
     // Gemma 3's norms: all within [1.028, 1.035].
     let norms = [1.0281, 1.031, 1.0349];
-    let (_, (lo, hi)) = cosnorm_ranges(&[0.1, 0.2, 0.3], &norms);
+    let (_, (lo, hi)) = cosnorm_ranges(&[0.1, 0.2, 0.3], min_max(&norms));
     assert!(
         lo > 1.02 && lo < 1.0281 && hi > 1.0349 && hi < 1.04,
         "{lo} {hi}"
     );
     // never below 0, and one norm alone still gets a range.
-    let (_, (lo, _)) = cosnorm_ranges(&[0.1, 0.2], &[0.01, 5.0]);
+    let (_, (lo, _)) = cosnorm_ranges(&[0.1, 0.2], min_max(&[0.01, 5.0]));
     assert_eq!(lo, 0.0);
-    let (_, (lo, hi)) = cosnorm_ranges(&[0.1], &[2.0]);
+    let (_, (lo, hi)) = cosnorm_ranges(&[0.1], min_max(&[2.0]));
     assert!(lo < 2.0 && hi > 2.0);
 }
 
@@ -271,6 +273,7 @@ fn hover_asks_the_drawn_charts() {
                 best_cosine: None,
                 target: None,
                 iso_logits: &[],
+                ranges: cosnorm_ranges(&sc.cos, m.norm_range()),
             };
             coord = Some(draw_cosnorm(a, &data, &style, Layer::Frame).unwrap());
         });
