@@ -36,7 +36,7 @@ impl Softmax {
         if let Some(i) = z.iter().position(|v| !v.is_finite()) {
             return Err(Error::Invalid(format!("logit {i} is {}", z[i])));
         }
-        let z_max = largest(z);
+        let z_max = min_max(z).1;
         if t == 0.0 {
             let ties = z.iter().filter(|&&v| v == z_max).count() as f64;
             return Ok(Softmax {
@@ -111,31 +111,26 @@ impl Softmax {
     }
 }
 
-/// the largest of finite numbers, in four lanes with comparisons (not `f64::max`, a call in
-/// wasm), so the loop vectorizes.
-pub fn largest(z: &[f64]) -> f64 {
-    let mut m = [f64::NEG_INFINITY; 4];
-    let mut chunks = z.chunks_exact(4);
+/// the smallest and largest of `xs` ((+∞, −∞) when empty; NaN ignored): four lanes of
+/// comparisons (not `f64::min`/`max`, which are calls in wasm), so that the loop vectorizes.
+/// the softmax's max of z and the scatter's ranges run it over the vocabulary every step.
+pub fn min_max(xs: &[f64]) -> (f64, f64) {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut chunks = xs.chunks_exact(4);
     for c in &mut chunks {
         for l in 0..4 {
-            m[l] = if c[l] > m[l] { c[l] } else { m[l] };
+            lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+            hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
         }
     }
-    for &v in chunks.remainder() {
-        m[0] = if v > m[0] { v } else { m[0] };
+    for &x in chunks.remainder() {
+        lo[0] = if x < lo[0] { x } else { lo[0] };
+        hi[0] = if x > hi[0] { x } else { hi[0] };
     }
-    m.into_iter().fold(f64::NEG_INFINITY, f64::max)
-}
-
-/// the smallest and largest of `xs` ((+∞, −∞) when empty; NaN ignored), with comparisons so
-/// that the loop stays a loop of selects in wasm.
-pub fn min_max(xs: &[f64]) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &x in xs {
-        lo = if x < lo { x } else { lo };
-        hi = if x > hi { x } else { hi };
-    }
-    (lo, hi)
+    (
+        lo.into_iter().fold(f64::INFINITY, f64::min),
+        hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+    )
 }
 
 /// x = (z − z_max)/T, clamped at −746 where e^x is 0 in f64 (so that 0·x stays finite when
@@ -339,6 +334,15 @@ pub fn cosine(z: f64, row_norm: f64, h_norm: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn min_max_is_the_smallest_and_largest() {
+        assert_eq!(min_max(&[]), (f64::INFINITY, f64::NEG_INFINITY));
+        assert_eq!(min_max(&[2.0]), (2.0, 2.0));
+        let xs: Vec<f64> = (0..23).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
+        assert_eq!(min_max(&xs), (-11.0, 11.0));
+        assert_eq!(min_max(&[1.0, f64::NAN, -3.0, 0.5, 9.0]), (-3.0, 9.0));
+    }
+
     #[test]
     fn exp_agrees_with_the_library_exp() {
         let mut worst = 0f64;

@@ -378,14 +378,8 @@ impl Session {
         if c.noise == 0.0 {
             c.noise = 1.0;
         }
-        let dirs = if model.spectrum.is_some() {
-            N_DIRECTIONS
-        } else {
-            0
-        };
-        c.coeffs = (0..N_DIRECTIONS)
-            .map(|k| if k < dirs { 1.0 } else { 0.0 })
-            .collect();
+        let on = if model.spectrum.is_some() { 1.0 } else { 0.0 };
+        c.coeffs = vec![on; N_DIRECTIONS];
         self.prepare(model, &c)
     }
 
