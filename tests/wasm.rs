@@ -46,6 +46,33 @@ fn simd128_kernels_agree_with_reference() {
     }
 }
 
+/// Eᵀ·p (the gradient's transposed pass): simd128 gives the portable kernel's bits, both
+/// within the stated bound of the f64 reference, on row counts on and off the group size.
+#[wasm_bindgen_test]
+fn simd128_transposed_product_is_the_portable_kernels_bits() {
+    let mut rng = Rng::new(23);
+    for (rows, cols) in [(1, 32), (31, 64), (33, 576), (100, 640), (65, 96)] {
+        let m = random_matrix(rows, cols, (rows * 3 + cols) as u64);
+        for t in [50.0, 1.0, 0.02] {
+            let z: Vec<f64> = (0..rows).map(|_| rng.gauss() * 4.0).collect();
+            let mx = z.iter().cloned().fold(f64::MIN, f64::max);
+            let mut p: Vec<f64> = z.iter().map(|&x| ((x - mx) / t).exp()).collect();
+            let sum: f64 = p.iter().sum();
+            p.iter_mut().for_each(|x| *x /= sum);
+            let exact = kernels::t_reference(&m, &p);
+            let bound = kernels::t_error_bound(&m, &p);
+            let mut a = vec![0f64; cols];
+            let mut b = vec![0f64; cols];
+            kernels::t_run(Kernel::Scalar, &m, &p, &mut a).unwrap();
+            kernels::t_run(Kernel::Simd128, &m, &p, &mut b).unwrap();
+            assert_eq!(a, b, "{rows} × {cols} at T = {t}");
+            for j in 0..cols {
+                assert!((b[j] - exact[j]).abs() <= bound[j], "column {j}");
+            }
+        }
+    }
+}
+
 /// every matmul kernel here (scalar, simd128) against the exact reference within the bound
 /// stated in quant/gemm/mod.rs.
 #[wasm_bindgen_test]

@@ -11,6 +11,9 @@
 //!   |z − z_exact| ≤ (1/32766 + 5e-6)·max|h|·‖v_i‖₁, about 4e-5 relative.
 //!
 //! both bounds are checked in tests for every kernel.
+//!
+//! the transposed product Eᵀ·p (the gradient's Σ p_i w_i) splits the weights the same way,
+//! over groups of rows instead of blocks of h: [`t_run`].
 
 use super::matrix::{Q8Matrix, QK};
 use crate::core::error::{Error, Result};
@@ -273,6 +276,161 @@ pub fn run_many_uniform(
     Ok(())
 }
 
+/// rows per group of the transposed product Eᵀ·p ([`t_run`]).
+pub const T_GROUP: usize = 32;
+
+/// weights below this (after [`t_run`] scales p so that max|p| ∈ [1, 2)) count as 0:
+/// 16383/their group's largest would overflow f64. their part of any sum is below
+/// 2^-960·Σ_i|v_ij|, far under the f64 rounding of the rest.
+pub(crate) const T_TINY: f64 = 1.1e-289;
+
+/// the transposed product's weights for one group of rows in one block: u_r = p_r·s_rb on the
+/// group's scale S = max|u|/16383, as two int16 parts u_r ≈ S·(hi_r + lo_r/2^15) with
+/// |error| ≤ S/2^16 (h's split in [`QuantH`], here over rows instead of columns). rows past
+/// `p.len()` get 0; `f` (a power of two) multiplies every p_r first. returns S, or 0 when the
+/// group has nothing to add (then `hi`, `lo` are left as they were). shared by every kernel,
+/// so they all see the same integers.
+#[inline]
+pub(crate) fn t_weights(
+    p: &[f64],
+    f: f64,
+    scales: &[f32],
+    nb: usize,
+    b: usize,
+    hi: &mut [i32; T_GROUP],
+    lo: &mut [i32; T_GROUP],
+) -> f64 {
+    let mut u = [0f64; T_GROUP];
+    let mut m = 0f64;
+    for (r, &pr) in p.iter().enumerate() {
+        let x = pr * f * scales[r * nb + b] as f64;
+        u[r] = x;
+        // a comparison, not f64::max: in wasm that is a call (NaN rules differ).
+        if x.abs() > m {
+            m = x.abs();
+        }
+    }
+    if m < T_TINY {
+        return 0.0;
+    }
+    let inv = HI_MAX as f64 / m;
+    for r in 0..T_GROUP {
+        let t = u[r] * inv;
+        let h = round_even(t);
+        hi[r] = h as i32;
+        lo[r] = round_even((t - h) * LO_SCALE) as i32;
+    }
+    m / HI_MAX as f64
+}
+
+/// x rounded to the nearest integer, ties to even, for |x| < 2^51: plain arithmetic, the same
+/// bits everywhere (f64::round is a call in wasm).
+#[inline(always)]
+fn round_even(x: f64) -> f64 {
+    const MAGIC: f64 = 6755399441055744.0; // 1.5·2^52
+    (x + MAGIC) - MAGIC
+}
+
+/// Eᵀ·p = Σ_i p_i v_i (`out` has d entries) with `kernel`; p must be finite, max|p| < 1e300. rows go in groups of [`T_GROUP`];
+/// in each block a group's weights p_i·s_ib are split like h ([`t_weights`]), multiplied with
+/// the int8 rows in exact integer sums, and those sums go to f64 once per group. every kernel
+/// gives the same bits. error against the f64 [`t_reference`]:
+/// |g_j − g_exact_j| ≤ 1e-9·Σ_G max_{i∈G}|p_i s_ib|·Σ_{i∈G}|q_ij| + (groups + 4)·2^-52·Σ_i|p_i v_ij|
+/// ([`t_error_bound`]): f64-grade, as the exact product's logits are. groups whose weights are
+/// all 0 are skipped, so a sharp softmax (most p_i underflowed to 0) costs less.
+pub fn t_run(kernel: Kernel, m: &Q8Matrix, p: &[f64], out: &mut [f64]) -> Result<()> {
+    if !kernel.is_available() {
+        return Err(Error::Unsupported(format!(
+            "kernel {} is not available on this machine",
+            kernel.name()
+        )));
+    }
+    if p.len() != m.rows() || out.len() != m.cols() {
+        return Err(Error::Shape(format!(
+            "weights have length {}, matrix has {} rows ({} outputs for {} columns)",
+            p.len(),
+            m.rows(),
+            out.len(),
+            m.cols()
+        )));
+    }
+    let mut pmax = 0f64;
+    for (i, &x) in p.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(Error::Invalid(format!("weight p[{i}] is {x}")));
+        }
+        if x.abs() > pmax {
+            pmax = x.abs();
+        }
+    }
+    if pmax >= 1e300 {
+        return Err(Error::Invalid(format!(
+            "weights as large as {pmax:e} overflow the sum"
+        )));
+    }
+    out.fill(0.0);
+    if pmax < f64::MIN_POSITIVE {
+        // all zero (or subnormal: below 2^-1022, nothing a sum of these can show).
+        return Ok(());
+    }
+    // the weights are taken times f = 2^-e so that max|p·f| ∈ [1, 2) (exact), so that no
+    // group's scale overflows whatever p's magnitude; the result is scaled back by 2^e.
+    let e = ((pmax.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+    let pow2 = |k: i64| f64::from_bits(((k + 1023) as u64) << 52);
+    let f = pow2(-e);
+    match kernel {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Kernel::Simd128 => simd128::t_matvec(m, p, f, out),
+        // the AVX2 build uses the portable kernel: the CLI's transposed passes are few.
+        _ => scalar::t_matvec(m, p, f, out),
+    }
+    if e != 0 {
+        let back = pow2(e);
+        out.iter_mut().for_each(|x| *x *= back);
+    }
+    Ok(())
+}
+
+/// Σ_i p_i v_i in f64 from dequantized rows, rows in order: the reference [`t_run`] is held to.
+pub fn t_reference(m: &Q8Matrix, p: &[f64]) -> Vec<f64> {
+    let mut acc = vec![0f64; m.cols()];
+    for (i, &pi) in p.iter().enumerate() {
+        for (a, &v) in acc.iter_mut().zip(&m.row(i)) {
+            *a += pi * v as f64;
+        }
+    }
+    acc
+}
+
+/// the bound of [`t_run`] for every column (see there).
+pub fn t_error_bound(m: &Q8Matrix, p: &[f64]) -> Vec<f64> {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let groups = rows.div_ceil(T_GROUP);
+    let mut quant = vec![0f64; d];
+    let mut abs = vec![0f64; d];
+    for g0 in (0..rows).step_by(T_GROUP) {
+        let g = g0..(g0 + T_GROUP).min(rows);
+        for b in 0..nb {
+            let umax = g.clone().fold(0f64, |a, i| {
+                a.max((p[i] * m.scales()[i * nb + b] as f64).abs())
+            });
+            for j in b * QK..(b + 1) * QK {
+                for i in g.clone() {
+                    let q = m.quants()[i * d + j] as f64;
+                    quant[j] += umax * q.abs();
+                    abs[j] += (p[i] * m.scales()[i * nb + b] as f64 * q).abs();
+                }
+            }
+        }
+    }
+    let round = (groups + 4) as f64 * f64::EPSILON;
+    quant
+        .iter()
+        .zip(&abs)
+        .map(|(&q, &a)| H_QUANT_BOUND * q + round * a)
+        .collect()
+}
+
 /// the exact product in f64 from dequantized values: the reference every kernel is held to.
 pub fn reference(m: &Q8Matrix, h: &[f32]) -> Vec<f64> {
     (0..m.rows())
@@ -437,6 +595,103 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Eᵀ·p by every kernel: the same bits as the portable one, within the stated bound.
+    fn check_transposed(m: &Q8Matrix, p: &[f64]) {
+        let exact = t_reference(m, p);
+        let bound = t_error_bound(m, p);
+        let mut portable = vec![0f64; m.cols()];
+        t_run(Kernel::Scalar, m, p, &mut portable).unwrap();
+        for k in Kernel::available() {
+            let mut g = vec![f64::NAN; m.cols()];
+            t_run(k, m, p, &mut g).unwrap();
+            assert_eq!(
+                g,
+                portable,
+                "{} is not bit for bit the portable kernel",
+                k.name()
+            );
+            for j in 0..m.cols() {
+                let err = (g[j] - exact[j]).abs();
+                assert!(
+                    err <= bound[j],
+                    "{} column {j}: {} vs {} (err {err:e} > {:e})",
+                    k.name(),
+                    g[j],
+                    exact[j],
+                    bound[j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn transposed_kernels_agree_with_reference() {
+        let mut rng = Rng::new(77);
+        // row counts on and off the group size, a short last group, one row.
+        for (rows, cols) in [
+            (1, 32),
+            (31, 64),
+            (32, 96),
+            (33, 576),
+            (100, 640),
+            (70, 4096),
+        ] {
+            let m = random_matrix(rows, cols, rows as u64 * 7 + cols as u64);
+            // a softmax over random logits at several temperatures: from flat to one-hot.
+            for t in [100.0, 1.0, 0.05, 1e-3] {
+                let z: Vec<f64> = (0..rows).map(|_| rng.gauss() * 3.0).collect();
+                let mx = z.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = z.iter().map(|&x| ((x - mx) / t).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                let p: Vec<f64> = e.iter().map(|&x| x / sum).collect();
+                check_transposed(&m, &p);
+            }
+            // signed weights over many magnitudes, and the mean's 1/n.
+            let p: Vec<f64> = (0..rows)
+                .map(|_| rng.gauss() * 10f64.powf(rng.gauss() * 4.0))
+                .collect();
+            check_transposed(&m, &p);
+            check_transposed(&m, &vec![1.0 / rows as f64; rows]);
+        }
+    }
+
+    #[test]
+    fn transposed_kernels_handle_zeros_extremes_and_bad_weights() {
+        let m = random_matrix(75, 96, 8);
+        check_transposed(&m, &[0.0; 75]);
+        let mut p = vec![0.0; 75];
+        p[40] = 0.7;
+        check_transposed(&m, &p);
+        // a huge weight beside tiny ones in one group, and weights near both ends of f64.
+        p[41] = 1e-200;
+        p[42] = -3e-15;
+        check_transposed(&m, &p);
+        for scale in [1e-300, 1e-200, 1e200, 1e299] {
+            let q: Vec<f64> = p.iter().map(|&x| x * scale).collect();
+            check_transposed(&m, &q);
+        }
+        let mut out = vec![0f64; 96];
+        p[3] = f64::NAN;
+        assert!(matches!(
+            t_run(Kernel::Scalar, &m, &p, &mut out),
+            Err(Error::Invalid(_))
+        ));
+        p[3] = f64::INFINITY;
+        assert!(matches!(
+            t_run(Kernel::Scalar, &m, &p, &mut out),
+            Err(Error::Invalid(_))
+        ));
+        p[3] = 1e301;
+        assert!(matches!(
+            t_run(Kernel::Scalar, &m, &p, &mut out),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            t_run(Kernel::Scalar, &m, &p[..74], &mut out),
+            Err(Error::Shape(_))
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! portable kernels: the same integer algorithm as the SIMD kernels, one lane at a time.
 
-use super::{QuantH, QuantHUniform, LO_SCALE};
+use super::{t_weights, QuantH, QuantHUniform, LO_SCALE, T_GROUP};
 use crate::core::quant::matrix::{Q8Matrix, QK};
 
 /// both int16 parts of h, block sums combined in f64.
@@ -69,6 +69,39 @@ pub fn matmul_uniform(m: &Q8Matrix, hs: &[QuantHUniform], out: &mut [f64]) {
                 acc += s as f32 * scales[i * nb + b];
             }
             out[c * rows + i] = (acc * h.scale) as f64;
+        }
+    }
+}
+
+/// Eᵀ·p·f for [`super::t_run`] (`out` zeroed there): per group of rows and block, the
+/// weights' two int16 parts times the int8 rows in i32, each column's two sums to f64 once per
+/// group, `out_j += sh_j·S + sl_j·S/2^15` in that order (the SIMD kernel's order too).
+pub fn t_matvec(m: &Q8Matrix, p: &[f64], f: f64, out: &mut [f64]) {
+    let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
+    let (scales, quants) = (m.scales(), m.quants());
+    let (mut hi, mut lo) = ([0i32; T_GROUP], [0i32; T_GROUP]);
+    for g0 in (0..rows).step_by(T_GROUP) {
+        let pg = &p[g0..(g0 + T_GROUP).min(rows)];
+        if pg.iter().all(|&x| x == 0.0) {
+            continue;
+        }
+        for b in 0..nb {
+            let s = t_weights(pg, f, &scales[g0 * nb..], nb, b, &mut hi, &mut lo);
+            if s == 0.0 {
+                continue;
+            }
+            let (mut sh, mut sl) = ([0i32; QK], [0i32; QK]);
+            for r in 0..pg.len() {
+                let q = &quants[(g0 + r) * d + b * QK..][..QK];
+                for j in 0..QK {
+                    sh[j] += hi[r] * q[j] as i32;
+                    sl[j] += lo[r] * q[j] as i32;
+                }
+            }
+            let s2 = s / LO_SCALE;
+            for j in 0..QK {
+                out[b * QK + j] += sh[j] as f64 * s + sl[j] as f64 * s2;
+            }
         }
     }
 }
