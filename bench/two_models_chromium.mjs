@@ -3,7 +3,8 @@
 // Chromium run, on the full page at width × height (default 1920 × 1080: the control column and
 // every chart on screen): for each, one slider step's median and p95 (bench/steps.mjs: compute
 // + redraw of every visible chart and the table inside one animation frame) over `steps`
-// steps, the full-vocabulary product z = W_U·h (exact and fast) over `reps`; then the Compare
+// steps, the same with a target set (its gradient left to when the sliders rest, then timed
+// alone), the full-vocabulary product z = W_U·h (exact and fast) over `reps`; then the Compare
 // view of the two: time to its summaries and charts, and one text's answer in both models.
 // needs `scripts/prepare.sh --with gemma`. prints `name value` lines.
 import { existsSync, readFileSync } from 'node:fs';
@@ -41,12 +42,32 @@ try {
       .map((c) => c.dataset.chart));
     const s = await sliderSteps(page, steps);
     const p = await products(page, reps);
+    // the same steps with a target: its gradient (one transposed pass) is left out of a step
+    // and computed once the sliders rest (Widget.gradient, timed alone after a step).
+    await page.evaluate(() => window.unembedPage.mounted.set({ target: ' London' }, { sync: true }));
+    const st = await sliderSteps(page, steps);
+    const grad = await page.evaluate(() => {
+      const m = window.unembedPage.mounted;
+      const t = [];
+      for (let i = 0; i < 7; i++) {
+        m.set({ temperature: 1 + (i % 2) / 10 }, { sync: true });
+        const q = performance.now();
+        m.widget.gradient();
+        t.push(performance.now() - q);
+      }
+      t.sort((a, b) => a - b);
+      m.set({ target: '', temperature: 1 }, { sync: true });
+      return t[3];
+    });
     console.log(`two_${name}_vocab ${p.vocab}`);
     console.log(`two_${name}_charts_on_screen ${visible.join(',')}`);
     console.log(`two_${name}_slider_step_median_ms ${s.median.toFixed(2)}`);
     console.log(`two_${name}_slider_step_p95_ms ${s.p95.toFixed(2)}`);
     console.log(`two_${name}_slider_step_max_ms ${s.max.toFixed(2)}`);
     console.log(`two_${name}_slider_steps ${s.n}`);
+    console.log(`two_${name}_target_slider_step_median_ms ${st.median.toFixed(2)}`);
+    console.log(`two_${name}_target_slider_step_p95_ms ${st.p95.toFixed(2)}`);
+    console.log(`two_${name}_target_gradient_median_of_7_ms ${grad.toFixed(2)}`);
     for (const [k, v] of Object.entries(s.breakdown)) console.log(`two_${name}_step_${k}_median_ms ${v.toFixed(2)}`);
     for (const [k, v] of Object.entries(s.sliders)) console.log(`two_${name}_slider_${k}_median_ms ${v.toFixed(2)}`);
     // autocomplete: the token box's suggestions (explorer.suggest, 12 rows, as the combobox

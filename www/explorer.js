@@ -14,6 +14,8 @@ import { el, fitCanvas } from './dom.js';
 
 const SLIDER_KEYS = [['scale', 0, 4, 0.01], ['mix', 0, 1, 0.01], ['noise', 0, 0.5, 0.005], ['temperature', 0, 3, 0.01]];
 const N_DIRS = 8;
+// how long the controls rest before a deferred target gradient is computed (gradientLater).
+const GRADIENT_REST_MS = 150;
 /** every control the explorer has, by the name the `controls` attribute uses. */
 export const CONTROLS = ['token', 'scale', 'mix', 'noise', 'temperature', 'directions', 'target'];
 const NEEDS = {
@@ -74,6 +76,8 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   let loads = 0;
   // the idle-time building of pieces the sliders not moved yet would need (Widget.warm).
   let warming = null;
+  // a deferred target gradient's timer (gradientLater).
+  let gradientTimer = null;
   // what the core said about the last link or attributes (kept until the reader changes
   // something) and about the last input.
   let stateProblems = [];
@@ -303,8 +307,28 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     controls = widget.controls();
     if (!view) { showProblems(); return; }
     show();
+    if (view.target?.gradient_deferred) gradientLater();
     if (replay > 0) startReplay(replay);
     else warmLater();
+  }
+
+  /** a target's gradient at a large vocabulary: its transposed pass (about 37 ms at Gemma's
+   * 262,144 tokens) would not fit in a slider step, so the update leaves it out and it is
+   * computed here once the controls have rested for GRADIENT_REST_MS (not in idle time: that
+   * comes between the frames of a drag, which one long task would stall). */
+  function gradientLater() {
+    clearTimeout(gradientTimer);
+    gradientTimer = setTimeout(() => {
+      gradientTimer = null;
+      if (dead || preparing || !view?.target?.gradient_deferred) return;
+      try {
+        const t = widget.gradient();
+        if (t) { view.target = t; describe(); }
+      } catch (e) {
+        inputProblems = [e.message];
+        showProblems();
+      }
+    }, GRADIENT_REST_MS);
   }
 
   /** in idle time, one piece per callback, the pieces a slider not moved yet would need (the
@@ -478,7 +502,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     const t = view.target;
     const drift = view.drift_norm > 0 ? T.drift(fmt(view.drift_norm)) : '';
     targetInfo.textContent = (t
-      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : '', controls.steps)
+      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : t.gradient_deferred ? T.gradNorm('…') : '', controls.steps)
       : T.pickTarget) + drift;
     showFormula(null);
   }
@@ -606,6 +630,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     setTheme(t) { widget.setTheme(t); render(); },
     destroy() {
       dead = true;
+      clearTimeout(gradientTimer);
       if (warming) (window.cancelIdleCallback ?? clearTimeout)(warming);
       cancelReplay();
       resize.disconnect();

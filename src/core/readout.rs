@@ -222,6 +222,10 @@ pub struct Target {
     pub loss: Loss,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gradient: Option<GradientParts>,
+    /// the gradient was left for later ([`Readout::deferred`]); [`Readout::add_gradient`]
+    /// computes it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gradient_deferred: bool,
 }
 
 /// ∇_h L as vectors: the gradient and its two parts.
@@ -312,6 +316,35 @@ impl Readout {
         opts: &ReadoutOptions,
         gradient: Option<&Gradient>,
     ) -> Result<Self> {
+        Readout::build(model, scores, opts, gradient, false)
+    }
+
+    /// [`Readout::new`] without the target's gradient, whose transposed pass is the one
+    /// costly part of a readout at a large vocabulary (a slider step must not wait for it):
+    /// the target says `gradient_deferred`, and [`Readout::add_gradient`] fills it in later.
+    pub fn deferred(model: &Model, scores: &Scores, opts: &ReadoutOptions) -> Result<Self> {
+        Readout::build(model, scores, opts, None, true)
+    }
+
+    /// computes a deferred gradient (one transposed pass) from the same `scores`; false when
+    /// there was none to compute.
+    pub fn add_gradient(&mut self, model: &Model, scores: &Scores) -> Result<bool> {
+        let Some(t) = self.target.as_mut().filter(|t| t.gradient_deferred) else {
+            return Ok(false);
+        };
+        let g = Gradient::new(model, &scores.softmax, &scores.z, t.entry.id)?;
+        t.gradient = Some(g.parts());
+        t.gradient_deferred = false;
+        Ok(true)
+    }
+
+    fn build(
+        model: &Model,
+        scores: &Scores,
+        opts: &ReadoutOptions,
+        gradient: Option<&Gradient>,
+        defer: bool,
+    ) -> Result<Self> {
         let sm = &scores.softmax;
         if sm.temperature != opts.temperature {
             return Err(Error::Invalid(format!(
@@ -329,11 +362,13 @@ impl Readout {
                 let parts = match gradient {
                     _ if sm.temperature == 0.0 => None,
                     Some(g) => Some(g.parts()),
+                    None if defer => None,
                     None => Some(Gradient::new(model, sm, &scores.z, t as u32)?.parts()),
                 };
                 Some(Target {
                     entry: scores.entry(model, t)?,
                     loss: Loss::from_f64(sm.loss(&scores.z, t)),
+                    gradient_deferred: parts.is_none() && defer && sm.temperature > 0.0,
                     gradient: parts,
                 })
             }
@@ -387,6 +422,38 @@ mod tests {
         assert_eq!(c.top[0].id, 5);
         assert_eq!(c.top[0].cos_rank, 1);
         assert!((c.top[0].cos - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_deferred_gradient_is_the_same_once_added() {
+        let m = tiny_model(70, 64);
+        let h: Vec<f32> = (0..64)
+            .map(|j| ((j * 7 % 11) as f32 - 5.0) * 0.09)
+            .collect();
+        for (t, target) in [(0.7, Some(33)), (0.0, Some(33)), (1.0, None)] {
+            let opts = ReadoutOptions {
+                target,
+                temperature: t,
+                ..Default::default()
+            };
+            let s = Scores::of(&m, &h, t).unwrap();
+            let now = Readout::new(&m, &s, &opts, None).unwrap();
+            let mut later = Readout::deferred(&m, &s, &opts).unwrap();
+            let deferred = target.is_some() && t > 0.0;
+            assert_eq!(
+                later.target.as_ref().is_some_and(|x| x.gradient_deferred),
+                deferred
+            );
+            if deferred {
+                assert!(later.target.as_ref().unwrap().gradient.is_none());
+                let json = serde_json::to_string(&later).unwrap();
+                assert!(json.contains("\"gradient_deferred\":true"), "{json}");
+            }
+            assert_eq!(later.add_gradient(&m, &s).unwrap(), deferred);
+            assert!(!later.add_gradient(&m, &s).unwrap(), "added once");
+            assert_eq!(later, now);
+            assert!(!serde_json::to_string(&later).unwrap().contains("deferred"));
+        }
     }
 
     #[test]

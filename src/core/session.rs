@@ -44,7 +44,8 @@
 //! the first non-zero offset along a direction one (each direction's piece is built when
 //! first asked for); a drift from a link one; the first change after steps one (the fold,
 //! whatever the number of steps); with a target at T > 0 the view adds one transposed pass
-//! (the gradient's Σ p_i w_i); each gradient step two (Σ p_i w_i, then W_U·δh). a new state
+//! (the gradient's Σ p_i w_i; [`Session::view_with`] can leave it for later, as the page's
+//! steps do, see [`defers_gradient`]); each gradient step two (Σ p_i w_i, then W_U·δh). a new state
 //! can be built piece by piece ([`Session::prepare`], one pass per call) so that no single
 //! task on the page's thread pays for all of them.
 
@@ -638,6 +639,12 @@ impl Session {
     /// everything the page shows for the current state, and the scores of every token (the
     /// scatter and hover read them).
     pub fn view(&self, model: &Model) -> Result<(View, Scores)> {
+        self.view_with(model, false)
+    }
+
+    /// [`Session::view`], leaving a target's gradient for later when `defer_gradient`
+    /// (`Readout::deferred`; [`Readout::add_gradient`] computes it from the same scores).
+    pub fn view_with(&self, model: &Model, defer_gradient: bool) -> Result<(View, Scores)> {
         let c = &self.controls;
         let scores = Scores::new(model, &self.h, self.z.clone(), c.temperature)?;
         let target = match c.target.as_str() {
@@ -651,7 +658,11 @@ impl Session {
             cosine_top: c.top,
             target,
         };
-        let readout = Readout::new(model, &scores, &opts, None)?;
+        let readout = if defer_gradient {
+            Readout::deferred(model, &scores, &opts)?
+        } else {
+            Readout::new(model, &scores, &opts, None)?
+        };
         let coords = match &model.spectrum {
             Some(_) if self.coords.len() == self.h.len() => self.coords.clone(),
             Some(s) => s.coords(&self.h)?,
@@ -678,6 +689,20 @@ impl Session {
         };
         Ok((view, scores))
     }
+}
+
+/// the largest matrix (rows × d) whose target gradient a slider step computes at once. the
+/// gradient's transposed pass runs at about 4.5 GMAC/s in wasm (simd128, measured with
+/// `bench/two_models_chromium.mjs`): inside a step it took SmolLM2's (49,152 × 576) p95 from
+/// 6 to 16–19 ms and Gemma 3's (262,144 × 640) to 49 ms, so above this size (about 2 ms of
+/// pass) the page computes it once the sliders rest instead.
+pub const INLINE_GRADIENT_MACS: usize = 8_000_000;
+
+/// whether a slider step on this model leaves the target's gradient for later
+/// ([`INLINE_GRADIENT_MACS`]).
+pub fn defers_gradient(model: &Model) -> bool {
+    let m = model.unembedding().matrix();
+    m.rows() * m.cols() > INLINE_GRADIENT_MACS
 }
 
 /// the controls δ depends on: all but `steps`, `top` and the drift itself.

@@ -22,7 +22,7 @@ use crate::core::quant::kernels::{Kernel, Precision};
 use crate::core::quant::GgmlType;
 use crate::core::query::{run_query, QuerySpec};
 use crate::core::readout::{ReadoutOptions, Scores};
-use crate::core::session::{Replayed, Session, View};
+use crate::core::session::{self, Replayed, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
@@ -609,7 +609,10 @@ impl Widget {
                 .start(&mut m, &mut checked, &defaults, 1)
                 .map_err(local)?
         };
-        let (view, scores) = self.session.view(&m).map_err(local)?;
+        // at a large vocabulary a target's gradient waits for `gradient` (the page calls it
+        // once the sliders rest): its transposed pass would not fit in a slider step.
+        let defer = session::defers_gradient(&m);
+        let (view, scores) = self.session.view_with(&m, defer).map_err(local)?;
         let out = to_js(&Updated {
             view: &view,
             problems: self.said(&checked),
@@ -617,6 +620,25 @@ impl Widget {
         });
         self.shown = Some((view, scores));
         out
+    }
+
+    /// the target's gradient the last update left for later (`view.target.gradient_deferred`,
+    /// at a large vocabulary): computes it (one transposed pass) and returns the target as the
+    /// view shows it, now with `gradient`; null when nothing was deferred.
+    pub fn gradient(&mut self) -> Result<JsValue, JsError> {
+        let Some((view, scores)) = self.shown.as_mut() else {
+            return Ok(JsValue::NULL);
+        };
+        let m = self.model.borrow();
+        let vi = self.lang == Lang::Vi;
+        if !view
+            .readout
+            .add_gradient(&m, scores)
+            .map_err(|e| JsError::new(&e.localized(vi)))?
+        {
+            return Ok(JsValue::NULL);
+        }
+        to_js(&view.readout.target)
     }
 
     /// replays the gradient steps of a state (what the replay Worker runs, on its own model):

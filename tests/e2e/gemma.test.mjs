@@ -67,6 +67,21 @@ test('the picker offers Gemma 3 270M with its size and licence; choosing it show
   for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
   await page.waitForFunction((b) => document.querySelector('.topk-table tbody')?.textContent !== b, shown, { timeout: 10000 });
   await page.screenshot({ path: `${SHOTS}/gemma.png`, fullPage: true });
+
+  // a target: at 262,144 tokens its gradient (one transposed pass, ~40 ms) waits until the
+  // sliders rest, so a step stays short; then ‖∇L‖ is the CLI's for the same state.
+  await page.fill('input[aria-label="target token for the loss"]', ' London');
+  await page.press('input[aria-label="target token for the loss"]', 'Enter');
+  await page.locator('input[aria-label="target token for the loss"]').blur();
+  const during = await page.evaluate(() => {
+    window.unembedPage.mounted.set({ temperature: 1, scale: 1 }, { sync: true });
+    return document.querySelector('.target-info').textContent;
+  });
+  assert.match(during, /target " London": p = .*‖∇L‖ = …/);
+  await page.waitForFunction(() => /‖∇L‖ = [0-9]/.test(document.querySelector('.target-info').textContent), null, { timeout: 10000 });
+  const norm = Number((await page.textContent('.target-info')).match(/‖∇L‖ = ([0-9.]+)/)[1]);
+  const want = cli('--token', ' Paris', '--target', ' London').target.gradient.norm;
+  assert.ok(Math.abs(norm - want) <= 6e-4, `‖∇L‖ ${norm} on the page, ${want} from the CLI`);
   errors.check();
   await page.close();
 });

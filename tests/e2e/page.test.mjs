@@ -172,6 +172,27 @@ test('every slider works from the keyboard and moves the table and the charts', 
   await page.close();
 });
 
+test('a target\'s gradient waits while the sliders move, then shows the CLI\'s ‖∇L‖', async () => {
+  const { page, errors } = await openPage();
+  await page.fill('input[aria-label="target token for the loss"]', ' London');
+  await page.press('input[aria-label="target token for the loss"]', 'Enter');
+  await page.locator('input[aria-label="target token for the loss"]').blur();
+  // a step leaves the gradient's transposed pass for later: the sentence says so at once …
+  const during = await page.evaluate(() => {
+    window.unembedPage.mounted.set({ temperature: 0.8 }, { sync: true });
+    window.unembedPage.mounted.set({ temperature: 1 }, { sync: true });
+    return document.querySelector('.target-info').textContent;
+  });
+  assert.match(during, /target " London": p = .*‖∇L‖ = …/);
+  // … and once the controls rest, the number, as the CLI computes it for the same state.
+  await page.waitForFunction(() => /‖∇L‖ = [0-9]/.test(document.querySelector('.target-info').textContent));
+  const shown = Number((await page.textContent('.target-info')).match(/‖∇L‖ = ([0-9.]+)/)[1]);
+  const want = cli('--token', ' Paris', '--target', ' London').target.gradient.norm;
+  assert.ok(Math.abs(shown - want) <= 6e-4, `‖∇L‖ ${shown} on the page, ${want} from the CLI`);
+  errors.check();
+  await page.close();
+});
+
 test('gradient steps toward a target raise its probability; the URL reproduces the state', async () => {
   const { page, errors } = await openPage();
   await page.fill('input[aria-label="target token for the loss"]', ' London');
