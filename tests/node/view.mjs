@@ -1,7 +1,8 @@
 // node tests/node/view.mjs <model.gguf> <queries.json> [pkg dir]
 // the page's numbers for the oracle: each query of a batch ({id | h, temperature, top, target})
 // becomes the explorer's controls, and the View that Widget.update returns (what the page
-// renders: the readout with by_cosine, the target's loss, ranks and gradient) is printed as a
+// renders: the readout with by_cosine, the target's loss, ranks and gradient, the last as
+// Widget.gradient gives it once the sliders rest) is printed as a
 // JSON array in the same order.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -27,6 +28,12 @@ const out = queries.map((q) => {
     target: q.target ?? '',
   }));
   if (r.problems.length) throw new Error(`the state was not read whole: ${JSON.stringify(r.problems)}`);
+  // at this vocabulary the update leaves the target's gradient for later; the page then asks
+  // for it once the sliders rest (Widget.gradient), as here.
+  if (r.view.target?.gradient_deferred) {
+    r.view.target = widget.gradient();
+    if (r.view.target.gradient_deferred || !r.view.target.gradient) throw new Error('Widget.gradient gave no gradient');
+  }
   return r.view;
 });
 process.stdout.write(JSON.stringify(out) + '\n');
