@@ -502,7 +502,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     const t = view.target;
     const drift = view.drift_norm > 0 ? T.drift(fmt(view.drift_norm)) : '';
     targetInfo.textContent = (t
-      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : t.gradient_deferred ? T.gradNorm('…') : '', controls.steps)
+      ? T.targetInfo(t.shown, fmtP(t.prob), t.rank, t.cos_rank, fmtLoss(t.loss), t.gradient ? T.gradNorm(fmt(t.gradient.norm)) : t.gradient_deferred ? T.gradPending : '', controls.steps)
       : T.pickTarget) + drift;
     showFormula(null);
   }
