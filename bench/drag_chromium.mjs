@@ -1,11 +1,12 @@
-// node bench/drag_chromium.mjs [seconds] [width] [height] [model file] [slider]
+// node bench/drag_chromium.mjs [seconds] [width] [height] [model file] [slider] [target]
 // drags a slider (default the ‖h‖ one; `dir1` the offset along singular direction 1, which
 // turns h and so redraws the scatter of every token) of a served model (default the first)
 // back and forth with real mouse input (through the browser's input
 // pipeline, each sent as soon as the browser has taken the last) for `seconds` (default 3) on the full page at width × height
 // (default 1920 × 1080, where the control column and every chart are on screen at once), and
 // prints the requestAnimationFrame frame intervals' median and p95 and how many updates reached
-// the table. prints `name value` lines.
+// the table; with a target token (its gradient is computed once the slider rests), also the
+// ‖∇L‖ sentence after the drag. prints `name value` lines.
 import { loadavg } from 'node:os';
 import { serve, launch } from '../tests/e2e/harness.mjs';
 
@@ -14,13 +15,15 @@ const width = Number(process.argv[3] ?? 1920);
 const height = Number(process.argv[4] ?? 1080);
 const model = process.argv[5] ?? '';
 const slider = process.argv[6] ?? 'scale';
+const target = process.argv[7] ?? '';
 const LABELS = { scale: '‖h‖ scale', dir1: 'offset along singular direction 1' };
 if (!LABELS[slider]) throw new Error(`slider: one of ${Object.keys(LABELS).join(', ')}`);
 const srv = await serve('www');
 const browser = await launch({ viewport: { width, height } });
 try {
   const page = await browser.context.newPage();
-  await page.goto(model ? `${srv.url}#m=${model}` : srv.url);
+  const hash = [model && `m=${model}`, target && `s=${encodeURIComponent(JSON.stringify({ target }))}`].filter(Boolean).join('&');
+  await page.goto(hash ? `${srv.url}#${hash}` : srv.url);
   await page.waitForSelector('.topk-table tbody tr:nth-child(10)', { timeout: 180000 });
   if (slider === 'dir1') {
     // the singular directions' sliders sit in a folded group, enabled with the spectrum.
@@ -73,6 +76,11 @@ try {
   console.log(`drag_frame_interval_p95_ms ${r.p95.toFixed(2)}`);
   console.log(`drag_frame_interval_max_ms ${r.max.toFixed(2)}`);
   console.log(`drag_table_updates ${r.updates}`);
+  if (target) {
+    console.log(`drag_target ${JSON.stringify(target)}`);
+    await page.waitForFunction(() => /‖∇L‖ = [0-9]/.test(document.querySelector('.target-info')?.textContent ?? ''), null, { timeout: 10000 });
+    console.log(`drag_target_after ${JSON.stringify(await page.textContent('.target-info'))}`);
+  }
 } finally {
   await browser.close();
   srv.stop();

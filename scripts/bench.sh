@@ -10,7 +10,8 @@
 #   the review's hostile links (bench/links_chromium.mjs); with Gemma 3 270M prepared
 #   (scripts/prepare.sh --with gemma), both models in one Chromium run (slider step, product,
 #   the Compare view: bench/two_models_chromium.mjs; a real drag of a singular direction's
-#   slider over its 262,144 tokens: bench/drag_chromium.mjs) and the page's spectrum of its
+#   slider over its 262,144 tokens, and of ‖h‖ with a target: bench/drag_chromium.mjs) and the
+#   page's spectrum of its
 #   262,144 × 640 embedding (bench/spectrum_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
@@ -39,6 +40,7 @@ node bench/links_chromium.mjs
 if [ -f www/models/gemma-3-270m.gguf ]; then
   node bench/two_models_chromium.mjs 240 "$REPS"
   node bench/drag_chromium.mjs 3 1920 1080 gemma-3-270m.gguf dir1
+  node bench/drag_chromium.mjs 3 1920 1080 gemma-3-270m.gguf scale ' London'
   node bench/spectrum_chromium.mjs gemma-3-270m.gguf 3
 else
   echo "# two_models, spectrum_chromium: skipped (run bash scripts/prepare.sh --with gemma first)"
