@@ -11,8 +11,7 @@
 #   (scripts/prepare.sh --with gemma), both models in one Chromium run (slider step, product,
 #   the Compare view: bench/two_models_chromium.mjs; a real drag of a singular direction's
 #   slider over its 262,144 tokens, and of ‖h‖ with a target: bench/drag_chromium.mjs) and the
-#   page's spectrum of its
-#   262,144 × 640 embedding (bench/spectrum_chromium.mjs).
+#   page's spectrum of its 262,144 × 640 embedding (bench/spectrum_chromium.mjs).
 # Not a test: timings depend on the machine. Compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
