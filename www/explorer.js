@@ -307,7 +307,8 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     controls = widget.controls();
     if (!view) { showProblems(); return; }
     show();
-    if (view.target?.gradient_deferred) gradientLater();
+    // (only where the target's sentence is on screen.)
+    if (view.target?.gradient_deferred && want('target')) gradientLater();
     if (replay > 0) startReplay(replay);
     else warmLater();
   }
