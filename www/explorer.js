@@ -313,7 +313,7 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     else warmLater();
   }
 
-  /** a target's gradient at a large vocabulary: its transposed pass (about 37 ms at Gemma's
+  /** a target's gradient at a large vocabulary: its transposed pass (about 40 ms at Gemma's
    * 262,144 tokens) would not fit in a slider step, so the update leaves it out and it is
    * computed here once the controls have rested for GRADIENT_REST_MS (not in idle time: that
    * comes between the frames of a drag, which one long task would stall). */

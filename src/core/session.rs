@@ -692,10 +692,10 @@ impl Session {
 }
 
 /// the largest matrix (rows × d) whose target gradient a slider step computes at once. the
-/// gradient's transposed pass runs at about 4.5 GMAC/s in wasm (simd128, measured with
-/// `bench/two_models_chromium.mjs`): inside a step it took SmolLM2's (49,152 × 576) p95 from
-/// 6 to 16–19 ms and Gemma 3's (262,144 × 640) to 49 ms, so above this size (about 2 ms of
-/// pass) the page computes it once the sliders rest instead.
+/// gradient's transposed pass runs at about 4.2 GMAC/s in wasm (simd128: 6.8 and 39.9 ms,
+/// `two_*_target_gradient_median_of_7_ms` of `bench/two_models_chromium.mjs`): inside a step
+/// it took SmolLM2's (49,152 × 576) p95 from 6 to 16–19 ms and Gemma 3's (262,144 × 640) to
+/// 49 ms, so above this size (about 2 ms of pass) the page computes it once h stops changing.
 pub const INLINE_GRADIENT_MACS: usize = 8_000_000;
 
 /// whether a slider step on this model leaves the target's gradient for later

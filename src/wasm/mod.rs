@@ -610,7 +610,7 @@ impl Widget {
                 .map_err(local)?
         };
         // at a large vocabulary a target's gradient waits for `gradient` (the page calls it
-        // once the sliders rest): its transposed pass would not fit in a slider step.
+        // once h stops changing): its transposed pass would not fit in a slider step.
         let defer = session::defers_gradient(&m);
         let (view, scores) = self.session.view_with(&m, defer).map_err(local)?;
         let out = to_js(&Updated {

@@ -288,8 +288,9 @@ pub(crate) const T_TINY: f64 = 1.1e-289;
 /// group's scale S = max|u|/16383, as two int16 parts u_r ≈ S·(hi_r + lo_r/2^15) with
 /// |error| ≤ S/2^16 (h's split in [`QuantH`], here over rows instead of columns). rows past
 /// `p.len()` get 0; `f` (a power of two) multiplies every p_r first. returns S, or 0 when the
-/// group has nothing to add (then `hi`, `lo` are left as they were). shared by every kernel,
-/// so they all see the same integers.
+/// group has nothing to add (then `hi`, `lo` are left as they were). the portable kernel's;
+/// simd128 makes the same integers with the same operations, two rows at a time (held to it
+/// bit for bit in the wasm tier).
 #[inline]
 pub(crate) fn t_weights(
     p: &[f64],
@@ -323,18 +324,21 @@ pub(crate) fn t_weights(
     m / HI_MAX as f64
 }
 
+/// 1.5·2^52: (x + it) − it rounds x to the nearest integer, ties to even, for |x| < 2^51
+/// (acts.rs's `round_half_even` is the f32 twin).
+pub(crate) const ROUND_MAGIC: f64 = 6755399441055744.0;
+
 /// x rounded to the nearest integer, ties to even, for |x| < 2^51: plain arithmetic, the same
 /// bits everywhere (f64::round is a call in wasm).
 #[inline(always)]
 fn round_even(x: f64) -> f64 {
-    const MAGIC: f64 = 6755399441055744.0; // 1.5·2^52
-    (x + MAGIC) - MAGIC
+    (x + ROUND_MAGIC) - ROUND_MAGIC
 }
 
-/// Eᵀ·p = Σ_i p_i v_i (`out` has d entries) with `kernel`; p must be finite, max|p| < 1e300. rows go in groups of [`T_GROUP`];
-/// in each block a group's weights p_i·s_ib are split like h ([`t_weights`]), multiplied with
-/// the int8 rows in exact integer sums, and those sums go to f64 once per group. every kernel
-/// gives the same bits. error against the f64 [`t_reference`]:
+/// Eᵀ·p = Σ_i p_i v_i (`out` has d entries) with `kernel`; p must be finite, max|p| < 1e300.
+/// rows go in groups of [`T_GROUP`]; in each block a group's weights p_i·s_ib are split like h
+/// ([`t_weights`]), multiplied with the int8 rows in exact integer sums, and those sums go to
+/// f64 once per group. every kernel gives the same bits. error against the f64 [`t_reference`]:
 /// |g_j − g_exact_j| ≤ 1e-9·Σ_G max_{i∈G}|p_i s_ib|·Σ_{i∈G}|q_ij| + (groups + 4)·2^-52·Σ_i|p_i v_ij|
 /// ([`t_error_bound`]): f64-grade, as the exact product's logits are. groups whose weights are
 /// all 0 are skipped, so a sharp softmax (most p_i underflowed to 0) costs less.

@@ -236,7 +236,6 @@ pub fn matmul_uniform(m: &Q8Matrix, hs: &[QuantHUniform], out: &mut [f64]) {
 /// a group's sums stay in i32 (16 pairs · 2·128·16384 < 2^31) and go to f64 once per group
 /// and block.
 pub fn t_matvec(m: &Q8Matrix, p: &[f64], f: f64, out: &mut [f64]) {
-    const MAGIC: f64 = 6755399441055744.0; // round_even's 1.5·2^52
     let (d, nb, rows) = (m.cols(), m.nb(), m.rows());
     let (scales, quants) = (m.scales(), m.quants());
     assert!(p.len() == rows && out.len() == d);
@@ -245,7 +244,7 @@ pub fn t_matvec(m: &Q8Matrix, p: &[f64], f: f64, out: &mut [f64]) {
     let op = out.as_mut_ptr();
     // u[b·G + r] = (p_r·f)·s_rb for the group's rows, block by block.
     let mut u = vec![0f64; nb * T_GROUP];
-    let (magic, lo_scale) = (f64x2_splat(MAGIC), f64x2_splat(LO_SCALE));
+    let (magic, lo_scale) = (f64x2_splat(super::ROUND_MAGIC), f64x2_splat(LO_SCALE));
     let mut touch = i32x4_splat(0);
     for g0 in (0..rows).step_by(T_GROUP) {
         let n = (rows - g0).min(T_GROUP);
