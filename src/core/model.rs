@@ -83,6 +83,10 @@ impl Unembedding {
     pub fn passes(&self) -> usize {
         self.passes.load(Ordering::Relaxed)
     }
+    /// counts one full pass computed elsewhere (a product split between threads).
+    pub(crate) fn count_pass(&self) {
+        self.count();
+    }
     fn count(&self) {
         self.passes.fetch_add(1, Ordering::Relaxed);
     }

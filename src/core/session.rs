@@ -55,6 +55,7 @@ use super::error::{Error, Result};
 use super::hidden;
 use super::maths::Softmax;
 use super::model::Model;
+use super::quant::kernels::Precision;
 use super::query::finite;
 use super::readout::{Gradient, Loss, Ranking, Readout, ReadoutOptions, Scores};
 use super::vocab;
@@ -98,6 +99,41 @@ impl Piece {
             }
         }
         Ok(())
+    }
+}
+
+/// which cached piece a [`Request`] fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Base,
+    With,
+    Noise,
+    Dir(usize),
+    Drift,
+}
+
+/// a piece the controls need whose h is known and whose logits are not computed yet
+/// ([`Session::request`], [`Session::install`]).
+#[derive(Debug, Clone)]
+pub struct Request {
+    slot: Slot,
+    key: String,
+    given: Vec<f32>,
+    h: Vec<f32>,
+}
+
+impl Request {
+    fn new(slot: Slot, key: String, given: Vec<f32>, h: Vec<f32>) -> Self {
+        Request {
+            slot,
+            key,
+            given,
+            h,
+        }
+    }
+    /// the vector whose logits the piece needs (f32, as the kernels take it).
+    pub fn h(&self) -> &[f32] {
+        &self.h
     }
 }
 
@@ -316,23 +352,48 @@ impl Session {
 
     /// builds the first piece `c` needs that is not cached (one full pass) and says whether
     /// there was one: a caller can spread a new state's passes over several tasks, then
-    /// [`apply`](Self::apply) finds them cached.
+    /// [`apply`](Self::apply) finds them cached. the same as [`request`](Self::request), the
+    /// product here, then [`install`](Self::install).
     pub fn prepare(&mut self, model: &mut Model, c: &Controls) -> Result<bool> {
-        if self.base.key != c.base || self.base.given != c.h || self.base.z.len() != model.n_vocab()
-        {
+        let Some(r) = self.request(model, c)? else {
+            return Ok(false);
+        };
+        // the pass is counted by install.
+        let z = model
+            .unembedding()
+            .matrix()
+            .matvec_precision(&r.h, Precision::Exact)?;
+        self.install(model, r, z)?;
+        Ok(true)
+    }
+
+    /// the first piece `c` needs that is not cached, as its h without its logits (no pass), or
+    /// None when every piece is cached: the caller computes z = W_U·h where it likes (the page
+    /// splits the rows between its thread and a Worker) and hands it to
+    /// [`install`](Self::install). a base that cannot be resolved is an error here.
+    pub fn request(&self, model: &mut Model, c: &Controls) -> Result<Option<Request>> {
+        let n = model.n_vocab();
+        if self.base.key != c.base || self.base.given != c.h || self.base.z.len() != n {
             let h = if c.h.is_empty() {
                 resolve(model, &c.base)?
             } else {
                 given(model, &c.h)?
             };
-            self.base = Piece::new(model, c.base.clone(), h)?;
-            self.base.given = c.h.clone();
-            return Ok(true);
+            return Ok(Some(Request::new(
+                Slot::Base,
+                c.base.clone(),
+                c.h.clone(),
+                h,
+            )));
         }
         if !c.mix_with.is_empty() && self.with.as_ref().is_none_or(|p| p.key != c.mix_with) {
             let v = model.token_vector(model.vocab.find(&c.mix_with)?)?;
-            self.with = Some(Piece::new(model, c.mix_with.clone(), v)?);
-            return Ok(true);
+            return Ok(Some(Request::new(
+                Slot::With,
+                c.mix_with.clone(),
+                Vec::new(),
+                v,
+            )));
         }
         // the noise piece stays cached while noise is 0, so dragging through 0 costs nothing.
         let key = c.seed.to_string();
@@ -341,8 +402,7 @@ impl Session {
                 .into_iter()
                 .map(|x| x as f32)
                 .collect();
-            self.noise = Some(Piece::new(model, key, n)?);
-            return Ok(true);
+            return Ok(Some(Request::new(Slot::Noise, key, Vec::new(), n)));
         }
         let asked = c.coeffs.len().min(N_DIRECTIONS);
         if c.coeffs[..asked].iter().any(|&a| a != 0.0) {
@@ -351,19 +411,58 @@ impl Session {
                 .find(|&k| c.coeffs[k] != 0.0 && self.dirs.get(k).is_none_or(Option::is_none));
             if let Some(k) = missing {
                 let v: Vec<f32> = s.v.column(k).iter().map(|&x| x as f32).collect();
-                let p = Piece::new(model, format!("v{k}"), v)?;
+                return Ok(Some(Request::new(
+                    Slot::Dir(k),
+                    format!("v{k}"),
+                    Vec::new(),
+                    v,
+                )));
+            }
+        }
+        if !c.drift.is_empty() && self.drift.as_ref().is_none_or(|p| p.given != c.drift) {
+            let h = given(model, &c.drift)?;
+            return Ok(Some(Request::new(Slot::Drift, String::new(), h.clone(), h)));
+        }
+        Ok(None)
+    }
+
+    /// caches the piece `r` asked for with its logits `z` = W_U·h (every row of the
+    /// vocabulary, as the exact kernel gives them: a product split by rows gives the same
+    /// bits). counts the pass. a z of the wrong length or with a non-finite value is an error
+    /// and caches nothing.
+    pub fn install(&mut self, model: &Model, r: Request, z: Vec<f64>) -> Result<()> {
+        let n = model.n_vocab();
+        if z.len() != n {
+            return Err(Error::Shape(format!(
+                "{} logits for a vocabulary of {n}",
+                z.len()
+            )));
+        }
+        if let Some(i) = z.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Invalid(format!("logit {i} is {}", z[i])));
+        }
+        model.unembedding().count_pass();
+        let mut p = Piece {
+            key: r.key,
+            given: r.given,
+            h: r.h.into_iter().map(f64::from).collect(),
+            z,
+            c: Vec::new(),
+        };
+        p.coords(model)?;
+        match r.slot {
+            Slot::Base => self.base = p,
+            Slot::With => self.with = Some(p),
+            Slot::Noise => self.noise = Some(p),
+            Slot::Dir(k) => {
                 if self.dirs.len() <= k {
                     self.dirs.resize(k + 1, None);
                 }
                 self.dirs[k] = Some(p);
-                return Ok(true);
             }
+            Slot::Drift => self.drift = Some(p),
         }
-        if !c.drift.is_empty() && self.drift.as_ref().is_none_or(|p| p.given != c.drift) {
-            self.drift = Some(drift_piece(model, given(model, &c.drift)?)?);
-            return Ok(true);
-        }
-        Ok(false)
+        Ok(())
     }
 
     /// builds, one full pass per call, a piece that a slider not moved yet would need: the
@@ -839,6 +938,71 @@ mod tests {
     }
     use crate::core::fixtures::tiny_model;
     use crate::core::query::{hidden_state, QuerySpec};
+
+    #[test]
+    fn pieces_installed_from_a_split_product_are_prepares_bits() {
+        let c = Controls {
+            base: "king - man + woman".into(),
+            mix_with: " t9".into(),
+            mix: 0.3,
+            scale: 1.7,
+            noise: 0.05,
+            seed: 4,
+            coeffs: vec![0.5, 0.0, -1.0],
+            drift: vec![0.25; 64],
+            ..Default::default()
+        };
+        // every piece by prepare, one pass each.
+        let mut m1 = tiny_model(70, 64);
+        let mut s1 = Session::new();
+        let mut built = 0;
+        while s1.prepare(&mut m1, &c).unwrap() {
+            built += 1;
+        }
+        assert_eq!(built, 6, "base, mix, noise, two directions, drift");
+        s1.update(&mut m1, &c).unwrap();
+        // the same pieces, each product split at a different row: a head here, the rest from
+        // a matrix of the other rows (as a Worker holds them).
+        let mut m2 = tiny_model(70, 64);
+        let mut s2 = Session::new();
+        let before = m2.unembedding().passes();
+        let mut k = 0;
+        while let Some(r) = s2.request(&mut m2, &c).unwrap() {
+            let e = m2.unembedding().matrix();
+            let split = [0, 1, 33, 69, 70, 35][k % 6];
+            let mut z = e.matvec_head(r.h(), split, Precision::Exact).unwrap();
+            let (d, nb) = (e.cols(), e.nb());
+            let rest = crate::core::quant::matrix::Q8Matrix::from_parts(
+                70 - split,
+                d,
+                e.scales()[split * nb..].to_vec(),
+                e.quants()[split * d..].to_vec(),
+            );
+            if let Ok(rest) = rest {
+                z.extend(rest.matvec_precision(r.h(), Precision::Exact).unwrap());
+            }
+            assert_eq!(z.len(), 70);
+            // a wrong length or a NaN is refused and caches nothing.
+            let mut bad = z.clone();
+            bad.pop();
+            assert!(s2.install(&m2, r.clone(), bad).is_err());
+            let mut bad = z.clone();
+            bad[3] = f64::NAN;
+            assert!(s2.install(&m2, r.clone(), bad).is_err());
+            s2.install(&m2, r, z).unwrap();
+            k += 1;
+        }
+        assert_eq!(k, built);
+        assert_eq!(
+            m2.unembedding().passes() - before,
+            built,
+            "one pass per piece"
+        );
+        s2.update(&mut m2, &c).unwrap();
+        assert_eq!(m1.unembedding().passes(), m2.unembedding().passes());
+        assert_eq!(s1.z(), s2.z(), "the same bits");
+        assert_eq!(s1.h(), s2.h());
+    }
 
     #[test]
     fn cached_logits_match_a_full_product() {

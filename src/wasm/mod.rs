@@ -22,7 +22,7 @@ use crate::core::quant::kernels::{Kernel, Precision};
 use crate::core::quant::GgmlType;
 use crate::core::query::{run_query, QuerySpec};
 use crate::core::readout::{ReadoutOptions, Scores};
-use crate::core::session::{self, Replayed, Session, View};
+use crate::core::session::{self, Replayed, Request, Session, View};
 use crate::core::source::SliceSource;
 use crate::core::vocab;
 use crate::plot::charts::{Chart, Charts};
@@ -149,6 +149,31 @@ impl SpectrumParts {
     }
     pub fn v(&self) -> Vec<f64> {
         self.v.clone()
+    }
+}
+
+/// in a Worker: some rows of W_U (their Q8_0 `scales` and `quants`, from
+/// [`Explorer::unembedding_scales`] and [`Explorer::unembedding_quants`]) and their part of
+/// the exact product z = W_U·h, the same bits as those rows of the page's own product.
+#[wasm_bindgen]
+pub struct ProductRows(crate::core::quant::matrix::Q8Matrix);
+
+#[wasm_bindgen]
+impl ProductRows {
+    #[wasm_bindgen(constructor)]
+    pub fn new(d: usize, scales: Vec<f32>, quants: Vec<i8>) -> Result<ProductRows, JsError> {
+        let rows = quants.len().checked_div(d).unwrap_or(0);
+        let m = crate::core::quant::matrix::Q8Matrix::from_parts(rows, d, scales, quants)
+            .map_err(js)?;
+        Ok(ProductRows(m))
+    }
+    /// how many rows this holds.
+    pub fn rows(&self) -> usize {
+        self.0.rows()
+    }
+    /// z_i = w_i·h for these rows (a Float64Array), the exact kernel.
+    pub fn logits(&self, h: &[f32]) -> Result<Vec<f64>, JsError> {
+        self.0.matvec_precision(h, Precision::Exact).map_err(js)
     }
 }
 
@@ -451,6 +476,9 @@ pub struct Widget {
     wanted: Option<Controls>,
     /// the chart colours (light or dark, `setTheme`).
     palette: Palette,
+    /// the piece [`Widget::request`] asked for, with the head of its logits computed here so
+    /// far ([`Widget::product_head`]).
+    pending: Option<(Request, Vec<f64>)>,
 }
 
 /// one problem as the page shows it.
@@ -506,6 +534,7 @@ impl Widget {
             lang: Lang::En,
             wanted: None,
             palette: Palette::LIGHT,
+            pending: None,
         }
     }
 
@@ -545,6 +574,7 @@ impl Widget {
             problems: self.said(&checked),
         });
         self.wanted = Some(checked.controls);
+        self.pending = None;
         out
     }
 
@@ -558,6 +588,90 @@ impl Widget {
         let vi = self.lang == Lang::Vi;
         self.session
             .prepare(&mut m, c)
+            .map_err(|e| JsError::new(&e.localized(vi)))
+    }
+
+    /// the h of the first piece of the loaded state that is not cached (a Float32Array), or
+    /// undefined when none is missing: [`prepare`](Widget::prepare) split in three so that the
+    /// product can be shared with a Worker. the page posts h to a Worker holding W_U's rows
+    /// from some row on ([`ProductRows`]), computes the rows before it here
+    /// ([`product_head`](Widget::product_head)), then hands the Worker's rows to
+    /// [`install`](Widget::install). a newer `request`, `load` or `update` forgets this one.
+    pub fn request(&mut self) -> Result<Option<Vec<f32>>, JsError> {
+        self.pending = None;
+        let Some(c) = &self.wanted else {
+            return Ok(None);
+        };
+        let mut m = self.model.borrow_mut();
+        let vi = self.lang == Lang::Vi;
+        let r = self
+            .session
+            .request(&mut m, c)
+            .map_err(|e| JsError::new(&e.localized(vi)))?;
+        Ok(r.map(|r| {
+            let h = r.h().to_vec();
+            self.pending = Some((r, Vec::new()));
+            h
+        }))
+    }
+
+    /// [`request`](Widget::request) for the controls `text` as [`update`](Widget::update)
+    /// reads them (JSON; a bad field keeps the value in force): the h of the first piece they
+    /// need that is not cached, or undefined. the page asks this before an update at a large
+    /// vocabulary, to share the product with a Worker instead of paying it in the update.
+    #[wasm_bindgen(js_name = requestFor)]
+    pub fn request_for(&mut self, text: &str) -> Result<Option<Vec<f32>>, JsError> {
+        let m = self.model.borrow();
+        let defaults = Controls::for_model(&m);
+        let current = if self.session.ready() {
+            self.session.controls().clone()
+        } else {
+            defaults.clone()
+        };
+        let mut checked = controls::parse(text, Origin::Link, &defaults, &current);
+        controls::check_with_model(&m, &mut checked, &current);
+        drop(m);
+        self.wanted = Some(checked.controls);
+        self.request()
+    }
+
+    /// computes rows `0..rows` of the requested piece's logits here (the exact kernel).
+    #[wasm_bindgen(js_name = productHead)]
+    pub fn product_head(&mut self, rows: usize) -> Result<(), JsError> {
+        let Some((r, head)) = self.pending.as_mut() else {
+            return Err(JsError::new("no piece was requested"));
+        };
+        let m = self.model.borrow();
+        *head = m
+            .unembedding()
+            .matrix()
+            .matvec_head(r.h(), rows, Precision::Exact)
+            .map_err(js)?;
+        Ok(())
+    }
+
+    /// caches the requested piece with its logits: the head computed here followed by `tail`
+    /// (the Worker's rows, a Float64Array); without a tail (the Worker failed) the whole
+    /// product is computed here. a tail of the wrong length or with a non-finite value is an
+    /// error and caches nothing.
+    pub fn install(&mut self, tail: Option<Vec<f64>>) -> Result<(), JsError> {
+        let Some((r, mut z)) = self.pending.take() else {
+            return Err(JsError::new("no piece was requested"));
+        };
+        let m = self.model.borrow();
+        let vi = self.lang == Lang::Vi;
+        match tail {
+            Some(t) => z.extend_from_slice(&t),
+            None => {
+                z = m
+                    .unembedding()
+                    .matrix()
+                    .matvec_precision(r.h(), Precision::Exact)
+                    .map_err(js)?
+            }
+        }
+        self.session
+            .install(&m, r, z)
             .map_err(|e| JsError::new(&e.localized(vi)))
     }
 
@@ -585,6 +699,7 @@ impl Widget {
     /// stays, or on a first update the combination falls back to the defaults.
     pub fn update(&mut self, text: &str) -> Result<JsValue, JsError> {
         self.wanted = None;
+        self.pending = None;
         let mut m = self.model.borrow_mut();
         let vi = self.lang == Lang::Vi;
         let local = |e: Error| JsError::new(&e.localized(vi));

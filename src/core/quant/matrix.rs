@@ -262,6 +262,24 @@ impl Q8Matrix {
         Ok(out)
     }
 
+    /// z_i = E_i·h for the first `rows` rows only: the same bits as those rows of
+    /// [`matvec_precision`](Self::matvec_precision), since every kernel takes the rows one at a
+    /// time with the same quantized h. the page's thread computes a head while a Worker that
+    /// holds the other rows (a [`from_parts`](Self::from_parts) of them) computes the rest.
+    pub fn matvec_head(&self, h: &[f32], rows: usize, precision: Precision) -> Result<Vec<f64>> {
+        self.check_h(h)?;
+        if rows > self.rows {
+            return Err(Error::Shape(format!(
+                "{rows} rows asked of a matrix of {}",
+                self.rows
+            )));
+        }
+        let qh = QuantH::new(h);
+        let mut out = vec![0f64; rows];
+        kernels::best(self, &qh, &mut out, precision);
+        Ok(out)
+    }
+
     /// z = E·h with a chosen kernel (for tests and benchmarks).
     pub fn matvec_with(
         &self,
