@@ -68,3 +68,55 @@ export function products(page, reps) {
     return { vocab: info.vocab, d: info.d, kernel: info.kernel, exact: stats(false), fast: stats(true) };
   }, reps);
 }
+
+// a new piece's product as the page pays it (Widget.requestFor, the product, Widget.install:
+// the finite check and c = Vᵀh included), `reps` times with a different given h each: on one
+// thread (install computes it all), and shared with the product Worker (product.js) when the
+// mounted explorer has one, waiting up to a minute for it to hold its rows; `product` is the
+// shared product alone (h posted to every row held). medians and p95 in ms; split and product
+// are null without a pool. the state in force is put back afterwards.
+export function pieceProducts(page, reps) {
+  return page.evaluate(async (reps) => {
+    const m = window.unembedPage.mounted;
+    const { d } = window.unembedPage.explorer.info();
+    for (let i = 0; m.pool && !m.pool.ready && !m.pool.failed && i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const w = m.widget;
+    const stats = (t) => {
+      t.sort((a, b) => a - b);
+      return { median: t[Math.floor(t.length / 2)], p95: t[Math.min(t.length - 1, Math.floor(t.length * 0.95))] };
+    };
+    const ask = (i) => w.requestFor(JSON.stringify({ ...m.controls, h: Array.from({ length: d }, (_, j) => Math.sin(j * 0.37 + i)) }));
+    const one = [];
+    for (let i = 0; i < reps + 3; i++) {
+      const s = performance.now();
+      ask(i);
+      w.install(undefined);
+      if (i >= 3) one.push(performance.now() - s);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    let split = null;
+    let product = null;
+    if (m.pool?.ready) {
+      const [t, p] = [[], []];
+      for (let i = 0; i < reps + 3; i++) {
+        const s = performance.now();
+        const h = ask(1000 + i);
+        // the product alone: from posting h to holding every row (the Worker's and the head).
+        const q = performance.now();
+        const tail = m.pool.tail(h);
+        w.productHead(m.pool.split);
+        const z = await tail;
+        const r = performance.now();
+        w.install(z);
+        if (i >= 3) { t.push(performance.now() - s); p.push(r - q); }
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      split = stats(t);
+      product = stats(p);
+    }
+    m.refresh();
+    return { one: stats(one), split, product, pool: m.pool ? (m.pool.ready ? 'ready' : m.pool.failed) : 'none' };
+  }, reps);
+}

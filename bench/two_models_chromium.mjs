@@ -4,13 +4,14 @@
 // every chart on screen): for each, one slider step's median and p95 (bench/steps.mjs: compute
 // + redraw of every visible chart and the table inside one animation frame) over `steps`
 // steps, the same with a target set (its gradient left to when the sliders rest, then timed
-// alone), the full-vocabulary product z = W_U·h (exact and fast) over `reps`; then the Compare
+// alone), the full-vocabulary product z = W_U·h (exact and fast) over `reps`, a new piece's
+// product as the page builds it (one thread; shared with the product Worker); then the Compare
 // view of the two: time to its summaries and charts, and one text's answer in both models.
 // needs `scripts/prepare.sh --with gemma`. prints `name value` lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { serve, launch } from '../tests/e2e/harness.mjs';
-import { sliderSteps, products } from './steps.mjs';
+import { sliderSteps, products, pieceProducts } from './steps.mjs';
 
 const steps = Number(process.argv[2] ?? 240);
 const reps = Number(process.argv[3] ?? 100);
@@ -94,6 +95,18 @@ try {
     console.log(`two_${name}_product_exact_p95_ms ${p.exact.p95.toFixed(3)}`);
     console.log(`two_${name}_product_fast_median_ms ${p.fast.median.toFixed(3)}`);
     console.log(`two_${name}_product_fast_p95_ms ${p.fast.p95.toFixed(3)}`);
+    // a new piece (token, mix token, offset) as the page builds it: on one thread, and shared
+    // with the product Worker (product.js) at a large vocabulary.
+    const pp = await pieceProducts(page, reps);
+    console.log(`two_${name}_product_pool ${pp.pool}`);
+    console.log(`two_${name}_piece_one_thread_median_ms ${pp.one.median.toFixed(3)}`);
+    console.log(`two_${name}_piece_one_thread_p95_ms ${pp.one.p95.toFixed(3)}`);
+    if (pp.split) {
+      console.log(`two_${name}_piece_split_median_ms ${pp.split.median.toFixed(3)}`);
+      console.log(`two_${name}_piece_split_p95_ms ${pp.split.p95.toFixed(3)}`);
+      console.log(`two_${name}_product_split_median_ms ${pp.product.median.toFixed(3)}`);
+      console.log(`two_${name}_product_split_p95_ms ${pp.product.p95.toFixed(3)}`);
+    }
   }
   // the Compare view: SmolLM2 on screen, Gemma beside it (downloaded again from localhost:
   // the bench keeps no model cache): from mounting to its summaries and charts, the first

@@ -3,12 +3,13 @@
 // between the DOM and the widget; every number and every chart comes from wasm, and every
 // value from a link, an attribute or an input is handed to the core as the text it is
 // (Widget.load, Widget.update), which checks it and says what was wrong.
-// no task here runs long: a new state's full passes are built one per task (Widget.prepare),
-// and a link's gradient steps are replayed in a Worker (replay.js) with a progress bar and
+// no task here runs long: a new state's full passes are built one per task (Widget.request,
+// Widget.install; at a large vocabulary each shared with a Worker, product.js), and a link's gradient steps are replayed in a Worker (replay.js) with a progress bar and
 // Cancel while the explorer stays usable.
 import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 import { replaySteps } from './replay.js';
+import { productPool } from './product.js';
 import { combobox } from './combobox.js';
 import { el, fitCanvas } from './dom.js';
 
@@ -62,6 +63,11 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
   const widget = new Widget(explorer);
   widget.setLang(lang ?? '');
   widget.setTheme(theme);
+  // at a large vocabulary, a Worker that computes part of each new piece's product (product.js);
+  // null when one thread is quick enough.
+  const pool = productPool(explorer);
+  // set when building pieces failed: the next render updates directly, which says why.
+  let skipSplit = false;
   let controls = {};
   let view = null;
   // where h comes from when it is given as numbers (a cell of the logit lens): set with set(…,
@@ -280,14 +286,51 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     stateProblems = r.problems.map((p) => p.message);
     preparing = true;
     root.dataset.busy = 'loading';
+    // a piece that cannot be built is reported by the update that follows.
+    if (!(await buildPieces(mine))) return;
+    preparing = false;
+    delete root.dataset.busy;
+    render();
+  }
+
+  /** builds the missing pieces of the state the widget was asked about (Widget.load or
+   * requestFor), one full pass per task; with a product pool each pass is shared with its
+   * Worker, the rows before `pool.split` here. `h` is the first piece's when already
+   * requested. false when a newer load or destroy() took over; a failure sets skipSplit (the
+   * update that follows reports it). */
+  async function buildPieces(mine, h) {
     try {
-      // a piece that cannot be built is reported by the update that follows.
-      while (widget.prepare()) {
-        await nextTask();
-        if (mine !== loads || dead) return;
+      if (h === undefined) h = widget.request();
+      while (h) {
+        let tail;
+        if (pool?.ready) {
+          const asked = pool.tail(h);
+          widget.productHead(pool.split);
+          // a Worker that failed: install computes the rest here.
+          tail = await asked.catch(() => undefined);
+          if (mine !== loads || dead) return false;
+          widget.install(tail);
+        } else {
+          widget.install(undefined);
+          await nextTask();
+          if (mine !== loads || dead) return false;
+        }
+        h = widget.request();
       }
-    } catch { /* reported by render() */ }
-    if (mine !== loads || dead) return;
+    } catch {
+      skipSplit = true;
+    }
+    return mine === loads && !dead;
+  }
+
+  /** a render whose controls need a new piece (a new token, mix token, seed, offset) at a
+   * large vocabulary: the piece's product is shared with the pool's Worker, then the render is
+   * done again; controls changed meanwhile are picked up by it. */
+  async function splitThenRender(h) {
+    const mine = ++loads;
+    preparing = true;
+    root.dataset.busy = 'loading';
+    if (!(await buildPieces(mine, h))) return;
     preparing = false;
     delete root.dataset.busy;
     render();
@@ -295,6 +338,12 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
 
   function render() {
     if (dead || preparing) return; // a frame or timer that outlived destroy(), or a load under way
+    if (pool?.ready && !skipSplit) {
+      let h;
+      try { h = widget.requestFor(JSON.stringify(controls)); } catch { /* said by the update */ }
+      if (h) { splitThenRender(h); return; }
+    }
+    skipSplit = false;
     let replay = 0;
     try {
       const r = widget.update(JSON.stringify(controls));
@@ -625,12 +674,15 @@ export function mountExplorer(root, explorer, state = '', { onChange = () => {},
     get origin() { return origin; },
     /** whether a link's steps are being replayed. */
     get replaying() { return !!replaying; },
+    /** the product Worker's pool (product.js), or null at a small vocabulary. */
+    get pool() { return pool; },
     /** redraws after something outside the controls changed (the spectrum arrived). */
     refresh() { render(); },
     /** the charts' colours ('dark' or 'light', theme.js), redrawn. */
     setTheme(t) { widget.setTheme(t); render(); },
     destroy() {
       dead = true;
+      pool?.release();
       clearTimeout(gradientTimer);
       if (warming) (window.cancelIdleCallback ?? clearTimeout)(warming);
       cancelReplay();

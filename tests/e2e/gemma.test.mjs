@@ -85,3 +85,79 @@ test('the picker offers Gemma 3 270M with its size and licence; choosing it show
   errors.check();
   await page.close();
 });
+
+/** Gemma's page once its table and its product Worker (product.js) are in: the pool's state. */
+async function gemmaPage(page) {
+  await page.goto(`${srv.url}#m=gemma-3-270m.gguf`);
+  await page.waitForFunction(() => window.unembedPage?.explorer?.info().vocab === 262144
+    && document.querySelectorAll('.topk-table tbody tr').length >= 10, null, { timeout: 180000 });
+  await page.waitForFunction(() => { const p = window.unembedPage.mounted.pool; return p && (p.ready || p.failed); }, null, { timeout: 60000 });
+  return page.evaluate(() => { const p = window.unembedPage.mounted.pool; return { ready: p.ready, failed: p.failed, split: p.split, answered: p.answered }; });
+}
+
+/** types a token into the hidden-state box and waits for the table to change. */
+async function typeToken(page, token) {
+  const before = await tableText(page);
+  await page.fill('input[aria-label^="hidden state"]', token);
+  await page.press('input[aria-label^="hidden state"]', 'Enter');
+  await page.waitForFunction((b) => document.querySelector('.topk-table tbody')?.textContent !== b, before, { timeout: 30000 });
+  await page.waitForFunction(() => !document.querySelector('#explorer .unembed-explorer, .unembed-explorer')?.dataset.busy);
+}
+
+test('at 262,144 tokens a new piece\'s product is shared with a Worker, bit for bit the page\'s own', async () => {
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  const pool = await gemmaPage(page);
+  assert.equal(pool.failed, null, 'the product Worker started');
+  assert.equal(pool.split, 131072);
+  // every row the Worker holds, for three vectors, against the page's own one-thread product
+  // of the same h.
+  const differing = await page.evaluate(async () => {
+    const ex = window.unembedPage.explorer;
+    const p = window.unembedPage.mounted.pool;
+    const { d } = ex.info();
+    const hs = [
+      Float32Array.from({ length: d }, (_, j) => Math.sin(j * 0.37) * 2),
+      Float32Array.from({ length: d }, (_, j) => (j % 7) - 3.5e-3 * j),
+      Float32Array.from({ length: d }, (_, j) => (j % 2 ? 1e-3 : -40) * Math.cos(j)),
+    ];
+    let bad = 0;
+    for (const h of hs) {
+      const one = ex.logits(h);
+      const tail = await p.tail(h);
+      if (tail.length !== one.length - p.split) return -1;
+      for (let i = 0; i < tail.length; i++) if (!Object.is(tail[i], one[p.split + i])) bad += 1;
+    }
+    return bad;
+  });
+  assert.equal(differing, 0, 'the Worker\'s rows are the page\'s bits');
+  // a token typed is built with the Worker, and the table is the CLI's.
+  const answered = await page.evaluate(() => window.unembedPage.mounted.pool.answered);
+  await typeToken(page, ' London');
+  assert.ok(await page.evaluate((a) => window.unembedPage.mounted.pool.answered > a, answered), 'the Worker shared the product');
+  assert.deepEqual(await tableIds(page), cli('--token', ' London', '--top', '10').top.map((e) => e.id));
+  // and the logits are one product's: the view's top logits against the page's own query of
+  // the same token (one thread).
+  const worst = await page.evaluate(() => {
+    const q = window.unembedPage.explorer.query({ token: ' London', top: 10 }).top;
+    const top = window.unembedPage.mounted.view.top;
+    return Math.max(...top.map((t, i) => (t.id === q[i].id ? Math.abs(t.logit - q[i].logit) / Math.abs(q[i].logit) : Infinity)));
+  });
+  assert.ok(worst <= 1e-12, `the shown logits are off by ${worst} (relative)`);
+  errors.check();
+  await page.close();
+});
+
+test('a product Worker that cannot start leaves the explorer computing alone', async () => {
+  const page = await browser.context.newPage();
+  const errors = watchErrors(page);
+  await page.route('**/product-worker.js', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  const pool = await gemmaPage(page);
+  assert.equal(pool.ready, false);
+  assert.ok(pool.failed, 'the pool says why');
+  await typeToken(page, ' London');
+  assert.deepEqual(await tableIds(page), cli('--token', ' London', '--top', '10').top.map((e) => e.id));
+  assert.equal(await page.evaluate(() => window.unembedPage.mounted.pool.answered), 0);
+  errors.check();
+  await page.close();
+});
