@@ -26,7 +26,9 @@ const pools = new WeakMap();
 
 export function productPool(explorer) {
   const { vocab, d } = explorer.info();
-  if (vocab * d < SPLIT_MACS || typeof Worker === 'undefined' || (navigator.hardwareConcurrency || 1) < 2) return null;
+  // not on one core, nor where the browser says memory is short (the copy is ~100 MB at Gemma).
+  if (vocab * d < SPLIT_MACS || typeof Worker === 'undefined' || (navigator.hardwareConcurrency || 1) < 2
+    || (navigator.deviceMemory ?? 8) < 4) return null;
   let pool = pools.get(explorer);
   if (!pool) {
     pool = startPool(explorer, vocab, d);

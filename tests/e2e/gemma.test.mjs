@@ -144,6 +144,12 @@ test('at 262,144 tokens a new piece\'s product is shared with a Worker, bit for 
     return Math.max(...top.map((t, i) => (t.id === q[i].id ? Math.abs(t.logit - q[i].logit) / Math.abs(q[i].logit) : Infinity)));
   });
   assert.ok(worst <= 1e-12, `the shown logits are off by ${worst} (relative)`);
+  // another model: the explorer on Gemma is gone, and its Worker with it.
+  await page.evaluate(() => { window.gemmaPool = window.unembedPage.mounted.pool; });
+  await page.selectOption('#model-select', 'smollm2-135m.gguf');
+  await page.waitForFunction(() => window.unembedPage?.explorer?.info().vocab === 49152, null, { timeout: 60000 });
+  assert.deepEqual(await page.evaluate(() => [window.gemmaPool.ready, window.gemmaPool.failed, window.unembedPage.mounted.pool]),
+    [false, 'the product Worker was released', null]);
   errors.check();
   await page.close();
 });
