@@ -538,6 +538,20 @@ impl Widget {
         }
     }
 
+    /// the controls `text` gives (JSON, as [`update`](Widget::update) takes them), each field
+    /// checked against the controls in force (or the model's defaults before the first update).
+    fn read_controls(&self, m: &Model, text: &str) -> Checked {
+        let defaults = Controls::for_model(m);
+        let current = if self.session.ready() {
+            self.session.controls().clone()
+        } else {
+            defaults.clone()
+        };
+        let mut checked = controls::parse(text, Origin::Link, &defaults, &current);
+        controls::check_with_model(m, &mut checked, &current);
+        checked
+    }
+
     fn said(&self, checked: &Checked) -> Vec<Said> {
         checked
             .messages(self.lang == Lang::Vi)
@@ -621,16 +635,7 @@ impl Widget {
     /// vocabulary, to share the product with a Worker instead of paying it in the update.
     #[wasm_bindgen(js_name = requestFor)]
     pub fn request_for(&mut self, text: &str) -> Result<Option<Vec<f32>>, JsError> {
-        let m = self.model.borrow();
-        let defaults = Controls::for_model(&m);
-        let current = if self.session.ready() {
-            self.session.controls().clone()
-        } else {
-            defaults.clone()
-        };
-        let mut checked = controls::parse(text, Origin::Link, &defaults, &current);
-        controls::check_with_model(&m, &mut checked, &current);
-        drop(m);
+        let checked = self.read_controls(&self.model.borrow(), text);
         self.wanted = Some(checked.controls);
         self.request()
     }
@@ -703,14 +708,7 @@ impl Widget {
         let mut m = self.model.borrow_mut();
         let vi = self.lang == Lang::Vi;
         let local = |e: Error| JsError::new(&e.localized(vi));
-        let defaults = Controls::for_model(&m);
-        let current = if self.session.ready() {
-            self.session.controls().clone()
-        } else {
-            defaults.clone()
-        };
-        let mut checked = controls::parse(text, Origin::Link, &defaults, &current);
-        controls::check_with_model(&m, &mut checked, &current);
+        let mut checked = self.read_controls(&m, text);
         let replay = if self.session.ready() {
             match self.session.apply(&mut m, &checked.controls, 1) {
                 Ok(n) => n,
@@ -720,6 +718,7 @@ impl Widget {
                 }
             }
         } else {
+            let defaults = Controls::for_model(&m);
             self.session
                 .start(&mut m, &mut checked, &defaults, 1)
                 .map_err(local)?
