@@ -147,6 +147,10 @@ export class UnembedExplorer extends HTMLElement {
   connectedCallback() {
     // the host's light or dark theme, followed while the element is on the page (theme.js).
     const frame = this.#root();
+    // the widget's text size (style.css's --u): the text's around the element, whatever the
+    // host's root size (bounded, for a host that puts the element in tiny or huge text).
+    const around = parseFloat(getComputedStyle(this).fontSize);
+    if (around > 0) frame.style.setProperty('--u', `${Math.min(22, Math.max(13, around))}px`);
     this.#unfollow ??= followTheme(this, (t) => { this.#mounted?.setTheme(t); this.#lens?.setTheme(t); this.#compare?.setTheme(t); }, frame);
     this.#start();
   }

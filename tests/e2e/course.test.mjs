@@ -59,6 +59,13 @@ test('the lesson with six explorers (two logit lenses), one download, Vietnamese
     .every((t, _, all) => all.length === 5 && t.rows.length === 10), null, { timeout: 60000 });
   assert.equal(new Set(downloads).size, downloads.length, `each file once: ${downloads}`);
   assert.deepEqual(downloads.map((u) => u.split('/').pop()), ['SmolLM2-135M-Instruct.Q4_1.gguf'], 'the whole model serves every explorer');
+  // the widgets' text is sized like the lesson's (Material's body is .8rem of a 125 % root),
+  // not by that root: a table's text is .85–.88 of a paragraph's, as on the full page.
+  const [para, cell] = await page.evaluate(() => [
+    parseFloat(getComputedStyle(document.querySelector('.md-content p')).fontSize),
+    parseFloat(getComputedStyle(document.querySelector('unembed-explorer').shadowRoot.querySelector('.topk-table td')).fontSize),
+  ]);
+  assert.ok(cell / para >= 0.84 && cell / para <= 0.89, `a table cell's text is ${cell}px beside the lesson's ${para}px`);
   const ids = await page.$$eval('unembed-explorer', (ws) => ws.map((w) => [...w.shadowRoot.querySelectorAll('.topk-table tbody tr')].map((r) => r.cells[2].textContent).join()));
   assert.notEqual(ids[1], ids[2], '§5 (" Paris") and §7 (" king") show different tables');
   assert.match(await page.textContent('unembed-explorer .table h3'), /Các token đứng đầu/);
