@@ -30,6 +30,9 @@ try {
     await page.$eval('#explorer details.more', (d) => { d.open = true; });
     await page.waitForFunction(() => !document.querySelector('#explorer input[aria-label="offset along singular direction 1"]').disabled, null, { timeout: 60000 });
   }
+  // at a large vocabulary the page copies W_U's second half to its product Worker once, in idle
+  // time after the first view (www/product.js): measure after that, not across it.
+  await page.waitForFunction(() => { const p = window.unembedPage?.mounted?.pool; return !p || p.ready || p.failed; }, null, { timeout: 60000 });
   await page.waitForTimeout(300);
   await page.$eval('#explorer .layout', (e) => e.scrollIntoView({ block: 'start' }));
   const visible = await page.$$eval('#explorer canvas[data-chart]', (cs) => cs

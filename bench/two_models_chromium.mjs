@@ -36,6 +36,9 @@ try {
     const vocab = manifest.find((m) => m.file === file).vocab;
     await page.waitForFunction((v) => window.unembedPage?.explorer?.info().vocab === v
       && document.querySelectorAll('.topk-table tbody tr').length >= 10, vocab, { timeout: 180000 });
+    // at a large vocabulary the page copies W_U's second half to its product Worker once, in idle
+    // time after the first view (www/product.js): measure after that, not across it.
+    await page.waitForFunction(() => { const p = window.unembedPage?.mounted?.pool; return !p || p.ready || p.failed; }, null, { timeout: 60000 });
     await page.waitForTimeout(500);
     await page.$eval('#explorer .layout', (e) => e.scrollIntoView({ block: 'start' }));
     const visible = await page.$$eval('#explorer canvas[data-chart]', (cs) => cs
