@@ -4,8 +4,9 @@
 // value from a link, an attribute or an input is handed to the core as the text it is
 // (Widget.load, Widget.update), which checks it and says what was wrong.
 // no task here runs long: a new state's full passes are built one per task (Widget.request,
-// Widget.install; at a large vocabulary each shared with a Worker, product.js), and a link's gradient steps are replayed in a Worker (replay.js) with a progress bar and
-// Cancel while the explorer stays usable.
+// Widget.install; at a large vocabulary each shared with a Worker, product.js), and a link's
+// gradient steps are replayed in a Worker (replay.js) with a progress bar and Cancel while the
+// explorer stays usable.
 import { Widget, shownText } from './pkg/unembed.js';
 import { strings, number } from './i18n.js';
 import { replaySteps } from './replay.js';

@@ -7,16 +7,16 @@
 //
 // productPool(explorer) → null for a vocabulary small enough that one thread is quick (below
 // SPLIT_MACS multiply-adds a product), else the explorer's pool, shared by every explorer
-// mounted on it: { split, ready, failed, answered, tail(h) → Promise<Float64Array>, release() }. `ready` is
-// false until the Worker holds its rows (built in idle time, so the first view does not wait)
-// and for good once it failed; tail(h) rejects when the Worker fails. release() by each user;
-// the last one terminates the Worker and frees its copy.
+// mounted on it: { split, ready, failed, answered, tail(h) → Promise<Float64Array>,
+// release() }. `ready` is false until the Worker holds its rows (built in idle time, so the
+// first view does not wait) and for good once it failed; tail(h) rejects when the Worker
+// fails. release() by each user; the last one terminates the Worker and frees its copy.
 
 // rows·d above which a product is shared: SmolLM2 (49,152 × 576 = 28 M, 2.5 ms) stays on one
 // thread, Gemma 3 (262,144 × 640 = 168 M, 15 ms) is split.
 export const SPLIT_MACS = 64e6;
-// the page's share of the rows: its thread also posts h and installs the result, and the
-// Worker's reply waits for the page to be free, so the Worker takes a little more.
+// the page's share of the rows: half (measured at Gemma's size: 9.4 and 8.6 ms a product;
+// giving the page 55 % was no better, 9.0 and 11.7 ms).
 const PAGE_SHARE = 0.5;
 // a Worker that has not answered in this long (a half product is about 8 ms here, and would be
 // well under a second on a slow phone) is taken for dead: the page computes alone from then on.
